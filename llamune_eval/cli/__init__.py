@@ -1,0 +1,1 @@
+"""The `llamune-eval` command line. Heavy modules are imported inside commands so `--help` stays instant."""

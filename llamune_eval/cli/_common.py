@@ -1,0 +1,81 @@
+"""What every command shares: config loading, the one-line error contract, sizes for humans."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+from rich.console import Console
+
+T = TypeVar("T")
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    raise SystemExit(code)
+
+
+def load_config(path: Path | None) -> Any:
+    from llamune_eval.config import load
+
+    return load(path)
+
+
+def run_async(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    return asyncio.run(factory())
+
+
+def human_bytes(n: int | None) -> str:
+    if n is None:
+        return "-"
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size < 1024 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit in ("B", "KB") else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def human_count(n: int | None) -> str:
+    if not n:
+        return "-"
+    for scale, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if n >= scale:
+            return f"{n / scale:.3g}{suffix}"
+    return str(n)
+
+
+def main_wrapper(app: Callable[..., Any]) -> None:
+    """Run a Typer app so that every expected failure is one clear line and a non-zero exit, not a traceback."""
+    from llamune_eval.config import ConfigError
+    from llamune_eval.types import EngineError
+
+    def _term(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)  # run atexit hooks (embedded children are stopped there)
+
+    signal.signal(signal.SIGTERM, _term)
+    try:
+        code = app(standalone_mode=False)
+    except click.exceptions.Abort:
+        fail("interrupted", 130)
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+    except click.ClickException as exc:
+        exc.show()
+        raise SystemExit(exc.exit_code) from None
+    except ConfigError as exc:
+        fail(f"config: {exc}", 2)
+    except EngineError as exc:
+        fail(f"engine {exc}")
+    except OSError as exc:
+        fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
+    except RuntimeError as exc:
+        fail(str(exc))
+    sys.exit(code if isinstance(code, int) else 0)

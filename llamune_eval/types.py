@@ -1,0 +1,169 @@
+"""The whole engine contract in one place: messages, sampling parameters, results, model facts, errors.
+
+Every caller (runner, judge, chat runtime) speaks these types; every engine backend produces them.
+Field names follow the specification's LLMParameters so settings files map onto them without renaming.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Role = Literal["system", "user", "assistant"]
+
+
+class Message(BaseModel):
+    """One chat turn."""
+
+    model_config = ConfigDict(frozen=True)
+    role: Role
+    content: str
+
+
+class SamplingParams(BaseModel):
+    """Sampling parameters in the specification's names; None means 'engine default'.
+
+    `max_tokens` defaults to a finite value because llama.cpp's default is unlimited generation.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    top_p: float | None = Field(default=None, ge=0.0, le=1.0)
+    top_k: int | None = Field(default=None, ge=0)
+    max_tokens: int = Field(default=512, ge=1)
+    repeat_penalty: float | None = Field(default=None, ge=0.0)
+    num_ctx: int | None = Field(default=None, ge=1)
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+
+
+class FinishReason(StrEnum):
+    STOP = "stop"
+    LENGTH = "length"
+    OTHER = "other"
+
+
+class ChatResult(BaseModel):
+    """What one completed chat request produced, with its timings."""
+
+    text: str
+    finish_reason: FinishReason
+    model: str
+    endpoint: str
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    ttft_s: float | None = None
+    latency_s: float = 0.0
+    tokens_per_s: float | None = None
+    attempts: int = 1
+    # Durations the engine measured itself, in seconds (Ollama's nanoseconds and llama.cpp's ms converted).
+    engine_timings: dict[str, float] = Field(default_factory=dict)
+    # Parameters the server could not honour, with the reason: reported, never silently dropped.
+    unsupported_params: dict[str, str] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A streamed piece of the answer (a plain dataclass: one is made per token, so it must be cheap)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Restart:
+    """The stream failed after emitting text and is being retried: discard what was shown so far."""
+
+    attempt: int
+    error: str
+
+
+StreamEvent = Token | Restart | ChatResult
+
+
+class ModelInfo(BaseModel):
+    """A model an engine can serve. Sizes in bytes; unknown facts stay None."""
+
+    name: str
+    engine: str
+    endpoint: str
+    size_bytes: int | None = None
+    family: str | None = None
+    parameter_count: int | None = None
+    parameter_size: str | None = None
+    quantization: str | None = None
+    context_length: int | None = None
+    digest: str | None = None
+
+
+class LoadedModel(BaseModel):
+    """A model resident in an engine's memory (Ollama /api/ps, embedded child RSS)."""
+
+    name: str
+    engine: str
+    endpoint: str
+    memory_bytes: int | None = None
+    vram_bytes: int | None = None
+    context_length: int | None = None
+    expires_at: str | None = None
+
+
+class Health(BaseModel):
+    endpoint: str
+    engine: str
+    ok: bool
+    detail: str = ""
+    version: str | None = None
+
+
+class ErrorKind(StrEnum):
+    CONNECT = "connect"
+    TIMEOUT = "timeout"
+    SERVER = "server"  # 5xx
+    CLIENT = "client"  # 4xx other than 404
+    NOT_FOUND = "not_found"  # 404 or unknown model
+    STREAM_CUT = "stream_cut"  # connection ended before the final chunk
+    PROTOCOL = "protocol"  # malformed line or unexpected payload
+    EGRESS = "egress"  # destination refused by the egress guard
+    UNSUPPORTED = "unsupported"  # a parameter the server cannot take, in strict mode
+    ENGINE = "engine"  # the embedded engine failed to start or died
+
+    @property
+    def retryable(self) -> bool:
+        return self in _RETRYABLE
+
+
+_RETRYABLE = {
+    ErrorKind.CONNECT,
+    ErrorKind.TIMEOUT,
+    ErrorKind.SERVER,
+    ErrorKind.STREAM_CUT,
+    ErrorKind.PROTOCOL,
+}
+
+
+class EngineError(Exception):
+    """Every engine failure surfaces as this, with a kind callers can branch on and store."""
+
+    def __init__(
+        self,
+        kind: ErrorKind,
+        message: str,
+        *,
+        endpoint: str = "",
+        status: int | None = None,
+        attempts: int = 1,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.endpoint = endpoint
+        self.status = status
+        self.attempts = attempts
+
+    def __str__(self) -> str:
+        where = f" [{self.endpoint}]" if self.endpoint else ""
+        tries = f" after {self.attempts} attempts" if self.attempts > 1 else ""
+        return f"{self.kind.value}: {self.message}{where}{tries}"
