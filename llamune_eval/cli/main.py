@@ -81,3 +81,7 @@ def engine_serve(
 
 def run() -> None:
     main_wrapper(app)
+
+
+if __name__ == "__main__":
+    run()

@@ -33,7 +33,7 @@ async def _collect(config: Path | None) -> tuple[list[dict[str, object]], list[s
 
 def prepare_embedded(backend: object) -> list[str]:
     """Join bundled models that need it (with a progress bar) and say which cannot be served."""
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+    from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn
 
     from llamune_eval.engines import bundled
     from llamune_eval.engines.embedded import EmbeddedBackend
@@ -50,7 +50,11 @@ def prepare_embedded(backend: object) -> list[str]:
             with Progress(TextColumn("joining {task.description}"), BarColumn(), DownloadColumn(),
                           console=err_console, transient=True) as progress:  # fmt: skip
                 task = progress.add_task(name, total=source.size)
-                bundled.resolve(source, backend.cache_dir, lambda n, t=task: progress.advance(t, n))
+
+                def advance(n: int, task: TaskID = task, progress: Progress = progress) -> None:
+                    progress.advance(task, n)
+
+                bundled.resolve(source, backend.cache_dir, advance)
         elif not source.is_file():
             problems.append(f"model {name}: {source} does not exist")
     return problems

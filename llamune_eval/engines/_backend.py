@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from typing import Protocol, runtime_checkable
 
 from llamune_eval.engines._http import Clock
@@ -28,6 +28,6 @@ class Backend(Protocol):
 
     def stream_once(
         self, model: str, messages: Sequence[Message], params: SamplingParams, clock: Clock
-    ) -> AsyncIterator[Token | ChatResult]: ...
+    ) -> AsyncGenerator[Token | ChatResult, None]: ...
 
     async def aclose(self) -> None: ...

@@ -92,6 +92,19 @@ async def check_status(resp: httpx.Response, endpoint: str) -> None:
     raise EngineError(kind, f"HTTP {status}: {text}", endpoint=endpoint, status=status)
 
 
+async def send_stream(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> httpx.Response:
+    """POST and return the streaming response, resending once if a pooled keep-alive connection was stale.
+
+    llama.cpp's server closes idle keep-alive connections on its own schedule; a request that meets such a
+    connection fails before the server has read it, so resending it at once is safe and costs no backoff.
+    """
+    request = client.build_request("POST", path, json=body)
+    try:
+        return await client.send(request, stream=True)
+    except httpx.RemoteProtocolError:
+        return await client.send(request, stream=True)
+
+
 async def get_json(client: httpx.AsyncClient, path: str, endpoint: str, **kw: Any) -> Any:
     """GET/POST a small JSON document with the same error mapping as chat requests."""
     method = "POST" if "json" in kw else "GET"

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from pathlib import Path
 
 import httpx
@@ -262,7 +262,7 @@ class EmbeddedBackend:
 
     async def stream_once(
         self, model: str, messages: Sequence[Message], params: SamplingParams, clock: Clock
-    ) -> AsyncIterator[Token | ChatResult]:
+    ) -> AsyncGenerator[Token | ChatResult, None]:
         cold = not (model in self._servers and self._servers[model][0].alive)
         _, client = await self.server(model)
         load_s = clock.restart() if cold else None  # TTFT and latency measure the request, not the model load

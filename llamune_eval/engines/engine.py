@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import aclosing
 from types import TracebackType
 
@@ -52,16 +52,16 @@ class Pool:
         self._waiters: deque[asyncio.Future[None]] = deque()
 
     def _pick(self, avoid: Backend | None) -> _Slot | None:
+        """Least-busy free slot among healthy endpoints; failed ones get traffic only when no other exists."""
         now = time.monotonic()
+        healthy = [s for s in self.slots if s.failed_until <= now and s.backend is not avoid]
+        candidates = healthy or self.slots
         best: _Slot | None = None
-        best_key: tuple[int, int, int] | None = None
-        for slot in self.slots:
+        for slot in candidates:
             if slot.in_flight >= slot.backend.max_concurrency:
                 continue
-            penalty = int(slot.failed_until > now or slot.backend is avoid)
-            key = (penalty, slot.in_flight, slot.served)
-            if best_key is None or key < best_key:
-                best, best_key = slot, key
+            if best is None or (slot.in_flight, slot.served) < (best.in_flight, best.served):
+                best = slot
         return best
 
     async def acquire(self, avoid: Backend | None = None) -> _Slot:
@@ -109,6 +109,7 @@ class Engine:
         self._pools: dict[str, Pool] = {}
         self._routes: dict[str, list[Backend]] | None = None
         self._single = Pool(self.backends) if len(self.backends) == 1 else None
+        self._route_lock = asyncio.Lock()
 
     async def __aenter__(self) -> Engine:
         return self
@@ -139,25 +140,31 @@ class Engine:
             backend = next(b for b in self.backends if b.endpoint == model.endpoint and b.kind == model.engine)
             routes.setdefault(model.name, []).append(backend)
         self._routes = routes
-        self._pools = {}
         return routes
 
     async def pool(self, model: str) -> Pool:
+        """The pool for `model`; one per model for the Engine's life, so caps hold across all callers."""
         if self._single is not None:  # one backend: let it answer for the model itself, no listing round trip
             return self._single
         pool = self._pools.get(model)
         if pool is not None:
             return pool
-        routes = self._routes if self._routes is not None and model in self._routes else await self._refresh_routes()
-        if model not in routes:
-            known = ", ".join(sorted(routes)) or "none"
-            raise EngineError(ErrorKind.NOT_FOUND, f"no engine serves model {model!r} (available: {known})")
-        pool = self._pools[model] = Pool(routes[model])
-        return pool
+        async with self._route_lock:
+            pool = self._pools.get(model)
+            if pool is not None:
+                return pool
+            routes = self._routes
+            if routes is None or model not in routes:
+                routes = await self._refresh_routes()
+            if model not in routes:
+                known = ", ".join(sorted(routes)) or "none"
+                raise EngineError(ErrorKind.NOT_FOUND, f"no engine serves model {model!r} (available: {known})")
+            pool = self._pools[model] = Pool(routes[model])
+            return pool
 
     async def stream(
         self, model: str, messages: Sequence[Message] | str, params: SamplingParams | None = None
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         """Tokens as they arrive, `Restart` when a failed stream is retried, then one `ChatResult`."""
         msgs = [Message(role="user", content=messages)] if isinstance(messages, str) else messages
         params = params or SamplingParams()
@@ -168,18 +175,26 @@ class Engine:
             attempt += 1
             slot = await pool.acquire(avoid)
             emitted = failed = released = False
+            result: ChatResult | None = None
             try:
-                async for event in slot.backend.stream_once(model, msgs, params, Clock(self.timeouts.total)):
-                    if isinstance(event, Token):
-                        emitted = True
-                        yield event
-                    else:
-                        event.attempts = attempt
-                        pool.release(slot)  # before the yield: a consumer may never resume this generator
-                        released = True
-                        yield event
-                        return
-                raise EngineError(ErrorKind.PROTOCOL, "backend ended without a result", endpoint=slot.backend.endpoint)
+                clock = Clock(self.timeouts.total)
+                async with aclosing(slot.backend.stream_once(model, msgs, params, clock)) as events:
+                    async for event in events:
+                        if isinstance(event, Token):
+                            emitted = True
+                            yield event
+                        else:
+                            result = event
+                            break
+                if result is None:
+                    raise EngineError(
+                        ErrorKind.PROTOCOL, "backend ended without a result", endpoint=slot.backend.endpoint
+                    )
+                result.attempts = attempt
+                pool.release(slot)  # before the yield: a consumer may never resume this generator
+                released = True
+                yield result
+                return
             except EngineError as exc:
                 exc.attempts = attempt
                 failed = exc.kind in (ErrorKind.CONNECT, ErrorKind.TIMEOUT, ErrorKind.ENGINE)

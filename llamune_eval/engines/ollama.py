@@ -10,12 +10,12 @@ import asyncio
 import json
 import os
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
 from llamune_eval import egress
 from llamune_eval.config import Timeouts
-from llamune_eval.engines._http import Clock, check_status, classify, get_json, make_client
+from llamune_eval.engines._http import Clock, check_status, classify, get_json, make_client, send_stream
 from llamune_eval.types import (
     ChatResult,
     EngineError,
@@ -154,7 +154,7 @@ class OllamaBackend:
 
     async def stream_once(
         self, model: str, messages: Sequence[Message], params: SamplingParams, clock: Clock
-    ) -> AsyncIterator[Token | ChatResult]:
+    ) -> AsyncGenerator[Token | ChatResult, None]:
         body = {
             "model": model,
             "messages": [{"role": m.role, "content": m.content} for m in messages],
@@ -165,7 +165,8 @@ class OllamaBackend:
         final: dict[str, Any] | None = None
         in_body = False
         try:
-            async with self._client.stream("POST", "/api/chat", json=body) as resp:
+            resp = await send_stream(self._client, "/api/chat", body)
+            try:
                 await check_status(resp, self.endpoint)
                 in_body = True
                 async for line in resp.aiter_lines():
@@ -184,6 +185,8 @@ class OllamaBackend:
                         break
                     clock.check(self.endpoint)
                 egress.state().engine_bytes += resp.num_bytes_downloaded
+            finally:
+                await resp.aclose()
         except EngineError:
             raise
         except Exception as exc:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
 from llamune_eval import egress
 from llamune_eval.config import Timeouts
-from llamune_eval.engines._http import Clock, check_status, classify, get_json, make_client
+from llamune_eval.engines._http import Clock, check_status, classify, get_json, make_client, send_stream
 from llamune_eval.types import (
     ChatResult,
     EngineError,
@@ -167,7 +167,7 @@ class OpenAIBackend:
 
     async def stream_once(
         self, model: str, messages: Sequence[Message], params: SamplingParams, clock: Clock
-    ) -> AsyncIterator[Token | ChatResult]:
+    ) -> AsyncGenerator[Token | ChatResult, None]:
         await self._detect()
         body, unsupported = self.build_body(model, messages, params)
         parts: list[str] = []
@@ -177,7 +177,8 @@ class OpenAIBackend:
         done = False
         in_body = False
         try:
-            async with self._client.stream("POST", "/v1/chat/completions", json=body) as resp:
+            resp = await send_stream(self._client, "/v1/chat/completions", body)
+            try:
                 await check_status(resp, self.endpoint)
                 in_body = True
                 async for line in resp.aiter_lines():
@@ -206,6 +207,8 @@ class OpenAIBackend:
                         timings = chunk["timings"]
                     clock.check(self.endpoint)
                 egress.state().engine_bytes += resp.num_bytes_downloaded
+            finally:
+                await resp.aclose()
         except EngineError:
             raise
         except Exception as exc:

@@ -1,0 +1,21 @@
+"""Run every benchmark, or those named: `python -m benchmarks engine`."""
+
+from __future__ import annotations
+
+import sys
+
+from benchmarks import engine_overhead
+
+BENCHES = {"engine": engine_overhead.main}
+
+
+def main(argv: list[str]) -> None:
+    names = argv or list(BENCHES)
+    for name in names:
+        if name not in BENCHES:
+            raise SystemExit(f"unknown benchmark {name!r}; choose from {', '.join(BENCHES)}")
+        BENCHES[name]()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

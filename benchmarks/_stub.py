@@ -1,0 +1,76 @@
+"""An instant OpenAI-compatible stub for throughput ceilings: a raw asyncio Protocol with a canned SSE answer.
+
+It runs in its own process (`python -m benchmarks._stub`) so the client under test has a core to itself and the
+stub is never the bottleneck it measures. Prints its port on stdout, serves until stdin closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import threading
+
+TOKENS = ["The", " answer", " is", " B", "."]
+
+
+def _canned() -> bytes:
+    events = [{"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}]
+    events += [{"choices": [{"index": 0, "delta": {"content": t}, "finish_reason": None}]} for t in TOKENS]
+    events.append({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+    usage = {"prompt_tokens": 40, "completion_tokens": len(TOKENS), "total_tokens": 40 + len(TOKENS)}
+    events.append({"choices": [], "usage": usage})
+    body = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
+    chunk = f"{len(body.encode()):x}\r\n{body}\r\n0\r\n\r\n".encode()
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+    return head + chunk
+
+
+RESPONSE = _canned()
+PROPS_404 = b"HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+MODELS = json.dumps({"data": [{"id": "stub", "object": "model", "owned_by": "stub"}]}).encode()
+MODELS_RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (
+    len(MODELS),
+    MODELS,
+)
+
+
+class Instant(asyncio.Protocol):
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport: asyncio.Transport = transport  # type: ignore[assignment]
+        self.buf = b""
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        while True:
+            end = self.buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = self.buf[:end].decode("latin-1")
+            length = 0
+            for line in head.split("\r\n")[1:]:
+                if line[:15].lower() == "content-length:":
+                    length = int(line[15:])
+            if len(self.buf) < end + 4 + length:
+                return
+            self.buf = self.buf[end + 4 + length :]
+            path = head.split(" ", 2)[1]
+            if path.startswith("/v1/chat"):
+                self.transport.write(RESPONSE)
+            elif path.startswith("/v1/models"):
+                self.transport.write(MODELS_RESPONSE)
+            else:
+                self.transport.write(PROPS_404)
+
+
+async def main() -> None:
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(Instant, "127.0.0.1", 0, backlog=1024)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    done = asyncio.Event()
+    threading.Thread(target=lambda: (sys.stdin.read(), loop.call_soon_threadsafe(done.set)), daemon=True).start()
+    await done.wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

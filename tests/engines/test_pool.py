@@ -1,0 +1,99 @@
+"""Endpoint pools: least-busy routing under per-endpoint caps, failover, and routing by model."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Sequence
+
+import pytest
+
+from llamune_eval.config import RetryPolicy
+from llamune_eval.engines import Engine, OpenAIBackend
+from llamune_eval.engines._http import Clock
+from llamune_eval.types import (
+    ChatResult,
+    EngineError,
+    ErrorKind,
+    FinishReason,
+    Health,
+    LoadedModel,
+    Message,
+    ModelInfo,
+    SamplingParams,
+    Token,
+)
+from tests.stubs.faults import FaultServer
+
+
+class SlowBackend:
+    """A backend that records its peak concurrency; the pool logic is what is under test here."""
+
+    kind = "fake"
+
+    def __init__(self, name: str, cap: int, models: Sequence[str] = ("m",), fail: bool = False) -> None:
+        self.endpoint, self.max_concurrency = name, cap
+        self.models, self.fail = list(models), fail
+        self.active = self.peak = self.served = 0
+
+    async def health(self) -> Health:
+        return Health(endpoint=self.endpoint, engine=self.kind, ok=True)
+
+    async def list_models(self) -> list[ModelInfo]:
+        return [ModelInfo(name=m, engine=self.kind, endpoint=self.endpoint) for m in self.models]
+
+    async def loaded(self) -> list[LoadedModel]:
+        return []
+
+    async def stream_once(
+        self, model: str, messages: Sequence[Message], params: SamplingParams, clock: Clock
+    ) -> AsyncGenerator[Token | ChatResult, None]:
+        self.active += 1
+        self.peak = max(self.peak, self.active)
+        try:
+            await asyncio.sleep(0.02)
+            if self.fail:
+                raise EngineError(ErrorKind.CONNECT, "down", endpoint=self.endpoint)
+            self.served += 1
+            yield Token("ok")
+            yield ChatResult(text="ok", finish_reason=FinishReason.STOP, model=model, endpoint=self.endpoint)
+        finally:
+            self.active -= 1
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_requests_spread_least_busy_under_caps() -> None:
+    a, b = SlowBackend("a", cap=2), SlowBackend("b", cap=4)
+    async with Engine([a, b]) as eng:
+        results = await asyncio.gather(*(eng.chat("m", "x") for _ in range(60)))
+    assert {r.endpoint for r in results} == {"a", "b"}
+    assert a.peak <= 2 and b.peak <= 4, "a cap was exceeded"
+    assert b.peak == 4 and a.peak == 2, "both endpoints should be saturated under load"
+    assert b.served > a.served
+
+
+async def test_failover_moves_retries_to_a_healthy_endpoint() -> None:
+    down, up = SlowBackend("down", cap=4, fail=True), SlowBackend("up", cap=4)
+    async with Engine([down, up], retry=RetryPolicy(attempts=2, backoff_base=0.001)) as eng:
+        results = await asyncio.gather(*(eng.chat("m", "x") for _ in range(20)))
+    assert all(r.endpoint == "up" for r in results)
+    assert up.served == 20
+
+
+async def test_models_route_to_the_endpoints_that_serve_them() -> None:
+    a, b = SlowBackend("a", 2, models=["x"]), SlowBackend("b", 2, models=["x", "y"])
+    async with Engine([a, b]) as eng:
+        ys = await asyncio.gather(*(eng.chat("y", "q") for _ in range(6)))
+        assert {r.endpoint for r in ys} == {"b"}
+        with pytest.raises(EngineError) as info:
+            await eng.chat("z", "q")
+    assert info.value.kind is ErrorKind.NOT_FOUND and "x, y" in str(info.value)
+
+
+async def test_pool_over_two_real_http_endpoints() -> None:
+    with FaultServer() as s1, FaultServer() as s2:
+        backends = [OpenAIBackend(s.url, max_concurrency=2, flavor="openai") for s in (s1, s2)]
+        async with Engine(backends) as eng:
+            await asyncio.gather(*(eng.chat("m", "x", SamplingParams(max_tokens=4)) for _ in range(40)))
+        assert s1.chats + s2.chats == 40 and min(s1.chats, s2.chats) >= 10

@@ -1,0 +1,35 @@
+"""DuckDB connections cannot download extensions, even when a query asks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from llamune_eval.store import connect
+
+
+def test_autoinstall_and_autoload_are_off(tmp_path: Path) -> None:
+    con = connect(tmp_path / "x.duckdb")
+    got = con.execute(
+        "select current_setting('autoinstall_known_extensions'), current_setting('autoload_known_extensions')"
+    ).fetchone()
+    assert got == (False, False)
+
+
+def test_install_cannot_reach_the_network_and_settings_are_locked() -> None:
+    import duckdb
+
+    con = connect()
+    with pytest.raises(duckdb.Error) as info:
+        con.execute("INSTALL httpfs")
+    assert "nonexistent" in str(info.value)  # a local path, not a download URL
+    with pytest.raises(duckdb.Error, match="locked"):
+        con.execute("SET autoinstall_known_extensions = true")
+
+
+def test_local_files_still_work(tmp_path: Path) -> None:
+    con = connect()
+    out = tmp_path / "t.parquet"
+    con.execute(f"copy (select 42 as answer) to '{out}'")
+    assert con.execute(f"select answer from '{out}'").fetchone() == (42,)
