@@ -86,3 +86,16 @@ def test_errors_are_one_line_without_traceback(tmp_path: Path, toml: str, code: 
 def test_llamune_lists_models(smol_config: Path) -> None:
     proc = _cli("models", "--json", cwd=smol_config, module="llamune_eval.chat.cli")
     assert proc.returncode == 0 and json.loads(proc.stdout)["models"][0]["name"] == "smol"
+
+
+def test_models_warns_about_an_unreachable_engine(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        (tmp_path / "llamune.toml").write_text(f'[[engines]]\nkind = "ollama"\nurl = "http://127.0.0.1:{port}"\n')
+        proc = _cli("models", "--json", cwd=tmp_path)
+    assert proc.returncode == 0
+    data = json.loads(proc.stdout)
+    assert data["models"] == [] and "connect" in data["problems"][0]
