@@ -66,10 +66,10 @@ def show_models(config: Path | None, as_json: bool) -> None:
         console.print_json(json.dumps({"models": rows, "problems": problems}))
         return
     table = Table(title="Models", title_justify="left")
-    table.add_column("engine")
+    table.add_column("engine", no_wrap=True)
     table.add_column("model", no_wrap=True)
-    for col in ("size", "quantization", "context", "loaded", "memory"):
-        table.add_column(col, justify="right")
+    for col in ("size", "quant", "context", "loaded", "memory"):
+        table.add_column(col, justify="right", no_wrap=True)
     for r in rows:
         where = str(r["engine"]) if r["endpoint"] == r["engine"] else f"{r['engine']} {r['endpoint']}"
         table.add_row(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -103,6 +105,28 @@ async def send_stream(client: httpx.AsyncClient, path: str, body: dict[str, Any]
         return await client.send(request, stream=True)
     except httpx.RemoteProtocolError:
         return await client.send(request, stream=True)
+
+
+@asynccontextmanager
+async def post_lines(
+    client: httpx.AsyncClient, path: str, body: dict[str, Any], endpoint: str
+) -> AsyncIterator[AsyncIterator[str]]:
+    """POST and stream the answer's lines; any failure inside the block, the caller's parsing included, leaves
+    as a typed EngineError (a failure after the status line counts as a cut stream)."""
+    in_body = False
+    try:
+        resp = await send_stream(client, path, body)
+        try:
+            await check_status(resp, endpoint)
+            in_body = True
+            yield resp.aiter_lines()
+            egress.state().engine_bytes += resp.num_bytes_downloaded
+        finally:
+            await resp.aclose()
+    except EngineError:
+        raise
+    except Exception as exc:
+        raise classify(exc, endpoint, in_body=in_body) from exc
 
 
 async def get_json(client: httpx.AsyncClient, path: str, endpoint: str, **kw: Any) -> Any:

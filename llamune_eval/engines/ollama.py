@@ -13,9 +13,8 @@ import re
 from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
-from llamune_eval import egress
 from llamune_eval.config import Timeouts
-from llamune_eval.engines._http import Clock, check_status, classify, get_json, make_client, send_stream
+from llamune_eval.engines._http import Clock, get_json, make_client, post_lines
 from llamune_eval.types import (
     ChatResult,
     EngineError,
@@ -163,34 +162,22 @@ class OllamaBackend:
         }
         parts: list[str] = []
         final: dict[str, Any] | None = None
-        in_body = False
-        try:
-            resp = await send_stream(self._client, "/api/chat", body)
-            try:
-                await check_status(resp, self.endpoint)
-                in_body = True
-                async for line in resp.aiter_lines():
-                    if not line.strip():
-                        continue
-                    obj = json.loads(line)
-                    if "error" in obj:  # Ollama reports failures mid-stream as an error object
-                        raise EngineError(ErrorKind.SERVER, str(obj["error"])[:300], endpoint=self.endpoint)
-                    piece = (obj.get("message") or {}).get("content")
-                    if piece:
-                        clock.token()
-                        parts.append(piece)
-                        yield Token(piece)
-                    if obj.get("done"):
-                        final = obj
-                        break
-                    clock.check(self.endpoint)
-                egress.state().engine_bytes += resp.num_bytes_downloaded
-            finally:
-                await resp.aclose()
-        except EngineError:
-            raise
-        except Exception as exc:
-            raise classify(exc, self.endpoint, in_body=in_body) from exc
+        async with post_lines(self._client, "/api/chat", body, self.endpoint) as lines:
+            async for line in lines:
+                if not line.strip():
+                    continue
+                obj = json.loads(line)
+                if "error" in obj:  # Ollama reports failures mid-stream as an error object
+                    raise EngineError(ErrorKind.SERVER, str(obj["error"])[:300], endpoint=self.endpoint)
+                piece = (obj.get("message") or {}).get("content")
+                if piece:
+                    clock.token()
+                    parts.append(piece)
+                    yield Token(piece)
+                if obj.get("done"):
+                    final = obj
+                    break
+                clock.check(self.endpoint)
         if final is None:
             raise EngineError(ErrorKind.STREAM_CUT, "stream ended before the final object", endpoint=self.endpoint)
         evals, eval_ns = final.get("eval_count"), final.get("eval_duration")

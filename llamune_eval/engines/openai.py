@@ -12,9 +12,8 @@ import json
 from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
-from llamune_eval import egress
 from llamune_eval.config import Timeouts
-from llamune_eval.engines._http import Clock, check_status, classify, get_json, make_client, send_stream
+from llamune_eval.engines._http import Clock, classify, get_json, make_client, post_lines
 from llamune_eval.types import (
     ChatResult,
     EngineError,
@@ -175,44 +174,32 @@ class OpenAIBackend:
         usage: dict[str, Any] = {}
         timings: dict[str, Any] = {}
         done = False
-        in_body = False
-        try:
-            resp = await send_stream(self._client, "/v1/chat/completions", body)
-            try:
-                await check_status(resp, self.endpoint)
-                in_body = True
-                async for line in resp.aiter_lines():
-                    if not line.startswith("data:"):
-                        if line.startswith("error:") or line.startswith('{"error"'):
-                            raise EngineError(ErrorKind.SERVER, line[:300], endpoint=self.endpoint)
-                        continue
-                    data = line[5:].strip()
-                    if data == "[DONE]":
-                        done = True
-                        break
-                    chunk = json.loads(data)
-                    if "error" in chunk:
-                        raise EngineError(ErrorKind.SERVER, str(chunk["error"])[:300], endpoint=self.endpoint)
-                    for choice in chunk.get("choices") or ():
-                        piece = (choice.get("delta") or {}).get("content")
-                        if piece:
-                            clock.token()
-                            parts.append(piece)
-                            yield Token(piece)
-                        if choice.get("finish_reason"):
-                            finish = choice["finish_reason"]
-                    if chunk.get("usage"):
-                        usage = chunk["usage"]
-                    if chunk.get("timings"):
-                        timings = chunk["timings"]
-                    clock.check(self.endpoint)
-                egress.state().engine_bytes += resp.num_bytes_downloaded
-            finally:
-                await resp.aclose()
-        except EngineError:
-            raise
-        except Exception as exc:
-            raise classify(exc, self.endpoint, in_body=in_body) from exc
+        async with post_lines(self._client, "/v1/chat/completions", body, self.endpoint) as lines:
+            async for line in lines:
+                if not line.startswith("data:"):
+                    if line.startswith("error:") or line.startswith('{"error"'):
+                        raise EngineError(ErrorKind.SERVER, line[:300], endpoint=self.endpoint)
+                    continue
+                data = line[5:].strip()
+                if data == "[DONE]":
+                    done = True
+                    break
+                chunk = json.loads(data)
+                if "error" in chunk:
+                    raise EngineError(ErrorKind.SERVER, str(chunk["error"])[:300], endpoint=self.endpoint)
+                for choice in chunk.get("choices") or ():
+                    piece = (choice.get("delta") or {}).get("content")
+                    if piece:
+                        clock.token()
+                        parts.append(piece)
+                        yield Token(piece)
+                    if choice.get("finish_reason"):
+                        finish = choice["finish_reason"]
+                if chunk.get("usage"):
+                    usage = chunk["usage"]
+                if chunk.get("timings"):
+                    timings = chunk["timings"]
+                clock.check(self.endpoint)
         if not done and finish is None:
             raise EngineError(ErrorKind.STREAM_CUT, "stream ended before the answer finished", endpoint=self.endpoint)
         completion = usage.get("completion_tokens")
