@@ -58,4 +58,4 @@ def typecheck(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks: ratios against a baseline measured in the same run. Never part of the tests."""
     _install(session)
-    session.run("python", "-m", "benchmarks", *session.posargs, env=OFFLINE)
+    session.run("python", "-m", "bench", *session.posargs, env=OFFLINE)

@@ -1,6 +1,6 @@
 """An instant OpenAI-compatible stub for throughput ceilings: a raw asyncio Protocol with a canned SSE answer.
 
-It runs in its own process (`python -m benchmarks._stub`) so the client under test has a core to itself and the
+It runs in its own process (`python -m bench._stub`) so the client under test has a core to itself and the
 stub is never the bottleneck it measures. Prints its port on stdout, serves until stdin closes.
 """
 

@@ -29,7 +29,7 @@ PROMPT = "次の質問に A〜E の記号で答えてください。"
 
 @contextlib.contextmanager
 def instant_stub() -> Iterator[str]:
-    proc = subprocess.Popen([sys.executable, "-m", "benchmarks._stub"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    proc = subprocess.Popen([sys.executable, "-m", "bench._stub"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     assert proc.stdout is not None
     port = int(proc.stdout.readline())
     try:

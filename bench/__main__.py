@@ -1,10 +1,10 @@
-"""Run every benchmark, or those named: `python -m benchmarks engine`."""
+"""Run every benchmark, or those named: `python -m bench engine`."""
 
 from __future__ import annotations
 
 import sys
 
-from benchmarks import engine_overhead
+from bench import engine_overhead
 
 BENCHES = {"engine": engine_overhead.main}
 
