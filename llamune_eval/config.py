@@ -92,12 +92,36 @@ class PathsConfig(_Strict):
     data: Path | None = None
 
 
+class RunConfig(_Strict):
+    """What `llamune-eval run` sweeps: models x presets x suites x items x repeats."""
+
+    models: list[str] = Field(default_factory=list)  # empty: every model the engines list
+    presets: list[str] = Field(default_factory=lambda: ["balanced"])
+    suites: list[str] = Field(default_factory=list)  # empty: every suite found
+    repeats: int = Field(default=1, ge=1, le=100)
+    seed: int = 0
+    limit: int = Field(default=0, ge=0)  # items per suite; 0 = all
+    suites_dir: Path = Path("suites")
+    concurrency: int | None = Field(default=None, ge=1)  # default: the endpoints' own caps
+
+
+class SuiteConfig(_Strict):
+    """A suite's source: a directory or file in the upstream format, a suite.yaml, or `hf:<id>[:<config>]`."""
+
+    kind: Literal["jcommonsenseqa", "jnli", "jsts", "jsquad", "inhouse"] | None = None
+    source: str
+    shots: int | None = Field(default=None, ge=0, le=20)
+
+
 class Config(_Strict):
     engines: list[EngineConfig] = Field(default_factory=list)
     timeouts: Timeouts = Field(default_factory=Timeouts)
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     paths: PathsConfig = Field(default_factory=PathsConfig)
+    run: RunConfig = Field(default_factory=RunConfig)
+    suites: dict[str, SuiteConfig] = Field(default_factory=dict)
+    presets: dict[str, dict[str, Any]] = Field(default_factory=dict)
     source: Path | None = Field(default=None, exclude=True)
 
 

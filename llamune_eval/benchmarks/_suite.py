@@ -1,0 +1,96 @@
+"""What every suite is: items, how an item becomes chat messages, how an answer is scored and aggregated.
+
+A suite kind (one file per benchmark) supplies `Task`; `Suite` binds a task to its items, versions and source so
+the runner and the store never need to know which benchmark they are running.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from pydantic import BaseModel, Field
+
+from llamune_eval.types import Message
+
+
+class SuiteError(ValueError):
+    """A suite that cannot be loaded; the message names the file (and line) at fault."""
+
+
+class Item(BaseModel):
+    """One benchmark item. `turns` are the user turns as sent (templated), several for multi-turn items."""
+
+    id: str
+    turns: list[str]
+    reference: Any = None
+    scoring: str = "exact"
+    eval_aspect: str | None = None
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+
+class SampleScore(BaseModel):
+    """The score of one answer. `values` holds per-sample metric inputs (e.g. correct, f1, pred and gold)."""
+
+    values: dict[str, float] = Field(default_factory=dict)
+    parsed: str | None = None
+    parse_ok: bool = True
+    pending_judge: bool = False
+
+
+class Task(Protocol):
+    """A benchmark kind: scoring and aggregation. Prompts are rendered into `Item.turns` at load time."""
+
+    metric: str  # the headline metric, e.g. "accuracy"
+
+    def score(self, item: Item, outputs: Sequence[str]) -> SampleScore: ...
+
+    def aggregate(self, scores: Sequence[SampleScore]) -> dict[str, float]: ...
+
+
+class Suite(BaseModel):
+    """A loaded suite. `version` is the data's, `template_version` the prompt's; both key stored samples."""
+
+    model_config = {"arbitrary_types_allowed": True}
+
+    name: str
+    kind: str
+    version: str
+    template_version: str
+    category: str
+    source: str
+    task: Any  # a Task; pydantic cannot check Protocols
+    items: list[Item]
+    system: str | None = None
+    few_shot: list[Message] = Field(default_factory=list)
+    default_preset: str | None = None
+    max_tokens: int | None = None  # cap on the preset's max_tokens: a label needs few tokens
+    note: str = ""
+
+    @property
+    def metric(self) -> str:
+        return str(self.task.metric)
+
+    def messages(self, item: Item, answers: Sequence[str] = ()) -> list[Message]:
+        """The conversation for the next turn of `item`, given the model's answers to the earlier turns."""
+        out: list[Message] = [Message(role="system", content=self.system)] if self.system else []
+        out += self.few_shot
+        for i, turn in enumerate(item.turns[: len(answers) + 1]):
+            out.append(Message(role="user", content=turn))
+            if i < len(answers):
+                out.append(Message(role="assistant", content=answers[i]))
+        return out
+
+    def digest(self) -> str:
+        """Content hash of what is sent and scored, so a silently edited suite is visible in the run record."""
+        payload = json.dumps(
+            [self.version, self.template_version, self.system, [m.model_dump() for m in self.few_shot],
+             [i.model_dump() for i in self.items]],
+            ensure_ascii=False, sort_keys=True, default=str,
+        )  # fmt: skip
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def limited(self, limit: int | None) -> Suite:
+        return self if not limit else self.model_copy(update={"items": self.items[:limit]})

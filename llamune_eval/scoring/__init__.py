@@ -1,0 +1,1 @@
+"""Scoring: metric functions, answer parsing, and statistics. Pure functions, no I/O."""

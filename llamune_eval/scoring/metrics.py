@@ -1,0 +1,67 @@
+"""Metric functions with exact, documented definitions (the README repeats them).
+
+Text comparisons use `normalize`: Unicode NFKC, all whitespace removed, surrounding quotes and punctuation
+stripped — so full-width and half-width forms, spaces and a trailing 「。」 never decide a match.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+
+_SPACE = re.compile(r"\s+")
+_EDGE = "。、．，.,!！?？「」『』\"'()（）[]【】:：;；"
+
+
+def normalize(text: str) -> str:
+    return _SPACE.sub("", unicodedata.normalize("NFKC", text)).strip(_EDGE)
+
+
+def exact_match(prediction: str, golds: Sequence[str]) -> float:
+    """1.0 when the normalised prediction equals any normalised gold answer."""
+    pred = normalize(prediction)
+    return float(any(pred == normalize(g) for g in golds))
+
+
+def char_f1(prediction: str, golds: Sequence[str]) -> float:
+    """Best character-level F1 over the gold answers: multiset overlap of normalised characters."""
+    pred = normalize(prediction)
+    best = 0.0
+    for gold in golds:
+        ref = normalize(gold)
+        if not pred or not ref:
+            best = max(best, float(pred == ref))
+            continue
+        common = sum((Counter(pred) & Counter(ref)).values())
+        if common:
+            precision, recall = common / len(pred), common / len(ref)
+            best = max(best, 2 * precision * recall / (precision + recall))
+    return best
+
+
+def accuracy(correct: Sequence[float]) -> float:
+    return sum(correct) / len(correct) if correct else math.nan
+
+
+def pearson(x: Sequence[float], y: Sequence[float]) -> float:
+    """Pearson's r; NaN when fewer than two pairs or either side is constant."""
+    import numpy as np
+
+    if len(x) < 2:
+        return math.nan
+    a, b = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if a.std() == 0 or b.std() == 0:
+        return math.nan
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def spearman(x: Sequence[float], y: Sequence[float]) -> float:
+    """Spearman's rho: Pearson's r of the average ranks (ties share their mean rank)."""
+    from scipy.stats import rankdata
+
+    if len(x) < 2:
+        return math.nan
+    return pearson(list(rankdata(x)), list(rankdata(y)))
