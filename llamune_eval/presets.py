@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from llamune_eval.types import SamplingParams
+from llamune_eval.types import InputError, SamplingParams
 
 
 class Preset(BaseModel):
@@ -41,7 +41,7 @@ BUILTIN: dict[str, Preset] = {
 }  # fmt: skip
 
 
-class PresetError(ValueError):
+class PresetError(InputError):
     pass
 
 

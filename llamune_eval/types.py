@@ -144,6 +144,10 @@ _RETRYABLE = {
 }
 
 
+class InputError(ValueError):
+    """Bad input from the operator (a suite file, a preset, the store): shown as one line, never a traceback."""
+
+
 class EngineError(Exception):
     """Every engine failure surfaces as this, with a kind callers can branch on and store."""
 

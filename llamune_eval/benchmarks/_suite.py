@@ -13,10 +13,10 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
-from llamune_eval.types import Message
+from llamune_eval.types import InputError, Message
 
 
-class SuiteError(ValueError):
+class SuiteError(InputError):
     """A suite that cannot be loaded; the message names the file (and line) at fault."""
 
 

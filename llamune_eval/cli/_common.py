@@ -13,8 +13,14 @@ import click
 from rich.console import Console
 
 T = TypeVar("T")
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+def _console(stderr: bool = False) -> Console:
+    """Tables are wide: when output is not a terminal (a log, a pipe) do not squeeze them into 80 columns."""
+    probe = Console(stderr=stderr)
+    return Console(stderr=stderr, highlight=False, width=None if probe.is_terminal else 160)
+
+
+console = _console()
+err_console = _console(stderr=True)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -55,7 +61,7 @@ def human_count(n: int | None) -> str:
 def main_wrapper(app: Callable[..., Any]) -> None:
     """Run a Typer app so that every expected failure is one clear line and a non-zero exit, not a traceback."""
     from llamune_eval.config import ConfigError
-    from llamune_eval.types import EngineError
+    from llamune_eval.types import EngineError, InputError
 
     def _term(signum: int, frame: object) -> None:
         raise SystemExit(128 + signum)  # run atexit hooks (embedded children are stopped there)
@@ -74,6 +80,8 @@ def main_wrapper(app: Callable[..., Any]) -> None:
         fail(f"config: {exc}", 2)
     except EngineError as exc:
         fail(f"engine {exc}")
+    except InputError as exc:
+        fail(str(exc))
     except OSError as exc:
         fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
     except RuntimeError as exc:

@@ -62,6 +62,71 @@ def ask(
     do_ask(config, prompt, model, system, params, as_json)
 
 
+SuiteOpt = Annotated[list[str] | None, typer.Option("--suite", "-s", help="Suite name (repeatable; default: all).")]
+ModelOpt = Annotated[list[str] | None, typer.Option("--model", "-m", help="Model name (repeatable; default: all).")]
+PresetOpt = Annotated[list[str] | None, typer.Option("--preset", "-p", help="Preset name (repeatable).")]
+StoreOpt = Annotated[Path | None, typer.Option("--store", help="DuckDB results file (default: llamune.duckdb).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+@app.command()
+def suites(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """List the suites that can be run: kind, items, metric, source (and MARC-ja, which cannot)."""
+    from llamune_eval.cli.suites_cmd import show_suites
+
+    show_suites(config, as_json)
+
+
+@app.command("run")
+def run_command(
+    suite: SuiteOpt = None,
+    model: ModelOpt = None,
+    preset: PresetOpt = None,
+    limit: Annotated[int, typer.Option(help="Items per suite (0 = all).")] = 0,
+    repeats: Annotated[int, typer.Option(help="Repeats per item, each with its own seed (0 = config).")] = 0,
+    concurrency: Annotated[int | None, typer.Option(help="Requests in flight (default: the endpoints' caps).")] = None,
+    store: StoreOpt = None,
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run suites x models x presets on the engines, score, store; resumes where a previous run stopped."""
+    from llamune_eval.cli.run_cmd import run as do_run
+
+    do_run(config, {"suite": suite or [], "model": model or [], "preset": preset or [], "limit": limit,
+                    "repeats": repeats, "concurrency": concurrency, "store": store, "progress": progress,
+                    "json": as_json})  # fmt: skip
+
+
+@app.command()
+def results(
+    suite: SuiteOpt = None,
+    model: ModelOpt = None,
+    preset: PresetOpt = None,
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Print the leaderboard again from the store (each suite's newest version)."""
+    from llamune_eval.cli.run_cmd import results as do_results
+
+    do_results(config, {"suite": suite or [], "model": model or [], "preset": preset or [], "store": store,
+                        "json": as_json})  # fmt: skip
+
+
+@app.command()
+def export(
+    fmt: Annotated[str, typer.Option("--format", "-f", help="parquet, csv or jsonl.")] = "parquet",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output file.")] = None,
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Export every stored sample with its scores (one column per metric)."""
+    from llamune_eval.cli.run_cmd import export as do_export
+
+    do_export(config, fmt, out, store)
+
+
 @engine_app.command("serve")
 def engine_serve(
     model: Annotated[

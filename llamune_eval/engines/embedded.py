@@ -24,7 +24,7 @@ import httpx
 from llamune_eval.config import Timeouts
 from llamune_eval.engines import bundled
 from llamune_eval.engines._http import Clock
-from llamune_eval.engines.gguf import GGUFError, read_info
+from llamune_eval.engines.gguf import GGUFError, file_digest, read_info
 from llamune_eval.engines.openai import LLAMACPP, OpenAIBackend
 from llamune_eval.types import (
     ChatResult,
@@ -217,15 +217,19 @@ class EmbeddedBackend:
     async def list_models(self) -> list[ModelInfo]:
         out = []
         for name in self.models:
+            source = self.models[name]
             try:
-                info = read_info(await asyncio.to_thread(self.path_of, name))
+                path = await asyncio.to_thread(self.path_of, name)
+                info = read_info(path)
+                known = source.sha256 if isinstance(source, bundled.BundledModel) else None
+                digest = f"sha256:{known}" if known else await asyncio.to_thread(file_digest, path)
             except (EngineError, GGUFError, OSError):
                 continue  # listed models must be servable; `models` reports the missing ones separately
             out.append(
                 ModelInfo(
                     name=name, engine=self.kind, endpoint=self.endpoint, size_bytes=info.size_bytes,
                     family=info.architecture, parameter_count=info.parameter_count,
-                    quantization=info.quantization, context_length=info.context_length,
+                    quantization=info.quantization, context_length=info.context_length, digest=digest,
                 )
             )  # fmt: skip
         return out

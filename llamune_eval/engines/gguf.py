@@ -76,6 +76,16 @@ def _value(f: BinaryIO, vtype: int) -> Any:
     return _read(f, _SCALARS[vtype])
 
 
+def file_digest(path: str | Path) -> str:
+    """A cheap identity for a model file: sha256 of its first 4 MiB and its size (weights differ early)."""
+    import hashlib
+
+    p = Path(path)
+    with p.open("rb") as f:
+        head = f.read(4 << 20)
+    return "head4m:" + hashlib.sha256(head + str(p.stat().st_size).encode()).hexdigest()[:32]
+
+
 def read_info(path: str | Path) -> GGUFInfo:
     p = Path(path)
     st = p.stat()

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from llamune_eval.store._duckdb import connect
+from llamune_eval.types import InputError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -26,19 +27,19 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE TABLE IF NOT EXISTS samples (
     key VARCHAR PRIMARY KEY, run_id VARCHAR, suite VARCHAR, suite_version VARCHAR, template_version VARCHAR,
-    category VARCHAR, item_id VARCHAR, model VARCHAR, model_digest VARCHAR, engine VARCHAR, endpoint VARCHAR,
-    preset VARCHAR, params JSON, repeat INTEGER, seed BIGINT, prompt JSON, output JSON, finish_reason VARCHAR,
-    prompt_tokens INTEGER, completion_tokens INTEGER, ttft_s DOUBLE, latency_s DOUBLE, tokens_per_s DOUBLE,
-    attempts INTEGER, status VARCHAR, error_kind VARCHAR, error VARCHAR, unsupported JSON, parsed VARCHAR,
-    parse_ok BOOLEAN, pending_judge BOOLEAN, created_at TIMESTAMP
+    kind VARCHAR, category VARCHAR, item_id VARCHAR, model VARCHAR, model_digest VARCHAR, engine VARCHAR,
+    endpoint VARCHAR, preset VARCHAR, params JSON, repeat INTEGER, seed BIGINT, prompt JSON, output JSON,
+    finish_reason VARCHAR, prompt_tokens INTEGER, completion_tokens INTEGER, ttft_s DOUBLE, latency_s DOUBLE,
+    tokens_per_s DOUBLE, attempts INTEGER, status VARCHAR, error_kind VARCHAR, error VARCHAR, unsupported JSON,
+    parsed VARCHAR, parse_ok BOOLEAN, pending_judge BOOLEAN, created_at TIMESTAMP
 );
 CREATE TABLE IF NOT EXISTS scores (key VARCHAR, metric VARCHAR, value DOUBLE, PRIMARY KEY (key, metric));
 """
 SAMPLE_COLUMNS = (
-    "key", "run_id", "suite", "suite_version", "template_version", "category", "item_id", "model", "model_digest",
-    "engine", "endpoint", "preset", "params", "repeat", "seed", "prompt", "output", "finish_reason", "prompt_tokens",
-    "completion_tokens", "ttft_s", "latency_s", "tokens_per_s", "attempts", "status", "error_kind", "error",
-    "unsupported", "parsed", "parse_ok", "pending_judge", "created_at",
+    "key", "run_id", "suite", "suite_version", "template_version", "kind", "category", "item_id", "model",
+    "model_digest", "engine", "endpoint", "preset", "params", "repeat", "seed", "prompt", "output",
+    "finish_reason", "prompt_tokens", "completion_tokens", "ttft_s", "latency_s", "tokens_per_s", "attempts",
+    "status", "error_kind", "error", "unsupported", "parsed", "parse_ok", "pending_judge", "created_at",
 )  # fmt: skip
 _ROW = f"({', '.join('?' * len(SAMPLE_COLUMNS))})"
 _CHUNK = 256  # rows per statement: one multi-row VALUES is ~15x cheaper per row than executemany in DuckDB
@@ -161,7 +162,7 @@ class Store:
         return out
 
 
-class StoreError(RuntimeError):
+class StoreError(InputError):
     pass
 
 

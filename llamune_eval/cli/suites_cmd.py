@@ -1,0 +1,43 @@
+"""`llamune-eval suites`: what can be run, from where, how many items, which metric."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from llamune_eval.cli._common import console, err_console, load_config
+
+
+def show_suites(config: Path | None, as_json: bool) -> None:
+    from llamune_eval.benchmarks import UNAVAILABLE, SuiteError, discover
+
+    cfg = load_config(config)
+    rows: list[dict[str, Any]] = []
+    for ref in discover(cfg):
+        try:
+            suite = ref.load()
+            rows.append({"name": suite.name, "kind": suite.kind, "category": suite.category, "items": len(suite.items),
+                         "metric": suite.metric, "version": suite.version, "template": suite.template_version,
+                         "source": suite.source, "error": None})  # fmt: skip
+        except SuiteError as exc:
+            rows.append({"name": ref.name, "kind": ref.kind, "source": ref.source, "error": str(exc)})
+    unavailable = [{"name": k, "reason": v} for k, v in UNAVAILABLE.items()]
+    if as_json:
+        console.print_json(json.dumps({"suites": rows, "unavailable": unavailable}, ensure_ascii=False))
+        return
+    table = Table(title="Suites", title_justify="left")
+    for col in ("suite", "kind", "items", "metric", "source"):
+        table.add_column(col, justify="right" if col == "items" else "left", no_wrap=col != "source")
+    for r in rows:
+        if r["error"]:
+            table.add_row(r["name"], r["kind"], "-", "-", f"[red]{r['error']}[/]")
+        else:
+            table.add_row(r["name"], r["kind"], str(r["items"]), r["metric"], r["source"])
+    console.print(table)
+    for u in unavailable:
+        console.print(f"[yellow]{u['name']}: unavailable[/] — {u['reason']}")
+    if not rows:
+        err_console.print("[yellow]no suites found[/]: add suites/ or [suites.NAME] entries to llamune.toml")

@@ -1,0 +1,108 @@
+"""Running units against the engine: bounded concurrency per model, score at once, hand each sample to the
+store's writer the moment it is done. Cancellation (Ctrl-C) stops cleanly: finished samples are already queued
+and the caller closes the writer."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from llamune_eval.engines import Engine
+from llamune_eval.runner.plan import Unit
+from llamune_eval.store.results import SampleRecord, Writer, now
+from llamune_eval.types import EngineError
+
+Advance = Callable[[Unit, SampleRecord], None]
+
+
+@dataclass
+class RunStats:
+    done: int = 0
+    errors: int = 0
+    completion_tokens: int = 0
+    by_model: dict[str, float] = field(default_factory=dict)  # seconds per model
+
+
+async def run_unit(unit: Unit, engine: Engine, run_id: str) -> SampleRecord:
+    """One sample: every turn of the item in order, then its score. Engine failures become error samples."""
+    answers: list[str] = []
+    row = {
+        "key": unit.key, "run_id": run_id, "suite": unit.suite.name, "suite_version": unit.suite.version,
+        "template_version": unit.suite.template_version, "kind": unit.suite.kind, "category": unit.suite.category,
+        "item_id": unit.item.id, "model": unit.model, "model_digest": unit.digest, "engine": unit.engine,
+        "preset": unit.preset,
+        "params": unit.params.model_dump_json(), "repeat": unit.repeat, "seed": unit.params.seed,
+        "prompt": json.dumps(unit.item.turns, ensure_ascii=False),
+    }  # fmt: skip
+    prompt_tokens = completion_tokens = 0
+    latency = 0.0
+    ttft: float | None = None
+    rates: list[float] = []
+    unsupported: dict[str, str] = {}
+    try:
+        for _ in unit.item.turns:
+            result = await engine.chat(unit.model, unit.suite.messages(unit.item, answers), unit.params)
+            answers.append(result.text)
+            prompt_tokens += result.prompt_tokens or 0
+            completion_tokens += result.completion_tokens or 0
+            latency += result.latency_s
+            ttft = result.ttft_s if ttft is None else ttft
+            if result.tokens_per_s:
+                rates.append(result.tokens_per_s)
+            unsupported |= result.unsupported_params
+            row |= {
+                "endpoint": result.endpoint,
+                "finish_reason": result.finish_reason.value,
+                "attempts": result.attempts,
+            }
+    except EngineError as exc:
+        row |= {"status": "error", "error_kind": exc.kind.value, "error": str(exc)[:500], "attempts": exc.attempts,
+                "output": json.dumps(answers, ensure_ascii=False), "created_at": now()}  # fmt: skip
+        return SampleRecord(row, {})
+    score = unit.suite.task.score(unit.item, answers)
+    row |= {
+        "output": json.dumps(answers, ensure_ascii=False), "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens, "ttft_s": ttft, "latency_s": latency,
+        "tokens_per_s": sum(rates) / len(rates) if rates else None, "status": "ok",
+        "unsupported": json.dumps(unsupported, ensure_ascii=False) if unsupported else None,
+        "parsed": score.parsed, "parse_ok": score.parse_ok, "pending_judge": score.pending_judge, "created_at": now(),
+    }  # fmt: skip
+    return SampleRecord(row, dict(score.values))
+
+
+async def execute(
+    units: list[Unit],
+    engine: Engine,
+    writer: Writer,
+    run_id: str,
+    *,
+    concurrency: int | None = None,
+    advance: Advance | None = None,
+) -> RunStats:
+    """Run `units` (already filtered to the unfinished ones), one model at a time, in plan order."""
+    stats = RunStats()
+    by_model: dict[str, list[Unit]] = {}
+    for unit in units:
+        by_model.setdefault(unit.model, []).append(unit)
+    for model, todo in by_model.items():
+        pool = await engine.pool(model)
+        width = concurrency or max(1, sum(slot.backend.max_concurrency for slot in pool.slots))
+        started = time.perf_counter()
+
+        async def worker(queue: Iterator[Unit]) -> None:
+            for unit in queue:
+                record = await run_unit(unit, engine, run_id)
+                writer.put(record)
+                stats.done += 1
+                stats.errors += record.row["status"] != "ok"
+                stats.completion_tokens += record.row.get("completion_tokens") or 0
+                if advance is not None:
+                    advance(unit, record)
+
+        shared = iter(todo)  # workers pull from one iterator: no unit is taken twice
+        await asyncio.gather(*(worker(shared) for _ in range(width)))
+        stats.by_model[model] = time.perf_counter() - started
+    return stats

@@ -1,0 +1,64 @@
+"""The sweep: models x presets x suites x items x repeats, each unit keyed so a re-run can skip it.
+
+A key covers everything that decides the answer: suite name, data and prompt-template versions, item, model and
+its digest, preset name and the parameters actually sent (the suite's max_tokens cap and the seed included), and
+the repeat — sampled (temperature > 0) generations are reproducible through the seed, so they are keyed too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from llamune_eval.benchmarks import Item, Suite
+from llamune_eval.presets import Preset
+from llamune_eval.types import ModelInfo, SamplingParams
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    suite: Suite
+    item: Item
+    model: str
+    digest: str
+    engine: str
+    preset: str
+    params: SamplingParams
+    repeat: int
+    key: str
+
+
+def effective_params(preset: Preset, suite: Suite, seed: int) -> SamplingParams:
+    """The preset's parameters with the suite's answer-length cap and this repeat's seed."""
+    p = preset.params
+    max_tokens = min(p.max_tokens, suite.max_tokens) if suite.max_tokens else p.max_tokens
+    return p.model_copy(update={"max_tokens": max_tokens, "seed": seed})
+
+
+def sample_key(
+    suite: Suite, item_id: str, model: str, digest: str, preset: str, params: SamplingParams, repeat: int
+) -> str:
+    payload = json.dumps(
+        [suite.name, suite.version, suite.template_version, item_id, model, digest, preset,
+         params.model_dump(mode="json"), repeat],
+        sort_keys=True, ensure_ascii=False,
+    )  # fmt: skip
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def build_plan(
+    suites: list[Suite], models: list[ModelInfo], presets: list[Preset], repeats: int = 1, seed: int = 0
+) -> list[Unit]:
+    """Units grouped by model (an engine that swaps models, like Ollama, loads each once), then preset."""
+    units = []
+    for info in models:
+        model, digest = info.name, info.digest or ""
+        for preset in presets:
+            for suite in suites:
+                for repeat in range(repeats):
+                    params = effective_params(preset, suite, seed + repeat)
+                    for item in suite.items:
+                        key = sample_key(suite, item.id, model, digest, preset.name, params, repeat)
+                        units.append(Unit(suite, item, model, digest, info.engine, preset.name, params, repeat, key))
+    return units
