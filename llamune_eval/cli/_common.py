@@ -13,6 +13,8 @@ import click
 from rich.console import Console
 
 T = TypeVar("T")
+
+
 def _console(stderr: bool = False) -> Console:
     """Tables are wide: when output is not a terminal (a log, a pipe) do not squeeze them into 80 columns."""
     probe = Console(stderr=stderr)

@@ -24,9 +24,10 @@ class FaultServer:
     every 0.2 s, forever), cut (clean end of stream without a finish), error_obj (an error object mid-stream).
     """
 
-    def __init__(self, script: Iterable[str] = (), stall_s: float = 5.0) -> None:
+    def __init__(self, script: Iterable[str] = (), stall_s: float = 5.0, delay_s: float = 0.0) -> None:
         self.script = deque(script)
         self.stall_s = stall_s
+        self.delay_s = delay_s  # every answer waits this long first: a slow engine, to interrupt a run
         self.server = StubServer(
             {
                 ("POST", "/v1/chat/completions"): self.openai,
@@ -66,6 +67,8 @@ class FaultServer:
         mode = self.script.popleft() if self.script else "ok"
         if await self._common(mode, reply):
             return
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
         await reply.start(200, "text/event-stream")
         if mode == "trickle":
             while True:

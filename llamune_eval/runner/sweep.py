@@ -1,0 +1,139 @@
+"""One sweep end to end: select suites, models and presets, plan, skip what is stored, run with progress bars,
+and record the run. The CLI's `run` is a thin shell around `sweep`."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from llamune_eval.config import Config
+from llamune_eval.engines import EmbeddedBackend, open_engine
+from llamune_eval.presets import resolve
+from llamune_eval.runner.execute import RunStats, execute
+from llamune_eval.runner.plan import Unit, build_plan
+from llamune_eval.store.results import SampleRecord, Store
+from llamune_eval.types import InputError, ModelInfo
+
+
+@dataclass
+class Sweep:
+    """What to run; empty lists and zeros fall back to `[run]` in the config."""
+
+    suites: list[str] = field(default_factory=list)
+    models: list[str] = field(default_factory=list)
+    presets: list[str] = field(default_factory=list)
+    limit: int = 0
+    repeats: int = 0
+    concurrency: int | None = None
+    store: Path | None = None
+    progress: bool = True
+
+
+@dataclass
+class Outcome:
+    store: Store
+    run_id: str
+    keys: set[str]
+    planned: int
+    skipped: int
+    stats: RunStats
+
+    @property
+    def errors(self) -> int:
+        return self.stats.errors
+
+
+def _select_models(listed: list[ModelInfo], wanted: list[str]) -> list[ModelInfo]:
+    by_name = {m.name: m for m in listed}
+    if not wanted:
+        return list(by_name.values())
+    missing = [w for w in wanted if w not in by_name]
+    if missing:
+        known = ", ".join(by_name) or "none"
+        raise InputError(f"model(s) not served by any engine: {', '.join(missing)} (available: {known})")
+    return [by_name[w] for w in wanted]
+
+
+class _Bars:
+    """One rich progress bar per model x preset, with ETA and the generation speed so far."""
+
+    def __init__(self, todo: list[Unit], enabled: bool) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        from llamune_eval.cli._common import err_console
+
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            TextColumn("{task.fields[tps]}"), console=err_console, disable=not enabled,
+        )  # fmt: skip
+        self.tasks: dict[tuple[str, str], Any] = {}
+        self.tokens: dict[tuple[str, str], int] = {}
+        totals: dict[tuple[str, str], int] = {}
+        for u in todo:
+            totals[(u.model, u.preset)] = totals.get((u.model, u.preset), 0) + 1
+        for (model, preset), total in totals.items():
+            self.tasks[(model, preset)] = self.progress.add_task(
+                f"{model} · {preset}", total=total, tps="", start=False
+            )
+
+    def advance(self, unit: Unit, record: SampleRecord) -> None:
+        key = (unit.model, unit.preset)
+        task_id = self.tasks[key]
+        task = self.progress.tasks[task_id]
+        if not task.started:
+            self.progress.start_task(task_id)
+        self.tokens[key] = self.tokens.get(key, 0) + (record.row.get("completion_tokens") or 0)
+        elapsed = task.elapsed or 0
+        self.progress.update(task_id, advance=1, tps=f"{self.tokens[key] / elapsed:.1f} tok/s" if elapsed else "")
+
+
+async def sweep(cfg: Config, spec: Sweep, *, on_plan: Any = None) -> Outcome:
+    """Run the sweep; a re-run of the same plan generates only what is missing. Cancellation marks the run
+    'interrupted' after every finished sample has been committed."""
+    from llamune_eval.benchmarks import load_all, select
+    from llamune_eval.cli.models_cmd import prepare_embedded
+
+    presets = resolve(cfg.presets)
+    names = spec.presets or cfg.run.presets
+    unknown = [p for p in names if p not in presets]
+    if unknown:
+        raise InputError(f"unknown preset(s) {', '.join(unknown)} (known: {', '.join(presets)})")
+    suites = [s.limited(spec.limit or cfg.run.limit) for s in load_all(select(cfg, spec.suites))]
+    if not suites:
+        raise InputError("no suites to run: add suites/ or [suites.NAME] entries to llamune.toml")
+    store = Store(spec.store or cfg.paths.store)
+    async with open_engine(cfg) as engine:
+        for backend in engine.backends:
+            if isinstance(backend, EmbeddedBackend):
+                prepare_embedded(backend)
+        models = _select_models(await engine.list_models(), spec.models or cfg.run.models)
+        if not models:
+            raise InputError("no models: no engine lists any model (see `llamune-eval models`)")
+        repeats = spec.repeats or cfg.run.repeats
+        plan = build_plan(suites, models, [presets[p] for p in names], repeats, cfg.run.seed)
+        finished = store.finished_keys()
+        todo = [u for u in plan if u.key not in finished]
+        run_id = uuid.uuid4().hex[:12]
+        suite_facts = [{"name": s.name, "version": s.version, "template": s.template_version, "digest": s.digest(),
+                        "source": s.source, "items": len(s.items)} for s in suites]  # fmt: skip
+        store.begin_run(run_id, cfg.model_dump(mode="json"), suite_facts,
+                        {"models": [m.name for m in models], "presets": names, "repeats": repeats},
+                        len(plan), len(plan) - len(todo))  # fmt: skip
+        if on_plan is not None:
+            on_plan(run_id, len(plan), len(plan) - len(todo), store.path)
+        bars = _Bars(todo, spec.progress)
+        writer = store.writer()
+        status = "interrupted"
+        try:
+            with bars.progress:
+                width = spec.concurrency or cfg.run.concurrency
+                stats = await execute(todo, engine, writer, run_id, concurrency=width, advance=bars.advance)
+            status = "finished"
+        finally:
+            try:
+                writer.close()
+            finally:
+                store.end_run(run_id, status)
+    return Outcome(store, run_id, {u.key for u in plan}, len(plan), len(plan) - len(todo), stats)

@@ -1,0 +1,93 @@
+"""Metric functions against hand-computed values and scipy."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.stats
+
+from llamune_eval.scoring.metrics import accuracy, char_f1, exact_match, normalize, pearson, spearman
+from llamune_eval.scoring.parse import first_line, parse_index, parse_label, parse_number
+from llamune_eval.scoring.stats import bootstrap_ci, bootstrap_ci_paired
+
+
+def test_normalize_folds_width_space_and_edge_punctuation() -> None:
+    assert normalize("　ＡＢＣ １２３。") == "ABC123"
+    assert normalize("「東京」") == "東京"
+
+
+def test_exact_match_best_over_golds() -> None:
+    assert exact_match("小笠原諸島。", ["北海道", "小笠原諸島"]) == 1.0
+    assert exact_match("小笠原", ["小笠原諸島"]) == 0.0
+
+
+def test_char_f1_hand_computed() -> None:
+    # pred 東京都 vs gold 東京: common 2, precision 2/3, recall 1 -> F1 = 0.8
+    assert char_f1("東京都", ["東京"]) == pytest.approx(0.8)
+    # best over golds: the second gold matches exactly
+    assert char_f1("東京", ["大阪", "東京"]) == 1.0
+    # repeated characters count as a multiset: pred ああい vs gold あい: common 2, P 2/3, R 1
+    assert char_f1("ああい", ["あい"]) == pytest.approx(0.8)
+    assert char_f1("", ["東京"]) == 0.0
+
+
+def test_correlations_match_scipy() -> None:
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=50)
+    y = x + rng.normal(scale=0.5, size=50)
+    y[:5] = y[5]  # ties for Spearman
+    assert pearson(list(x), list(y)) == pytest.approx(scipy.stats.pearsonr(x, y).statistic)
+    assert spearman(list(x), list(y)) == pytest.approx(scipy.stats.spearmanr(x, y).statistic)
+    assert math.isnan(pearson([1, 1, 1], [1, 2, 3]))
+
+
+def test_accuracy() -> None:
+    assert accuracy([1, 0, 1, 1]) == 0.75
+    assert math.isnan(accuracy([]))
+
+
+def test_bootstrap_is_seeded_and_brackets_the_mean() -> None:
+    values = [1.0] * 70 + [0.0] * 30
+    low, high = bootstrap_ci(values, seed=1)
+    assert (low, high) == bootstrap_ci(values, seed=1)
+    assert low < 0.7 < high and 0.55 < low and high < 0.85
+    # hand check of the percentile method on the same index matrix
+    rng = np.random.default_rng(1)
+    means = np.asarray(values)[rng.integers(0, 100, size=(1000, 100))].mean(axis=1)
+    assert low == pytest.approx(np.quantile(means, 0.025))
+
+
+def test_paired_bootstrap_for_correlation() -> None:
+    x = list(range(30))
+    y = [v + (1 if v % 2 else -1) for v in x]
+    low, high = bootstrap_ci_paired(x, y, lambda a, b: pearson(list(a), list(b)), seed=0)
+    assert 0.9 < low <= high <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("2", 2), ("答え：３", 3), ("The answer is 4.", 4), ("12", None), ("マザーボード", 2), ("なし", None)],
+)
+def test_parse_index(text: str, expected: int | None) -> None:
+    assert parse_index(text, ["掲示板", "パソコン", "マザーボード", "ハードディスク", "まな板"]) == expected
+
+
+def test_parse_label_takes_the_first_alias() -> None:
+    aliases = {
+        "entailment": "entailment",
+        "contradiction": "contradiction",
+        "neutral": "neutral",
+        "矛盾": "contradiction",
+    }
+    assert parse_label("Neutral. Not entailment.", aliases) == "neutral"
+    assert parse_label("これは矛盾です", aliases) == "contradiction"
+    assert parse_label("わかりません", aliases) is None
+
+
+def test_parse_number_and_first_line() -> None:
+    assert parse_number("類似度は３.５です", 0, 5) == 3.5
+    assert parse_number("7 or 4.0", 0, 5) == 4.0
+    assert parse_number("none", 0, 5) is None
+    assert first_line("\n答え：富士山\n理由…") == "富士山"
