@@ -35,6 +35,9 @@ MODELS_RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent
 )
 
 
+COUNT = [0]
+
+
 class Instant(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport: asyncio.Transport = transport  # type: ignore[assignment]
@@ -56,7 +59,11 @@ class Instant(asyncio.Protocol):
             self.buf = self.buf[end + 4 + length :]
             path = head.split(" ", 2)[1]
             if path.startswith("/v1/chat"):
+                COUNT[0] += 1
                 self.transport.write(RESPONSE)
+            elif path.startswith("/count"):  # how many chat requests so far: the resume benchmark asks
+                body = str(COUNT[0]).encode()
+                self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
             elif path.startswith("/v1/models"):
                 self.transport.write(MODELS_RESPONSE)
             else:

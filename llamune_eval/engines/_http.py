@@ -9,10 +9,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+import orjson  # 3-10x faster than json on the per-request and per-chunk path
 
 from llamune_eval import egress
 from llamune_eval.config import Timeouts
 from llamune_eval.types import EngineError, ErrorKind
+
+_JSON_HEADERS = {"Content-Type": "application/json"}
+loads = orjson.loads
 
 
 def make_client(
@@ -100,7 +104,7 @@ async def send_stream(client: httpx.AsyncClient, path: str, body: dict[str, Any]
     llama.cpp's server closes idle keep-alive connections on its own schedule; a request that meets such a
     connection fails before the server has read it, so resending it at once is safe and costs no backoff.
     """
-    request = client.build_request("POST", path, json=body)
+    request = client.build_request("POST", path, content=orjson.dumps(body), headers=_JSON_HEADERS)
     try:
         return await client.send(request, stream=True)
     except httpx.RemoteProtocolError:

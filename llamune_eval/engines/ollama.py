@@ -7,14 +7,13 @@ per request and reports exact token counts and nanosecond durations.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import re
 from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
 from llamune_eval.config import Timeouts
-from llamune_eval.engines._http import Clock, get_json, make_client, post_lines
+from llamune_eval.engines._http import Clock, get_json, loads, make_client, post_lines
 from llamune_eval.types import (
     ChatResult,
     EngineError,
@@ -164,9 +163,9 @@ class OllamaBackend:
         final: dict[str, Any] | None = None
         async with post_lines(self._client, "/api/chat", body, self.endpoint) as lines:
             async for line in lines:
-                if not line.strip():
-                    continue
-                obj = json.loads(line)
+                if final is not None or not line.strip():
+                    continue  # read to the end: a connection whose body was not drained cannot be reused
+                obj = loads(line)
                 if "error" in obj:  # Ollama reports failures mid-stream as an error object
                     raise EngineError(ErrorKind.SERVER, str(obj["error"])[:300], endpoint=self.endpoint)
                 piece = (obj.get("message") or {}).get("content")
@@ -176,7 +175,7 @@ class OllamaBackend:
                     yield Token(piece)
                 if obj.get("done"):
                     final = obj
-                    break
+                    continue
                 clock.check(self.endpoint)
         if final is None:
             raise EngineError(ErrorKind.STREAM_CUT, "stream ended before the final object", endpoint=self.endpoint)

@@ -8,12 +8,11 @@ servers differ in which sampling parameters they take; a parameter a server cann
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
 from llamune_eval.config import Timeouts
-from llamune_eval.engines._http import Clock, classify, get_json, make_client, post_lines
+from llamune_eval.engines._http import Clock, classify, get_json, loads, make_client, post_lines
 from llamune_eval.types import (
     ChatResult,
     EngineError,
@@ -176,6 +175,8 @@ class OpenAIBackend:
         done = False
         async with post_lines(self._client, "/v1/chat/completions", body, self.endpoint) as lines:
             async for line in lines:
+                if done:
+                    continue  # read to the end: a connection whose body was not drained cannot be reused
                 if not line.startswith("data:"):
                     if line.startswith("error:") or line.startswith('{"error"'):
                         raise EngineError(ErrorKind.SERVER, line[:300], endpoint=self.endpoint)
@@ -183,8 +184,8 @@ class OpenAIBackend:
                 data = line[5:].strip()
                 if data == "[DONE]":
                     done = True
-                    break
-                chunk = json.loads(data)
+                    continue
+                chunk = loads(data)
                 if "error" in chunk:
                     raise EngineError(ErrorKind.SERVER, str(chunk["error"])[:300], endpoint=self.endpoint)
                 for choice in chunk.get("choices") or ():

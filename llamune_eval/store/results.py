@@ -1,16 +1,16 @@
-"""The results store: runs, samples and scores in one DuckDB file, written by one thread in small transactions.
+"""The results store: runs, samples and scores in one DuckDB file, fed through an append-only journal.
 
 Every sample has a key (suite version, item, model and digest, preset parameters, template version, repeat,
 seed); the key is the primary key, so a sample exists once however often a run is restarted. A finished sample is
-handed to the writer thread the moment it is scored and committed as soon as the writer reaches it (samples that
-finish meanwhile share the transaction); a killed run loses at most that transaction, which a re-run redoes.
+appended to `<store>.journal.jsonl` the moment it is scored (one write, flushed to the OS: a killed process loses
+nothing) and the journal is moved into DuckDB in bulk when the run ends, or when the store is next opened after a
+crash. DuckDB pays a large fixed cost per statement and competes for the GIL from a writer thread, so row-by-row
+commits would slow the run itself; the journal keeps the hot path to one small write.
 """
 
 from __future__ import annotations
 
 import json
-import queue
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -41,8 +41,6 @@ SAMPLE_COLUMNS = (
     "finish_reason", "prompt_tokens", "completion_tokens", "ttft_s", "latency_s", "tokens_per_s", "attempts",
     "status", "error_kind", "error", "unsupported", "parsed", "parse_ok", "pending_judge", "created_at",
 )  # fmt: skip
-_ROW = f"({', '.join('?' * len(SAMPLE_COLUMNS))})"
-_CHUNK = 256  # rows per statement: one multi-row VALUES is ~15x cheaper per row than executemany in DuckDB
 
 
 @dataclass
@@ -72,6 +70,47 @@ class Store:
         except Exception as exc:
             raise StoreError(f"{self.path}: cannot open the store: {str(exc).splitlines()[0]}") from exc
         self.con.execute(SCHEMA)
+        self.journal = self.path.with_name(self.path.name + ".journal.jsonl")
+        self.recover()
+
+    def recover(self) -> int:
+        """Move journaled samples into DuckDB in one vectorised statement, then empty the journal.
+
+        Idempotent (keys replace earlier rows), so a crash during recovery is recovered by the next open; a line
+        torn by a kill mid-write is skipped and that sample is generated again.
+        """
+        if not self.journal.exists():
+            return 0
+        if self.journal.stat().st_size == 0:
+            self.journal.unlink()
+            return 0
+        types = dict(self.con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'samples'"
+        ).fetchall())  # fmt: skip
+        struct = ", ".join(f'"{c}" {"VARCHAR" if types[c] == "JSON" else types[c]}' for c in SAMPLE_COLUMNS)
+        columns = f"{{'row': 'STRUCT({struct})', 'scores': 'MAP(VARCHAR, DOUBLE)'}}"
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE journal AS SELECT row, scores FROM read_json(?, "
+                f"format = 'newline_delimited', ignore_errors = true, columns = {columns}) WHERE row.key IS NOT NULL "
+                "QUALIFY row_number() OVER (PARTITION BY row.key ORDER BY row.created_at DESC) = 1",
+                [str(self.journal)],
+            )
+            count = con.execute("SELECT count(*) FROM journal").fetchone()
+            con.execute("INSERT OR REPLACE INTO samples SELECT row.* FROM journal")
+            con.execute("DELETE FROM scores WHERE key IN (SELECT row.key FROM journal)")
+            con.execute(
+                "INSERT INTO scores SELECT row.key, unnest(map_keys(scores)), unnest(map_values(scores)) FROM journal"
+            )
+            con.execute("DROP TABLE journal")
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        self.journal.unlink()
+        return int(count[0]) if count else 0
 
     def close(self) -> None:
         self.con.close()
@@ -101,29 +140,6 @@ class Store:
     def finished_keys(self) -> set[str]:
         """Keys of samples that need no more work: answered, scored (failed samples are retried)."""
         return {k for (k,) in self.con.execute("SELECT key FROM samples WHERE status = 'ok'").fetchall()}
-
-    def write(self, records: Sequence[SampleRecord]) -> None:
-        """One transaction: samples replace any earlier failed attempt, scores replace theirs."""
-        if not records:
-            return
-        con = self.con
-        con.execute("BEGIN TRANSACTION")
-        try:
-            for i in range(0, len(records), _CHUNK):
-                chunk = records[i : i + _CHUNK]
-                sql = "INSERT OR REPLACE INTO samples VALUES " + ", ".join([_ROW] * len(chunk))
-                con.execute(sql, [v for r in chunk for v in r.values()])
-            keys = [r.row["key"] for r in records]
-            con.execute("DELETE FROM scores WHERE list_contains(?, key)", [keys])
-            rows = [(r.row["key"], m, v) for r in records for m, v in r.scores.items()]
-            for i in range(0, len(rows), _CHUNK):
-                chunk_rows = rows[i : i + _CHUNK]
-                sql = "INSERT INTO scores VALUES " + ", ".join(["(?, ?, ?)"] * len(chunk_rows))
-                con.execute(sql, [v for row in chunk_rows for v in row])
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
 
     def writer(self) -> Writer:
         return Writer(self)
@@ -167,46 +183,25 @@ class StoreError(InputError):
 
 
 class Writer:
-    """The single writer thread. `put` never blocks the event loop; `close` drains and commits everything."""
+    """Appends each finished sample to the journal at once; `close` moves the journal into DuckDB."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.queue: queue.SimpleQueue[SampleRecord | None] = queue.SimpleQueue()
         self.written = 0
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="llamune-store-writer", daemon=True)
-        self.thread.start()
+        self.file = store.journal.open("a", encoding="utf-8")
 
     def put(self, record: SampleRecord) -> None:
-        if self.error is not None:
-            raise StoreError(f"the store stopped accepting samples: {self.error}")
-        self.queue.put(record)
-
-    def _run(self) -> None:
-        done = False
-        while not done:
-            batch: list[SampleRecord] = []
-            item = self.queue.get()
-            while True:
-                if item is None:
-                    done = True
-                    break
-                batch.append(item)
-                if len(batch) >= 512:
-                    break
-                try:
-                    item = self.queue.get_nowait()
-                except queue.Empty:
-                    break
-            try:
-                self.store.write(batch)
-                self.written += len(batch)
-            except BaseException as exc:  # surfaced to the runner at its next put() or at close()
-                self.error = exc
-                return
+        line = json.dumps({"row": record.row, "scores": record.scores}, ensure_ascii=False, default=_jsonable)
+        self.file.write(line + "\n")
+        self.file.flush()  # in the OS's hands now: survives SIGKILL of this process
+        self.written += 1
 
     def close(self) -> None:
-        self.queue.put(None)
-        self.thread.join()
-        if self.error is not None:
-            raise StoreError(f"writing samples failed: {self.error}")
+        self.file.close()
+        self.store.recover()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot store {type(value).__name__}")

@@ -38,7 +38,7 @@ def _suite(tmp_path: Path, rows: list[dict], name: str = "items.jsonl"):  # type
             },
             '{"name": "山田"}',
             1.0,
-        ),  # fmt: skip
+        ),
         ({"scoring": "json_schema", "schema": {"type": "object", "required": ["name"]}}, '{"nom": 1}', 0.0),
     ],
 )

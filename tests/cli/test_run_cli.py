@@ -1,0 +1,62 @@
+"""`suites`, `run`, `results` and `export` as an operator types them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from llamune_eval.store import connect
+from tests.stubs.faults import FaultServer
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "llamune_eval.cli.main", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "COLUMNS": "200"})  # fmt: skip
+
+
+def test_suites_lists_samples_and_says_marc_ja_is_gone(tmp_path: Path) -> None:
+    (tmp_path / "llamune.toml").write_text(f'[run]\nsuites_dir = "{ROOT / "suites"}"\n')
+    proc = _cli("suites", "--json", cwd=tmp_path)
+    data = json.loads(proc.stdout)
+    names = {s["name"]: s for s in data["suites"]}
+    assert set(names) == {"jcommonsenseqa", "jnli", "jsts", "jsquad", "business-writing", "extraction"}
+    assert names["jsts"]["metric"] == "pearson" and names["jcommonsenseqa"]["items"] == 24
+    assert data["unavailable"][0]["name"] == "marc-ja" and "no longer distributed" in data["unavailable"][0]["reason"]
+    table = _cli("suites", cwd=tmp_path)
+    assert "marc-ja: unavailable" in table.stdout
+
+
+def test_run_results_export(tmp_path: Path) -> None:
+    with FaultServer() as srv:
+        (tmp_path / "llamune.toml").write_text(
+            f'[[engines]]\nkind = "openai"\nurl = "{srv.url}"\n[run]\nsuites_dir = "{ROOT / "suites"}"\n'
+            'presets = ["fast"]\n'
+        )
+        run = _cli("run", "--limit", "3", "-s", "jsquad", "-s", "extraction", "--no-progress", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "6 samples planned, 0 already stored, 6 to generate" in run.stderr
+    assert "jsquad" in run.stdout and "extraction" in run.stdout and "pass_rate" in run.stdout
+    results = json.loads(_cli("results", "--json", cwd=tmp_path).stdout)
+    assert {(r["suite"], r["model"], r["preset"], r["n"]) for r in results} == {
+        ("jsquad", "m", "fast", 3), ("extraction", "m", "fast", 3)}  # fmt: skip
+    only = json.loads(_cli("results", "--json", "-s", "jsquad", cwd=tmp_path).stdout)
+    assert [r["suite"] for r in only] == ["jsquad"]
+    for fmt in ("parquet", "csv", "jsonl"):
+        out = tmp_path / f"s.{fmt}"
+        proc = _cli("export", "-f", fmt, "-o", str(out), cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        assert out.stat().st_size > 0
+    con = connect()
+    count, with_f1 = con.execute(f"select count(*), count(score_f1) from '{tmp_path / 's.parquet'}'").fetchone()
+    assert (count, with_f1) == (6, 3)
+    assert len((tmp_path / "s.jsonl").read_text().splitlines()) == 6
+
+
+def test_results_without_a_store_is_one_line(tmp_path: Path) -> None:
+    proc = _cli("results", cwd=tmp_path)
+    assert proc.returncode == 1 and proc.stderr.startswith("error:") and "no results store" in proc.stderr
