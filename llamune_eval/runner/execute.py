@@ -34,7 +34,7 @@ async def run_unit(unit: Unit, engine: Engine, run_id: str) -> SampleRecord:
         "template_version": unit.suite.template_version, "kind": unit.suite.kind, "category": unit.suite.category,
         "item_id": unit.item.id, "model": unit.model, "model_digest": unit.digest, "engine": unit.engine,
         "preset": unit.preset,
-        "params": unit.params.model_dump_json(), "repeat": unit.repeat, "seed": unit.params.seed,
+        "params": unit.params_json, "repeat": unit.repeat, "seed": unit.params.seed,
         "prompt": json.dumps(unit.item.turns, ensure_ascii=False),
     }  # fmt: skip
     prompt_tokens = completion_tokens = 0

@@ -8,8 +8,9 @@ the repeat — sampled (temperature > 0) generations are reproducible through th
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
+
+import orjson
 
 from llamune_eval.benchmarks import Item, Suite
 from llamune_eval.presets import Preset
@@ -27,6 +28,7 @@ class Unit:
     params: SamplingParams
     repeat: int
     key: str
+    params_json: str
 
 
 def effective_params(preset: Preset, suite: Suite, seed: int) -> SamplingParams:
@@ -36,15 +38,10 @@ def effective_params(preset: Preset, suite: Suite, seed: int) -> SamplingParams:
     return p.model_copy(update={"max_tokens": max_tokens, "seed": seed})
 
 
-def sample_key(
-    suite: Suite, item_id: str, model: str, digest: str, preset: str, params: SamplingParams, repeat: int
-) -> str:
-    payload = json.dumps(
-        [suite.name, suite.version, suite.template_version, item_id, model, digest, preset,
-         params.model_dump(mode="json"), repeat],
-        sort_keys=True, ensure_ascii=False,
-    )  # fmt: skip
-    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+def sample_key(suite: Suite, item_id: str, model: str, digest: str, preset: str, params_json: str, repeat: int) -> str:
+    """The sample's identity; `params_json` is the exact parameter set sent (cap and seed included)."""
+    fields = [suite.name, suite.version, suite.template_version, item_id, model, digest, preset, params_json, repeat]
+    return hashlib.sha256(orjson.dumps(fields)).hexdigest()[:32]
 
 
 def build_plan(
@@ -58,7 +55,10 @@ def build_plan(
             for suite in suites:
                 for repeat in range(repeats):
                     params = effective_params(preset, suite, seed + repeat)
+                    params_json = params.model_dump_json()
                     for item in suite.items:
-                        key = sample_key(suite, item.id, model, digest, preset.name, params, repeat)
-                        units.append(Unit(suite, item, model, digest, info.engine, preset.name, params, repeat, key))
+                        key = sample_key(suite, item.id, model, digest, preset.name, params_json, repeat)
+                        units.append(
+                            Unit(suite, item, model, digest, info.engine, preset.name, params, repeat, key, params_json)
+                        )
     return units

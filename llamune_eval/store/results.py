@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from llamune_eval.store._duckdb import connect
 from llamune_eval.types import InputError
 
@@ -191,17 +193,10 @@ class Writer:
         self.file = store.journal.open("a", encoding="utf-8")
 
     def put(self, record: SampleRecord) -> None:
-        line = json.dumps({"row": record.row, "scores": record.scores}, ensure_ascii=False, default=_jsonable)
-        self.file.write(line + "\n")
+        self.file.write(orjson.dumps({"row": record.row, "scores": record.scores}).decode() + "\n")
         self.file.flush()  # in the OS's hands now: survives SIGKILL of this process
         self.written += 1
 
     def close(self) -> None:
         self.file.close()
         self.store.recover()
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"cannot store {type(value).__name__}")

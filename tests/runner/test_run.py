@@ -71,21 +71,29 @@ async def test_failed_samples_are_stored_with_their_error_and_retried_next_time(
             assert [r["status"] for r in store.samples()] == ["ok"] * 3  # replaced, not duplicated
 
 
+RUN = [sys.executable, "-m", "llamune_eval.cli.main", "run", "--no-progress"]
+
+
+def _start_run(tmp_path: Path, srv: FaultServer, concurrency: int, presets: str, after: int) -> subprocess.Popen[str]:
+    """`llamune-eval run` in its own process against the stub, returned once `after` answers were served."""
+    (tmp_path / "llamune.toml").write_text(
+        f'[[engines]]\nkind = "openai"\nurl = "{srv.url}"\nmax_concurrency = {concurrency}\n'
+        f'[paths]\nstore = "r.duckdb"\n[run]\nsuites_dir = "{ROOT / "suites"}"\npresets = [{presets}]\n'
+    )
+    proc = subprocess.Popen(RUN, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while srv.chats < after and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return proc
+
+
 def test_sigkill_mid_run_then_resume_gives_every_sample_exactly_once(tmp_path: Path) -> None:
     with FaultServer(delay_s=0.05) as srv:
-        (tmp_path / "llamune.toml").write_text(
-            f'[[engines]]\nkind = "openai"\nurl = "{srv.url}"\nmax_concurrency = 4\n'
-            f'[paths]\nstore = "r.duckdb"\n[run]\nsuites_dir = "{ROOT / "suites"}"\npresets = ["fast", "code"]\n'
-        )
-        cmd = [sys.executable, "-m", "llamune_eval.cli.main", "run", "--no-progress"]
-        proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 60
-        while srv.chats < 60 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        proc = _start_run(tmp_path, srv, 4, '"fast", "code"', after=60)
         os.kill(proc.pid, signal.SIGKILL)  # no cleanup, no final commit
         proc.wait(10)
         served_before = srv.chats
-        done = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        done = subprocess.run(RUN, cwd=tmp_path, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
     planned = int(done.stderr.split(" samples planned")[0].rsplit(" ", 1)[1])
     skipped = int(done.stderr.split(" already stored")[0].rsplit(" ", 1)[1])
@@ -112,3 +120,17 @@ def test_bad_selection_is_one_line(tmp_path: Path, bad: str) -> None:
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and "nope" in lines[0]
+
+
+def test_ctrl_c_stops_cleanly_and_keeps_what_finished(tmp_path: Path) -> None:
+    with FaultServer(delay_s=0.05) as srv:
+        proc = _start_run(tmp_path, srv, 2, '"fast"', after=20)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        served = srv.chats
+    assert proc.returncode == 130
+    assert err.strip().splitlines()[-1].startswith("error: interrupted") and "Traceback" not in err
+    with Store(tmp_path / "r.duckdb") as store:
+        rows = store.samples()
+        assert 0 < len(rows) <= served
+        assert [r["status"] for r in store.runs()] == ["interrupted"]

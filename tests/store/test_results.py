@@ -1,0 +1,42 @@
+"""The results store: journal recovery after a crash, torn lines, replacement of failed samples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from llamune_eval.store.results import SAMPLE_COLUMNS, SampleRecord, Store, now
+
+
+def _record(key: str, status: str = "ok", value: float = 1.0) -> SampleRecord:
+    row = {c: None for c in SAMPLE_COLUMNS} | {"key": key, "status": status, "suite": "s", "params": "{}",
+                                               "output": '["a"]', "created_at": now(), "parse_ok": True}  # fmt: skip
+    return SampleRecord(row, {"correct": value} if status == "ok" else {})
+
+
+def test_journal_survives_a_crash_and_is_moved_in_on_next_open(tmp_path: Path) -> None:
+    store = Store(tmp_path / "r.duckdb")
+    writer = store.writer()
+    for i in range(5):
+        writer.put(_record(f"k{i}"))
+    writer.file.write('{"row": {"key": "torn", "sta')  # a kill in the middle of a write
+    writer.file.flush()
+    store.con.close()  # the process dies: no writer.close(), no recovery
+    reopened = Store(tmp_path / "r.duckdb")
+    assert reopened.finished_keys() == {f"k{i}" for i in range(5)}
+    assert reopened.scores_for(["k0"]) == {"k0": {"correct": 1.0}}
+    assert not reopened.journal.exists()
+    reopened.close()
+
+
+def test_a_retried_sample_replaces_its_failed_row_and_scores(tmp_path: Path) -> None:
+    with Store(tmp_path / "r.duckdb") as store:
+        writer = store.writer()
+        writer.put(_record("a", status="error"))
+        writer.close()
+        assert store.finished_keys() == set()
+        writer = store.writer()
+        writer.put(_record("a", value=0.0))
+        writer.close()
+        assert [r["status"] for r in store.samples()] == ["ok"]
+        assert store.scores_for(["a"]) == {"a": {"correct": 0.0}}
+        assert store.recover() == 0  # nothing left in the journal
