@@ -86,3 +86,23 @@ def test_datasets_cannot_reach_the_hub() -> None:
     lines = proc.stdout.split()
     assert lines and lines[-1] in ("refused", "no-attempt"), proc.stderr[-500:]
     assert "DatasetNotFoundError" in proc.stdout or "ConnectionError" in proc.stdout or lines[-1] == "refused"
+
+
+def test_every_request_is_checked_even_on_uvloop() -> None:
+    """uvloop connects in C, out of the audit hook's sight: the HTTP layer checks each request itself."""
+    from llamune_eval import aio
+
+    with FaultServer() as srv, egress.configured(allow_loopback=False, hosts=["127.0.0.1"]):
+        backend = OpenAIBackend(srv.url, flavor="openai")
+
+        async def stray() -> None:
+            try:
+                await backend._client.get(f"http://127.0.0.2:{srv.server.port}/v1/models")
+            finally:
+                await backend.aclose()
+
+        before = len(srv.server.requests)
+        with pytest.raises(EngineError) as info:
+            aio.run(stray())
+        assert info.value.kind is ErrorKind.EGRESS
+        assert len(srv.server.requests) == before

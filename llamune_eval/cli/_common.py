@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import sys
 from collections.abc import Callable, Coroutine
@@ -37,7 +36,9 @@ def load_config(path: Path | None) -> Any:
 
 
 def run_async(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    return asyncio.run(factory())
+    from llamune_eval import aio
+
+    return aio.run(factory())
 
 
 def human_bytes(n: int | None) -> str:

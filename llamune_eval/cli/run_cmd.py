@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 from dataclasses import asdict
@@ -11,7 +10,7 @@ from typing import Any
 
 from rich.table import Table
 
-from llamune_eval.cli._common import console, err_console, fail, load_config
+from llamune_eval.cli._common import console, err_console, fail, load_config, run_async
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -45,7 +44,7 @@ def run(config: Path | None, opts: dict[str, Any]) -> None:
                  repeats=opts["repeats"], concurrency=opts["concurrency"], store=opts["store"],
                  progress=opts["progress"])  # fmt: skip
     try:
-        outcome = asyncio.run(sweep(cfg, spec, on_plan=_announce))
+        outcome = run_async(lambda: sweep(cfg, spec, on_plan=_announce))
     except KeyboardInterrupt:
         fail("interrupted: every finished sample is stored; run the same command again to resume", 130)
     with outcome.store as store:

@@ -37,7 +37,15 @@ def make_client(
         headers=headers,
         trust_env=False,  # a proxy from the environment would be an unreviewed egress path
         verify=url.scheme == "https",  # plain-HTTP engines skip loading the CA bundle (tens of ms per client)
+        event_hooks={"request": [_guard]},
     )
+
+
+async def _guard(request: httpx.Request) -> None:
+    """Every request is checked, not just the base URL: an absolute URL or a loop that connects in C (uvloop)
+    must not carry a request past the egress allowlist."""
+    if not egress.is_allowed(request.url.host, request.url.port):
+        raise EngineError(ErrorKind.EGRESS, f"{request.url.host} is neither loopback nor a configured engine host")
 
 
 def _egress_cause(exc: BaseException) -> egress.EgressBlocked | None:
