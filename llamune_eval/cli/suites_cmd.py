@@ -8,7 +8,8 @@ from typing import Any
 
 from rich.table import Table
 
-from llamune_eval.cli._common import console, err_console, load_config
+from llamune_eval.cli._common import load_config
+from llamune_eval.ui import console, err_console
 
 
 def show_suites(config: Path | None, as_json: bool) -> None:

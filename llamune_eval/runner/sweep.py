@@ -62,7 +62,7 @@ class _Bars:
     def __init__(self, todo: list[Unit], enabled: bool) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        from llamune_eval.cli._common import err_console
+        from llamune_eval.ui import err_console
 
         self.progress = Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -93,7 +93,7 @@ async def sweep(cfg: Config, spec: Sweep, *, on_plan: Any = None) -> Outcome:
     """Run the sweep; a re-run of the same plan generates only what is missing. Cancellation marks the run
     'interrupted' after every finished sample has been committed."""
     from llamune_eval.benchmarks import load_all, select
-    from llamune_eval.cli.models_cmd import prepare_embedded
+    from llamune_eval.ui import prepare_embedded
 
     presets = resolve(cfg.presets)
     names = spec.presets or cfg.run.presets
