@@ -42,3 +42,111 @@ def bootstrap_ci_paired(
         return (math.nan, math.nan)
     alpha = (1 - level) / 2
     return float(np.quantile(stats, alpha)), float(np.quantile(stats, 1 - alpha))
+
+
+def mcnemar_exact(a_correct: Sequence[bool], b_correct: Sequence[bool]) -> float:
+    """Two-sided exact McNemar p-value for paired right/wrong outcomes: a binomial test on discordant pairs."""
+    from scipy.stats import binomtest
+
+    if len(a_correct) != len(b_correct):
+        raise ValueError("paired outcomes must have the same length")
+    only_a = sum(1 for x, y in zip(a_correct, b_correct, strict=True) if x and not y)
+    only_b = sum(1 for x, y in zip(a_correct, b_correct, strict=True) if y and not x)
+    if only_a + only_b == 0:
+        return 1.0
+    return float(binomtest(only_a, only_a + only_b, 0.5, alternative="two-sided").pvalue)
+
+
+def wilcoxon_signed_rank(a: Sequence[float], b: Sequence[float]) -> float:
+    """Two-sided Wilcoxon signed-rank p-value for paired continuous scores (zero differences dropped)."""
+    from scipy.stats import wilcoxon
+
+    diffs = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    if not np.any(diffs):
+        return 1.0
+    return float(wilcoxon(diffs, zero_method="wilcox", alternative="two-sided").pvalue)
+
+
+def paired_bootstrap(
+    a: Sequence[float], b: Sequence[float], *, resamples: int = 10_000, level: float = 0.95, seed: int = 0
+) -> tuple[float, float, float, float]:
+    """Mean difference a - b over the same items: (difference, low, high, two-sided p) by resampling items."""
+    diffs = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    if diffs.size == 0:
+        return (math.nan, math.nan, math.nan, math.nan)
+    rng = np.random.default_rng(seed)
+    means = diffs[rng.integers(0, diffs.size, size=(resamples, diffs.size))].mean(axis=1)
+    alpha = (1 - level) / 2
+    observed = float(diffs.mean())
+    # p: how often the resampled difference lands on the other side of zero (two-sided, with +1 smoothing)
+    tail = min(np.sum(means <= 0), np.sum(means >= 0))
+    p = min(1.0, 2 * (tail + 1) / (resamples + 1))
+    return observed, float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha)), float(p)
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm-Bonferroni adjusted p-values, in the input order (monotone, capped at 1)."""
+    order = sorted(range(len(pvalues)), key=lambda i: pvalues[i])
+    m = len(pvalues)
+    adjusted = [0.0] * m
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * pvalues[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+def bradley_terry(
+    wins: Sequence[tuple[str, str, float]], *, iterations: int = 1000, tol: float = 1e-10
+) -> dict[str, float]:
+    """Strengths from pairwise outcomes (a, b, score of a: 1 win, 0.5 tie, 0 loss) by the MM algorithm.
+
+    Returned as log-strengths centred on zero, so a difference d means P(a beats b) = 1 / (1 + exp(-d)).
+    """
+    players = sorted({p for a, b, _ in wins for p in (a, b)})
+    index = {p: i for i, p in enumerate(players)}
+    n = len(players)
+    if n == 0:
+        return {}
+    w = np.zeros(n)
+    games = np.zeros((n, n))
+    for a, b, score in wins:
+        i, j = index[a], index[b]
+        w[i] += score
+        w[j] += 1 - score
+        games[i, j] += 1
+        games[j, i] += 1
+    w = w + 0.5  # a half win against everyone: keeps an all-loss player finite
+    games = games + 1.0 / max(n - 1, 1) * (1 - np.eye(n))
+    strength = np.ones(n)
+    for _ in range(iterations):
+        denom = (games / (strength[:, None] + strength[None, :])).sum(axis=1)
+        new = w / denom
+        new /= np.exp(np.log(new).mean())
+        if np.max(np.abs(new - strength)) < tol:
+            strength = new
+            break
+        strength = new
+    logs = np.log(strength)
+    return {p: float(logs[index[p]] - logs.mean()) for p in players}
+
+
+def bradley_terry_ci(
+    wins: Sequence[tuple[str, str, float]], *, resamples: int = 200, level: float = 0.95, seed: int = 0
+) -> dict[str, tuple[float, float, float]]:
+    """Bradley–Terry log-strengths with percentile intervals from resampling the comparisons."""
+    point = bradley_terry(wins)
+    rng = np.random.default_rng(seed)
+    samples: dict[str, list[float]] = {p: [] for p in point}
+    data = list(wins)
+    for _ in range(resamples):
+        picked = [data[i] for i in rng.integers(0, len(data), size=len(data))]
+        for p, v in bradley_terry(picked, iterations=200, tol=1e-8).items():
+            samples[p].append(v)
+    alpha = (1 - level) / 2
+    return {
+        p: (v, float(np.quantile(samples[p], alpha)), float(np.quantile(samples[p], 1 - alpha)))
+        if samples[p]
+        else (v, math.nan, math.nan)
+        for p, v in point.items()
+    }

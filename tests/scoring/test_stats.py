@@ -1,0 +1,70 @@
+"""Statistics against scipy and hand-computed references."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.stats
+
+from llamune_eval.scoring.stats import (
+    bradley_terry,
+    bradley_terry_ci,
+    holm,
+    mcnemar_exact,
+    paired_bootstrap,
+    wilcoxon_signed_rank,
+)
+
+
+def test_mcnemar_on_a_small_table() -> None:
+    # discordant pairs: A right & B wrong = 1, B right & A wrong = 6 -> exact two-sided p = 2 * P(X <= 1), X~Bin(7, .5)
+    a = [True] * 10 + [True] + [False] * 6 + [False] * 3
+    b = [True] * 10 + [False] + [True] * 6 + [False] * 3
+    expected = 2 * (1 + 7) / 2**7
+    assert mcnemar_exact(a, b) == pytest.approx(expected)
+    assert mcnemar_exact(a, a) == 1.0
+
+
+def test_holm_on_known_pvalues() -> None:
+    # sorted p: .01, .02, .03, .04 with m = 4 -> .04, .06, .06 (monotone), .06
+    assert holm([0.04, 0.01, 0.03, 0.02]) == pytest.approx([0.06, 0.04, 0.06, 0.06])
+    assert holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])
+
+
+def test_wilcoxon_matches_scipy() -> None:
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=40)
+    b = a + rng.normal(0.3, 0.5, size=40)
+    assert wilcoxon_signed_rank(a, b) == pytest.approx(scipy.stats.wilcoxon(a - b).pvalue)
+    assert wilcoxon_signed_rank([1, 2], [1, 2]) == 1.0
+
+
+def test_paired_bootstrap_is_seeded_and_detects_a_clear_difference() -> None:
+    rng = np.random.default_rng(1)
+    a = rng.normal(0.7, 0.1, size=200)
+    b = a - 0.05 + rng.normal(0, 0.02, size=200)
+    diff, low, high, p = paired_bootstrap(a, b, seed=3)
+    assert (diff, low, high, p) == paired_bootstrap(a, b, seed=3)
+    assert low < diff < high and low > 0 and p < 0.01
+    same = paired_bootstrap(a, a + rng.normal(0, 0.01, size=200), seed=3)
+    assert same[1] < 0 < same[2] and same[3] > 0.05
+
+
+def test_bradley_terry_recovers_a_synthetic_tournament() -> None:
+    truth = {"A": 1.0, "B": 0.3, "C": -0.2, "D": -1.1}
+    rng = np.random.default_rng(5)
+    names = list(truth)
+    games = []
+    for _ in range(3000):
+        i, j = rng.choice(4, size=2, replace=False)
+        a, b = names[i], names[j]
+        p = 1 / (1 + np.exp(-(truth[a] - truth[b])))
+        games.append((a, b, float(rng.random() < p)))
+    est = bradley_terry(games)
+    centred = {k: v - np.mean(list(truth.values())) for k, v in truth.items()}
+    for name in names:
+        assert est[name] == pytest.approx(centred[name], abs=0.15)
+    assert sorted(est, key=est.get) == ["D", "C", "B", "A"]  # type: ignore[arg-type]
+    ci = bradley_terry_ci(games[:600], resamples=60, seed=1)
+    assert all(low <= point <= high for point, low, high in ci.values())
+    assert ci["A"][1] > ci["D"][2]  # clearly separated
