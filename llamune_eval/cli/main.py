@@ -127,6 +127,20 @@ def export(
     do_export(config, fmt, out, store)
 
 
+@app.command("compare")
+def compare_command(
+    a: Annotated[str, typer.Argument(help="model[:preset]")],
+    b: Annotated[str, typer.Argument(help="model[:preset]")],
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Compare two configurations on the same stored items: differences, intervals, Holm-corrected p-values."""
+    from llamune_eval.cli.run_cmd import compare as do_compare
+
+    do_compare(config, a, b, store, as_json)
+
+
 @engine_app.command("serve")
 def engine_serve(
     model: Annotated[

@@ -88,3 +88,29 @@ def export(config: Path | None, fmt: str, out: Path | None, store_path: Path | N
     with Store(path) as store:
         store.export(target, fmt)
     err_console.print(f"wrote {target}")
+
+
+def compare(config: Path | None, a: str, b: str, store_path: Path | None, as_json: bool) -> None:
+    from llamune_eval.runner.compare import as_dicts, verdict
+    from llamune_eval.runner.compare import compare as run_compare
+    from llamune_eval.store.results import Store
+
+    cfg = load_config(config)
+    path = Path(store_path or cfg.paths.store)
+    if not path.exists():
+        fail(f"{path}: no results store yet (run `llamune-eval run` first)")
+    with Store(path) as store:
+        sel_a, sel_b, rows = run_compare(store, a, b, seed=cfg.run.seed)
+    summary = verdict(sel_a, sel_b, rows)
+    if as_json:
+        console.print_json(json.dumps({"a": sel_a.label(), "b": sel_b.label(), "suites": as_dicts(rows),
+                                       "verdict": summary}, default=str))  # fmt: skip
+        return
+    table = Table(title=f"{sel_a.label()} vs {sel_b.label()}", title_justify="left")
+    for col in ("suite", "compared", "test", "n", "A", "B", "A - B", "95% CI", "p", "p (Holm)"):
+        table.add_column(col, justify="left" if col in ("suite", "compared", "test") else "right")
+    for r in rows:
+        table.add_row(r.suite, r.value, r.test, str(r.n), _fmt(r.mean_a), _fmt(r.mean_b), _fmt(r.diff),
+                      f"[{_fmt(r.low)}, {_fmt(r.high)}]", _fmt(r.p, 4), _fmt(r.p_holm, 4))  # fmt: skip
+    console.print(table)
+    console.print(summary)
