@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from llamune_eval.engines._http import Clock
 from llamune_eval.types import ChatResult, Health, LoadedModel, Message, ModelInfo, SamplingParams, Token
@@ -13,7 +13,8 @@ from llamune_eval.types import ChatResult, Health, LoadedModel, Message, ModelIn
 class Backend(Protocol):
     """A single engine endpoint. `stream_once` makes exactly one attempt: no retries here.
 
-    It yields `Token`s and ends with exactly one `ChatResult`, or raises `EngineError`.
+    It yields `Token`s and ends with exactly one `ChatResult`, or raises `EngineError`. With `json_schema` the
+    answer is constrained to JSON matching it, through the engine's own structured-output option.
     """
 
     kind: str
@@ -27,7 +28,12 @@ class Backend(Protocol):
     async def loaded(self) -> list[LoadedModel]: ...
 
     def stream_once(
-        self, model: str, messages: Sequence[Message], params: SamplingParams, clock: Clock
+        self,
+        model: str,
+        messages: Sequence[Message],
+        params: SamplingParams,
+        clock: Clock,
+        json_schema: dict[str, Any] | None = None,
     ) -> AsyncGenerator[Token | ChatResult, None]: ...
 
     async def aclose(self) -> None: ...

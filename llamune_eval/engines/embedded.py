@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import AsyncGenerator, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -265,12 +266,17 @@ class EmbeddedBackend:
             return srv, client
 
     async def stream_once(
-        self, model: str, messages: Sequence[Message], params: SamplingParams, clock: Clock
+        self,
+        model: str,
+        messages: Sequence[Message],
+        params: SamplingParams,
+        clock: Clock,
+        json_schema: dict[str, Any] | None = None,
     ) -> AsyncGenerator[Token | ChatResult, None]:
         cold = not (model in self._servers and self._servers[model][0].alive)
         _, client = await self.server(model)
         load_s = clock.restart() if cold else None  # TTFT and latency measure the request, not the model load
-        async for event in client.stream_once(model, messages, params, clock):
+        async for event in client.stream_once(model, messages, params, clock, json_schema):
             if load_s is not None and isinstance(event, ChatResult):
                 event.engine_timings["load_s"] = load_s
             yield event

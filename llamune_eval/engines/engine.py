@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import aclosing
 from types import TracebackType
+from typing import Any
 
 from llamune_eval.config import RetryPolicy, Timeouts
 from llamune_eval.engines._backend import Backend
@@ -163,7 +164,12 @@ class Engine:
             return pool
 
     async def stream(
-        self, model: str, messages: Sequence[Message] | str, params: SamplingParams | None = None
+        self,
+        model: str,
+        messages: Sequence[Message] | str,
+        params: SamplingParams | None = None,
+        *,
+        json_schema: dict[str, Any] | None = None,
     ) -> AsyncGenerator[StreamEvent, None]:
         """Tokens as they arrive, `Restart` when a failed stream is retried, then one `ChatResult`."""
         msgs = [Message(role="user", content=messages)] if isinstance(messages, str) else messages
@@ -178,7 +184,7 @@ class Engine:
             result: ChatResult | None = None
             try:
                 clock = Clock(self.timeouts.total)
-                async with aclosing(slot.backend.stream_once(model, msgs, params, clock)) as events:
+                async with aclosing(slot.backend.stream_once(model, msgs, params, clock, json_schema)) as events:
                     async for event in events:
                         if isinstance(event, Token):
                             emitted = True
@@ -216,9 +222,10 @@ class Engine:
         *,
         on_token: Callable[[str], object] | None = None,
         on_restart: Callable[[Restart], object] | None = None,
+        json_schema: dict[str, Any] | None = None,
     ) -> ChatResult:
         """The whole answer; `on_token` sees it stream, `on_restart` is told to discard a failed attempt."""
-        async with aclosing(self.stream(model, messages, params)) as events:
+        async with aclosing(self.stream(model, messages, params, json_schema=json_schema)) as events:
             async for event in events:
                 if isinstance(event, ChatResult):
                     return event

@@ -151,7 +151,12 @@ class OllamaBackend:
         return opts
 
     async def stream_once(
-        self, model: str, messages: Sequence[Message], params: SamplingParams, clock: Clock
+        self,
+        model: str,
+        messages: Sequence[Message],
+        params: SamplingParams,
+        clock: Clock,
+        json_schema: dict[str, Any] | None = None,
     ) -> AsyncGenerator[Token | ChatResult, None]:
         body = {
             "model": model,
@@ -159,6 +164,8 @@ class OllamaBackend:
             "stream": True,
             "options": self.options(params),
         }
+        if json_schema is not None:
+            body["format"] = json_schema
         parts: list[str] = []
         final: dict[str, Any] | None = None
         async with post_lines(self._client, "/api/chat", body, self.endpoint) as lines:

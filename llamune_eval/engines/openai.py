@@ -164,10 +164,18 @@ class OpenAIBackend:
         return body, unsupported
 
     async def stream_once(
-        self, model: str, messages: Sequence[Message], params: SamplingParams, clock: Clock
+        self,
+        model: str,
+        messages: Sequence[Message],
+        params: SamplingParams,
+        clock: Clock,
+        json_schema: dict[str, Any] | None = None,
     ) -> AsyncGenerator[Token | ChatResult, None]:
         await self._detect()
         body, unsupported = self.build_body(model, messages, params)
+        if json_schema is not None:  # OpenAI's structured-output form; llama.cpp and vLLM take it too
+            body["response_format"] = {"type": "json_schema",
+                                       "json_schema": {"name": "response", "schema": json_schema}}  # fmt: skip
         parts: list[str] = []
         finish: str | None = None
         usage: dict[str, Any] = {}

@@ -108,3 +108,13 @@ def test_parameter_size_parsing() -> None:
     assert parse_parameter_size("7.6B") == 7_600_000_000
     assert parse_parameter_size("135M") == 135_000_000
     assert parse_parameter_size("weird") is None
+
+
+async def test_format_schema_is_sent_and_honoured(engine: Engine) -> None:
+    import json
+
+    import jsonschema
+
+    schema = {"type": "object", "properties": {"colour": {"type": "string"}}, "required": ["colour"]}
+    result = await engine.chat(NAME, "Name a colour.", SamplingParams(temperature=0, max_tokens=40), json_schema=schema)
+    jsonschema.validate(json.loads(result.text), schema)

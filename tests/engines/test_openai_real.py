@@ -100,3 +100,23 @@ async def test_lists_the_model_with_gguf_facts(engine: Engine) -> None:
     assert model.parameter_count == 134_515_008
     health = await engine.health()
     assert health[0].ok
+
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "score": {"type": "integer", "minimum": 1, "maximum": 10},
+        "reason": {"type": "string", "maxLength": 30},
+    },
+    "required": ["score", "reason"],
+}
+
+
+async def test_json_schema_constrains_the_answer(engine: Engine) -> None:
+    import json
+
+    import jsonschema
+
+    prompt = "Rate this answer from 1 to 10: 'Paris is the capital of France.'"
+    result = await engine.chat(MODEL, prompt, SamplingParams(temperature=0, max_tokens=80), json_schema=SCHEMA)
+    jsonschema.validate(json.loads(result.text), SCHEMA)

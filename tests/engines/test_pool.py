@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Sequence
+from typing import Any
 
 import pytest
 
@@ -45,7 +46,12 @@ class SlowBackend:
         return []
 
     async def stream_once(
-        self, model: str, messages: Sequence[Message], params: SamplingParams, clock: Clock
+        self,
+        model: str,
+        messages: Sequence[Message],
+        params: SamplingParams,
+        clock: Clock,
+        json_schema: dict[str, Any] | None = None,
     ) -> AsyncGenerator[Token | ChatResult, None]:
         self.active += 1
         self.peak = max(self.peak, self.active)

@@ -126,6 +126,11 @@ class OllamaStub:
         m.options_seen.append(options)
         upstream = {"messages": body["messages"], "stream": True, "max_tokens": options.get("num_predict", 128),
                     "stream_options": {"include_usage": True}}  # fmt: skip
+        fmt = body.get("format")
+        if isinstance(fmt, dict):  # Ollama's structured outputs: a JSON schema
+            upstream["response_format"] = {"type": "json_schema", "json_schema": {"name": "r", "schema": fmt}}
+        elif fmt == "json":
+            upstream["response_format"] = {"type": "json_object"}
         for theirs, ours in OPTION_TO_OPENAI.items():
             if theirs in options and theirs != "num_predict":
                 upstream[ours] = options[theirs]
