@@ -12,13 +12,15 @@ import sys
 import threading
 
 TOKENS = ["The", " answer", " is", " B", "."]
+JUDGE_TOKENS = ['{"criteria": {"accuracy": 7, "consistency": 8, "coverage": 6, "appropriateness": 7, ',
+                '"naturalness": 8, "usefulness": 7}, ', '"overall": 7, ', '"reason": "良い回答です。"}']  # fmt: skip
 
 
-def _canned() -> bytes:
+def _canned(tokens: list[str]) -> bytes:
     events = [{"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}]
-    events += [{"choices": [{"index": 0, "delta": {"content": t}, "finish_reason": None}]} for t in TOKENS]
+    events += [{"choices": [{"index": 0, "delta": {"content": t}, "finish_reason": None}]} for t in tokens]
     events.append({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
-    usage = {"prompt_tokens": 40, "completion_tokens": len(TOKENS), "total_tokens": 40 + len(TOKENS)}
+    usage = {"prompt_tokens": 40, "completion_tokens": len(tokens), "total_tokens": 40 + len(tokens)}
     events.append({"choices": [], "usage": usage})
     body = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
     chunk = f"{len(body.encode()):x}\r\n{body}\r\n0\r\n\r\n".encode()
@@ -26,7 +28,7 @@ def _canned() -> bytes:
     return head + chunk
 
 
-RESPONSE = _canned()
+RESPONSE = _canned(JUDGE_TOKENS if sys.argv[1:] == ["judge"] else TOKENS)
 PROPS_404 = b"HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
 MODELS = json.dumps({"data": [{"id": "stub", "object": "model", "owned_by": "stub"}]}).encode()
 MODELS_RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (

@@ -28,8 +28,8 @@ PROMPT = "次の質問に A〜E の記号で答えてください。"
 
 
 @contextlib.contextmanager
-def instant_stub() -> Iterator[str]:
-    proc = subprocess.Popen([sys.executable, "-m", "bench._stub"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+def instant_stub(*args: str) -> Iterator[str]:
+    proc = subprocess.Popen([sys.executable, "-m", "bench._stub", *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     assert proc.stdout is not None
     port = int(proc.stdout.readline())
     try:

@@ -105,6 +105,17 @@ class RunConfig(_Strict):
     concurrency: int | None = Field(default=None, ge=1)  # default: the endpoints' own caps
 
 
+class JudgeConfig(_Strict):
+    """The judge stage: which models judge, how, and on what scale (`run` judges too when models are set)."""
+
+    models: list[str] = Field(default_factory=list)
+    mode: Literal["auto", "single", "reference", "pairwise"] = "auto"
+    scale: Literal["auto", 5, 10] = "auto"  # auto: 1-5 for items with an eval aspect (ELYZA style), else 1-10
+    rejudge_fraction: float = Field(default=0.1, ge=0, le=1)  # share judged twice, for repeat variance
+    max_tokens: int = Field(default=400, ge=16)
+    human_ratings: Path | None = None  # CSV: sample_key,rating (1-5)
+
+
 class SuiteConfig(_Strict):
     """A suite's source: a directory or file in the upstream format, a suite.yaml, or `hf:<id>[:<config>]`."""
 
@@ -121,6 +132,7 @@ class Config(_Strict):
     paths: PathsConfig = Field(default_factory=PathsConfig)
     run: RunConfig = Field(default_factory=RunConfig)
     suites: dict[str, SuiteConfig] = Field(default_factory=dict)
+    judge: JudgeConfig = Field(default_factory=JudgeConfig)
     presets: dict[str, dict[str, Any]] = Field(default_factory=dict)
     source: Path | None = Field(default=None, exclude=True)
 

@@ -127,6 +127,22 @@ def export(
     do_export(config, fmt, out, store)
 
 
+@app.command("judge")
+def judge_command(
+    judge: Annotated[list[str] | None, typer.Option("--judge", "-j", help="Judge model (repeatable: a panel).")] = None,
+    mode: Annotated[str, typer.Option(help="auto, single, reference or pairwise (default: config).")] = "",
+    all_samples: Annotated[bool, typer.Option("--all", help="Also judge in-house answers already scored.")] = False,
+    store: StoreOpt = None,
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Grade stored answers with local judge models (resumable) and print the judge's reliability."""
+    from llamune_eval.cli.judge_cmd import judge as do_judge
+
+    do_judge(config, judge or [], mode, all_samples, store, progress, as_json)
+
+
 @app.command("compare")
 def compare_command(
     a: Annotated[str, typer.Argument(help="model[:preset]")],

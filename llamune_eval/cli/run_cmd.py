@@ -54,6 +54,14 @@ def run(config: Path | None, opts: dict[str, Any]) -> None:
             console.print_json(json.dumps([asdict(r) for r in rows], default=str))
         else:
             print_leaderboard(rows, title=f"Leaderboard (run {outcome.run_id})")
+    if cfg.judge.models:  # the judge stage belongs to the run when a judge is configured
+        from llamune_eval.runner.judging import JudgeSpec, judge
+
+        spec_j = JudgeSpec(store=opts["store"] or cfg.paths.store, progress=opts["progress"])
+        judged = run_async(lambda: judge(cfg, spec_j))
+        err_console.print(f"judged {judged.done} answer(s) with {', '.join(cfg.judge.models)} "
+                          f"({judged.skipped} already judged, {judged.parse_failures} unparsable); "
+                          "see `llamune-eval judge` for scores and reliability")  # fmt: skip
     errors = outcome.errors
     if errors:
         err_console.print(f"[yellow]{errors} sample(s) failed[/] (stored with their error; a re-run retries them)")

@@ -36,6 +36,8 @@ async def run_unit(unit: Unit, engine: Engine, run_id: str) -> SampleRecord:
         "preset": unit.preset,
         "params": unit.params_json, "repeat": unit.repeat, "seed": unit.params.seed,
         "prompt": json.dumps(unit.item.turns, ensure_ascii=False),
+        "reference": json.dumps(unit.item.reference, ensure_ascii=False) if unit.item.reference is not None else None,
+        "eval_aspect": unit.item.eval_aspect,
     }  # fmt: skip
     prompt_tokens = completion_tokens = 0
     latency = 0.0

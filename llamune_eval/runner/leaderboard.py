@@ -15,7 +15,7 @@ from llamune_eval.benchmarks.jcommonsenseqa import JCommonsenseQA
 from llamune_eval.benchmarks.jnli import JNLI
 from llamune_eval.benchmarks.jsquad import JSQuAD
 from llamune_eval.benchmarks.jsts import JSTS
-from llamune_eval.scoring.metrics import pearson
+from llamune_eval.scoring.metrics import pearson, rankdata
 from llamune_eval.scoring.stats import bootstrap_ci, bootstrap_ci_paired
 from llamune_eval.store.results import Store
 
@@ -54,9 +54,7 @@ def _interval(metric: str, scores: Sequence[SampleScore], seed: int) -> tuple[fl
         x, y = zip(*pairs, strict=True)
         if metric == "pearson":
             return bootstrap_ci_paired(x, y, lambda a, b: pearson(list(a), list(b)), seed=seed)
-        from scipy.stats import rankdata
-
-        return bootstrap_ci_paired(x, y, lambda a, b: pearson(list(rankdata(a)), list(rankdata(b))), seed=seed)
+        return bootstrap_ci_paired(x, y, lambda a, b: pearson(rankdata(list(a)), rankdata(list(b))), seed=seed)
     return (math.nan, math.nan)
 
 

@@ -58,10 +58,23 @@ def pearson(x: Sequence[float], y: Sequence[float]) -> float:
     return float(np.corrcoef(a, b)[0, 1])
 
 
+def rankdata(values: Sequence[float]) -> list[float]:
+    """Average ranks (1-based; ties share their mean rank), as scipy.stats.rankdata, without importing scipy."""
+    import numpy as np
+
+    a = np.asarray(values, dtype=float)
+    sorter = np.argsort(a, kind="mergesort")
+    inverse = np.empty(a.size, dtype=np.intp)
+    inverse[sorter] = np.arange(a.size)
+    ordered = a[sorter]
+    starts = np.r_[True, ordered[1:] != ordered[:-1]]
+    dense = starts.cumsum()[inverse]
+    bounds = np.r_[np.nonzero(starts)[0], a.size]
+    return list(0.5 * (bounds[dense] + bounds[dense - 1] + 1))
+
+
 def spearman(x: Sequence[float], y: Sequence[float]) -> float:
     """Spearman's rho: Pearson's r of the average ranks (ties share their mean rank)."""
-    from scipy.stats import rankdata
-
     if len(x) < 2:
         return math.nan
-    return pearson(list(rankdata(x)), list(rankdata(y)))
+    return pearson(rankdata(x), rankdata(y))

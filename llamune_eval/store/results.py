@@ -36,12 +36,29 @@ CREATE TABLE IF NOT EXISTS samples (
     parsed VARCHAR, parse_ok BOOLEAN, pending_judge BOOLEAN, created_at TIMESTAMP
 );
 CREATE TABLE IF NOT EXISTS scores (key VARCHAR, metric VARCHAR, value DOUBLE, PRIMARY KEY (key, metric));
+ALTER TABLE samples ADD COLUMN IF NOT EXISTS reference JSON;
+ALTER TABLE samples ADD COLUMN IF NOT EXISTS eval_aspect VARCHAR;
+CREATE TABLE IF NOT EXISTS judgements (
+    key VARCHAR PRIMARY KEY, run_id VARCHAR, mode VARCHAR, suite VARCHAR, item_id VARCHAR, repeat INTEGER,
+    sample_key VARCHAR, sample_key_b VARCHAR, model VARCHAR, preset VARCHAR, model_b VARCHAR, preset_b VARCHAR,
+    position VARCHAR, judge_model VARCHAR, judge_digest VARCHAR, judge_family VARCHAR, model_family VARCHAR,
+    template_version VARCHAR, scale INTEGER, trial INTEGER, raw VARCHAR, ok BOOLEAN, overall DOUBLE, criteria JSON,
+    winner VARCHAR, answer_chars INTEGER, latency_s DOUBLE, error_kind VARCHAR, error VARCHAR, created_at TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS judge_runs (run_id VARCHAR PRIMARY KEY, created_at TIMESTAMP, figures JSON);
 """
 SAMPLE_COLUMNS = (
     "key", "run_id", "suite", "suite_version", "template_version", "kind", "category", "item_id", "model",
     "model_digest", "engine", "endpoint", "preset", "params", "repeat", "seed", "prompt", "output",
     "finish_reason", "prompt_tokens", "completion_tokens", "ttft_s", "latency_s", "tokens_per_s", "attempts",
     "status", "error_kind", "error", "unsupported", "parsed", "parse_ok", "pending_judge", "created_at",
+    "reference", "eval_aspect",
+)  # fmt: skip
+JUDGEMENT_COLUMNS = (
+    "key", "run_id", "mode", "suite", "item_id", "repeat", "sample_key", "sample_key_b", "model", "preset", "model_b",
+    "preset_b", "position", "judge_model", "judge_digest", "judge_family", "model_family", "template_version", "scale",
+    "trial", "raw", "ok", "overall", "criteria", "winner", "answer_chars", "latency_s", "error_kind", "error",
+    "created_at",
 )  # fmt: skip
 
 
@@ -73,46 +90,60 @@ class Store:
             raise StoreError(f"{self.path}: cannot open the store: {str(exc).splitlines()[0]}") from exc
         self.con.execute(SCHEMA)
         self.journal = self.path.with_name(self.path.name + ".journal.jsonl")
+        self.judgement_journal = self.path.with_name(self.path.name + ".judgements.jsonl")
         self.recover()
 
+    def _struct(self, table: str, columns: Sequence[str]) -> str:
+        types = dict(self.con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?", [table]
+        ).fetchall())  # fmt: skip
+        return ", ".join(f'"{c}" {"VARCHAR" if types[c] == "JSON" else types[c]}' for c in columns)
+
     def recover(self) -> int:
-        """Move journaled samples into DuckDB in one vectorised statement, then empty the journal.
+        """Move journaled rows into DuckDB in one vectorised statement per table, then empty the journals.
 
         Idempotent (keys replace earlier rows), so a crash during recovery is recovered by the next open; a line
-        torn by a kill mid-write is skipped and that sample is generated again.
+        torn by a kill mid-write is skipped and that sample or judgement is simply made again.
         """
-        if not self.journal.exists():
-            return 0
-        if self.journal.stat().st_size == 0:
-            self.journal.unlink()
-            return 0
-        types = dict(self.con.execute(
-            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'samples'"
-        ).fetchall())  # fmt: skip
-        struct = ", ".join(f'"{c}" {"VARCHAR" if types[c] == "JSON" else types[c]}' for c in SAMPLE_COLUMNS)
-        columns = f"{{'row': 'STRUCT({struct})', 'scores': 'MAP(VARCHAR, DOUBLE)'}}"
+        count = 0
+        for journal, table, columns, scored in (
+            (self.journal, "samples", SAMPLE_COLUMNS, True),
+            (self.judgement_journal, "judgements", JUDGEMENT_COLUMNS, False),
+        ):
+            if not journal.exists():
+                continue
+            if journal.stat().st_size:
+                count += self._ingest(journal, table, columns, scored)
+            journal.unlink()
+        return count
+
+    def _ingest(self, journal: Path, table: str, columns: Sequence[str], scored: bool) -> int:
+        spec = f"'row': 'STRUCT({self._struct(table, columns)})'" + (
+            ", 'scores': 'MAP(VARCHAR, DOUBLE)'" if scored else ""
+        )
         con = self.con
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute(
-                "CREATE OR REPLACE TEMP TABLE journal AS SELECT row, scores FROM read_json(?, "
-                f"format = 'newline_delimited', ignore_errors = true, columns = {columns}) WHERE row.key IS NOT NULL "
+                f"CREATE OR REPLACE TEMP TABLE journal AS SELECT * FROM read_json(?, format = 'newline_delimited', "
+                f"ignore_errors = true, columns = {{{spec}}}) WHERE row.key IS NOT NULL "
                 "QUALIFY row_number() OVER (PARTITION BY row.key ORDER BY row.created_at DESC) = 1",
-                [str(self.journal)],
+                [str(journal)],
             )
-            count = con.execute("SELECT count(*) FROM journal").fetchone()
-            con.execute("INSERT OR REPLACE INTO samples SELECT row.* FROM journal")
-            con.execute("DELETE FROM scores WHERE key IN (SELECT row.key FROM journal)")
-            con.execute(
-                "INSERT INTO scores SELECT row.key, unnest(map_keys(scores)), unnest(map_values(scores)) FROM journal"
-            )
+            found = con.execute("SELECT count(*) FROM journal").fetchone()
+            con.execute(f"INSERT OR REPLACE INTO {table} SELECT row.* FROM journal")
+            if scored:
+                con.execute("DELETE FROM scores WHERE key IN (SELECT row.key FROM journal)")
+                con.execute(
+                    "INSERT INTO scores SELECT row.key, unnest(map_keys(scores)), unnest(map_values(scores)) "
+                    "FROM journal"
+                )
             con.execute("DROP TABLE journal")
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")
             raise
-        self.journal.unlink()
-        return int(count[0]) if count else 0
+        return int(found[0]) if found else 0
 
     def close(self) -> None:
         self.con.close()
@@ -145,6 +176,18 @@ class Store:
 
     def writer(self) -> Writer:
         return Writer(self)
+
+    def judgement_writer(self) -> Writer:
+        return Writer(self, judgements=True)
+
+    def judgements(self, where: str = "", params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        return self._dicts("SELECT * FROM judgements" + (f" WHERE {where}" if where else ""), params)
+
+    def finished_judgements(self) -> set[str]:
+        return {k for (k,) in self.con.execute("SELECT key FROM judgements WHERE error_kind IS NULL").fetchall()}
+
+    def save_judge_figures(self, run_id: str, figures: Any) -> None:
+        self.con.execute("INSERT OR REPLACE INTO judge_runs VALUES (?, ?, ?)", [run_id, now(), json.dumps(figures)])
 
     def samples(self, where: str = "", params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         sql = "SELECT * FROM samples" + (f" WHERE {where}" if where else "")
@@ -185,12 +228,17 @@ class StoreError(InputError):
 
 
 class Writer:
-    """Appends each finished sample to the journal at once; `close` moves the journal into DuckDB."""
+    """Appends each finished sample (or judgement) to its journal at once; `close` moves it into DuckDB."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, judgements: bool = False) -> None:
         self.store = store
         self.written = 0
-        self.file = store.journal.open("a", encoding="utf-8")
+        self.file = (store.judgement_journal if judgements else store.journal).open("a", encoding="utf-8")
+
+    def put_row(self, row: dict[str, Any]) -> None:
+        self.file.write(orjson.dumps({"row": row}).decode() + "\n")
+        self.file.flush()
+        self.written += 1
 
     def put(self, record: SampleRecord) -> None:
         self.file.write(orjson.dumps({"row": record.row, "scores": record.scores}).decode() + "\n")

@@ -60,3 +60,26 @@ def test_run_results_export(tmp_path: Path) -> None:
 def test_results_without_a_store_is_one_line(tmp_path: Path) -> None:
     proc = _cli("results", cwd=tmp_path)
     assert proc.returncode == 1 and proc.stderr.startswith("error:") and "no results store" in proc.stderr
+
+
+def test_judge_command_stores_unparsable_verdicts_as_such(tmp_path: Path) -> None:
+    with FaultServer() as srv:  # answers "Hello there!" to everything: no judge verdict in it
+        (tmp_path / "llamune.toml").write_text(
+            f'[[engines]]\nkind = "openai"\nurl = "{srv.url}"\n[run]\nsuites_dir = "{ROOT / "suites"}"\n'
+            'presets = ["fast"]\n[judge]\nrejudge_fraction = 0.0\n'
+        )
+        assert _cli("run", "--limit", "3", "-s", "business-writing", "--no-progress", cwd=tmp_path).returncode == 0
+        proc = _cli("judge", "--judge", "m", "--json", "--no-progress", cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        data = json.loads(proc.stdout)
+        assert data["judged"] == 3 and data["parse_failures"] == 3 and data["errors"] == 0
+        assert data["scores"] == [] and data["reliability"]["parse_failures"] == 3
+        again = json.loads(_cli("judge", "--judge", "m", "--json", "--no-progress", cwd=tmp_path).stdout)
+        assert again["judged"] == 0 and again["skipped"] == 3
+        missing = _cli("judge", "--judge", "nope", cwd=tmp_path)
+    assert missing.returncode == 1 and "nope" in missing.stderr and "Traceback" not in missing.stderr
+    from llamune_eval.store.results import Store
+
+    with Store(tmp_path / "llamune.duckdb") as store:
+        raw = [(r["raw"], r["ok"], r["overall"]) for r in store.judgements()]
+    assert len(raw) == 3 and all(r == ("Hello there!", False, None) for r in raw)

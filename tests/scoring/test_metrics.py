@@ -91,3 +91,10 @@ def test_parse_number_and_first_line() -> None:
     assert parse_number("7 or 4.0", 0, 5) == 4.0
     assert parse_number("none", 0, 5) is None
     assert first_line("\n答え：富士山\n理由…") == "富士山"
+
+
+def test_rankdata_matches_scipy_with_ties() -> None:
+    from llamune_eval.scoring.metrics import rankdata
+
+    values = [3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0, 5.0, 3.0, 5.0]
+    assert rankdata(values) == pytest.approx(list(scipy.stats.rankdata(values)))

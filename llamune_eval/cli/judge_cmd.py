@@ -1,0 +1,88 @@
+"""`llamune-eval judge`: run the judge stage and print scores per configuration and the judge's reliability."""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from llamune_eval.cli._common import fail, load_config, run_async
+from llamune_eval.ui import console, err_console
+
+MODES = ("", "auto", "single", "reference", "pairwise")
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mean score per suite x model x preset x judge (single and reference modes), with panel disagreement."""
+    groups: dict[tuple[str, str, str, str, int], list[float]] = {}
+    per_sample: dict[str, list[float]] = {}
+    for r in rows:
+        if r["mode"] == "pairwise" or not r["ok"] or r["trial"]:
+            continue
+        groups.setdefault((r["suite"], r["model"], r["preset"], r["judge_model"], r["scale"]), []).append(r["overall"])
+        per_sample.setdefault(r["sample_key"], []).append(r["overall"] / r["scale"])
+    spread = [statistics.pstdev(v) for v in per_sample.values() if len(v) > 1]
+    out = [{"suite": k[0], "model": k[1], "preset": k[2], "judge": k[3], "scale": k[4], "n": len(v),
+            "mean": statistics.fmean(v)} for k, v in sorted(groups.items())]  # fmt: skip
+    if spread:
+        out.append({"panel_disagreement": statistics.fmean(spread)})
+    return out
+
+
+def judge(config: Path | None, judges: list[str], mode: str, all_samples: bool, store: Path | None,
+          progress: bool, as_json: bool) -> None:  # fmt: skip
+    from llamune_eval.runner.judging import JudgeSpec
+    from llamune_eval.runner.judging import judge as run_judge
+    from llamune_eval.store.results import Store
+
+    if mode not in MODES:
+        fail(f"unknown mode {mode!r} (auto, single, reference or pairwise)")
+    cfg = load_config(config)
+    path = Path(store or cfg.paths.store)
+    if not path.exists():
+        fail(f"{path}: no results store yet (run `llamune-eval run` first)")
+    spec = JudgeSpec(judges=judges, mode=mode, all_samples=all_samples, store=path, progress=progress)
+    outcome = run_async(lambda: run_judge(cfg, spec))
+    with Store(path) as st:
+        rows = summary(st.judgements("error_kind IS NULL"))
+    if as_json:
+        console.print_json(json.dumps({"run_id": outcome.run_id, "judged": outcome.done, "skipped": outcome.skipped,
+                                       "parse_failures": outcome.parse_failures, "errors": outcome.errors,
+                                       "scores": rows, "reliability": outcome.figures}, default=str))  # fmt: skip
+        return
+    err_console.print(f"judge run {outcome.run_id}: {outcome.done} judged, {outcome.skipped} already stored, "
+                      f"{outcome.parse_failures} unparsable (kept raw), {outcome.errors} failed")  # fmt: skip
+    table = Table(title="Judge scores", title_justify="left")
+    for col in ("suite", "model", "preset", "judge", "scale", "n", "mean"):
+        table.add_column(col, justify="right" if col in ("scale", "n", "mean") else "left")
+    for r in rows:
+        if "suite" in r:
+            table.add_row(
+                r["suite"], r["model"], r["preset"], r["judge"], str(r["scale"]), str(r["n"]), _fmt(r["mean"])
+            )
+    console.print(table)
+    figures = outcome.figures
+    rel = Table(title="Judge reliability", title_justify="left")
+    rel.add_column("figure")
+    rel.add_column("value", justify="right")
+    for name in ("judgements", "parse_failures", "position_flip_rate", "pairs_in_both_orders", "length_correlation",
+                 "self_preference", "repeat_mean_abs_diff", "rejudged"):  # fmt: skip
+        rel.add_row(name, _fmt(figures.get(name)))
+    for key, value in (figures.get("human") or {}).items():
+        rel.add_row(f"human {key}", _fmt(value))
+    for r in rows:
+        if "panel_disagreement" in r:
+            rel.add_row("panel disagreement (sd of score / scale)", _fmt(r["panel_disagreement"]))
+    console.print(rel)
+    for name, (point, low, high) in sorted((figures.get("bradley_terry") or {}).items(), key=lambda kv: -kv[1][0]):
+        console.print(f"Bradley–Terry {name}: {point:+.2f} [{low:+.2f}, {high:+.2f}]")

@@ -1,0 +1,255 @@
+"""The judge stage: stored answers graded by local judge models, resumably, with reliability figures.
+
+Single and reference-guided grading judge one answer; pairwise grading judges two configurations' answers to the
+same item, always in both orders (a disagreement between the orders is a tie and a position flip). Several judge
+models form a panel: each judgement is stored per judge and aggregated when read. A verdict that cannot be parsed
+is stored as such with its raw text and never becomes a score.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import hashlib
+import itertools
+import json
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from llamune_eval.config import Config
+from llamune_eval.engines import Engine, open_engine
+from llamune_eval.scoring import reliability
+from llamune_eval.scoring.judge_parse import parse_pairwise, parse_single
+from llamune_eval.scoring.judge_prompts import PAIRWISE_SCHEMA, TEMPLATE_VERSION, pairwise, single, single_schema
+from llamune_eval.scoring.stats import bradley_terry_ci
+from llamune_eval.store.results import Store, Writer, now
+from llamune_eval.types import EngineError, InputError, ModelInfo, SamplingParams
+
+
+@dataclass
+class JudgeSpec:
+    judges: list[str] = field(default_factory=list)
+    mode: str = ""  # "" = config's mode
+    all_samples: bool = False  # also answers that deterministic scorers already scored (in-house suites)
+    store: Path | None = None
+    progress: bool = True
+
+
+@dataclass
+class Job:
+    key: str
+    row: dict[str, Any]
+    messages: list[Any]
+    schema: dict[str, Any]
+    judge: str
+
+
+@dataclass
+class JudgeOutcome:
+    run_id: str
+    done: int
+    skipped: int
+    parse_failures: int
+    errors: int
+    figures: dict[str, Any]
+
+
+def _key(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def _answers(sample: dict[str, Any]) -> list[str]:
+    return list(json.loads(sample["output"] or "[]"))
+
+
+def _reference(sample: dict[str, Any]) -> str | None:
+    ref = json.loads(sample["reference"]) if sample.get("reference") else None
+    if isinstance(ref, list):
+        return "\n".join(str(r) for r in ref)
+    return None if ref is None else str(ref)
+
+
+def _scale(cfg: Config, sample: dict[str, Any]) -> int:
+    if cfg.judge.scale != "auto":
+        return int(cfg.judge.scale)
+    return 5 if sample.get("eval_aspect") else 10
+
+
+def plan_jobs(cfg: Config, store: Store, judges: list[ModelInfo], mode: str, all_samples: bool) -> list[Job]:
+    """Every judgement to make: per judge, per sample (or pair of configurations), per order and trial."""
+    where = "status = 'ok'" + ("" if all_samples else " AND pending_judge")
+    if all_samples:
+        where += " AND kind = 'inhouse'"
+    samples = store.samples(where)
+    families = {m.name: m.family for m in judges}
+    jobs: list[Job] = []
+    for judge in judges:
+        base = {"judge_model": judge.name, "judge_digest": judge.digest or "", "judge_family": families.get(judge.name),
+                "template_version": TEMPLATE_VERSION}  # fmt: skip
+        if mode == "pairwise":
+            jobs += _pairwise_jobs(samples, judge, base)
+            continue
+        for s in samples:
+            reference, aspect = _reference(s), s.get("eval_aspect")
+            sample_mode = mode if mode != "auto" else ("reference" if reference or aspect else "single")
+            if sample_mode == "reference" and not (reference or aspect):
+                continue
+            scale = _scale(cfg, s)
+            draw = int(hashlib.sha256(s["key"].encode()).hexdigest()[:8], 16) / 0xFFFFFFFF  # stable per sample
+            trials = 2 if draw < cfg.judge.rejudge_fraction else 1
+            for trial in range(trials):
+                messages = single(
+                    json.loads(s["prompt"]), _answers(s), scale=scale,
+                    reference=reference if sample_mode == "reference" else None,
+                    eval_aspect=aspect if sample_mode == "reference" else None,
+                )  # fmt: skip
+                key = _key("single", s["key"], judge.name, judge.digest, sample_mode, scale, TEMPLATE_VERSION, trial)
+                row = base | {
+                    "key": key, "mode": sample_mode, "suite": s["suite"], "item_id": s["item_id"],
+                    "repeat": s["repeat"], "sample_key": s["key"], "model": s["model"], "preset": s["preset"],
+                    "position": "", "scale": scale, "trial": trial, "answer_chars": len("".join(_answers(s))),
+                }  # fmt: skip
+                jobs.append(Job(key, row, messages, single_schema(scale), judge.name))
+    return jobs
+
+
+def _pairwise_jobs(samples: list[dict[str, Any]], judge: ModelInfo, base: dict[str, Any]) -> list[Job]:
+    by_item: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
+    for s in samples:
+        by_item.setdefault((s["suite"], s["item_id"], s["repeat"]), []).append(s)
+    jobs = []
+    for (suite, item_id, repeat), group in by_item.items():
+        group.sort(key=lambda s: (s["model"], s["preset"]))
+        for first, second in itertools.combinations(group, 2):
+            turns, ref = json.loads(first["prompt"]), _reference(first)
+            for position, (a, b) in (("ab", (first, second)), ("ba", (second, first))):
+                key = _key(
+                    "pairwise", first["key"], second["key"], judge.name, judge.digest, position, TEMPLATE_VERSION
+                )
+                row = base | {
+                    "key": key, "mode": "pairwise", "suite": suite, "item_id": item_id, "repeat": repeat,
+                    "sample_key": first["key"], "sample_key_b": second["key"], "model": first["model"],
+                    "preset": first["preset"], "model_b": second["model"], "preset_b": second["preset"],
+                    "position": position, "scale": None, "trial": 0,
+                    "answer_chars": len("".join(_answers(first))) - len("".join(_answers(second))),
+                }  # fmt: skip
+                messages = pairwise(turns, _answers(a), _answers(b), reference=ref)
+                jobs.append(Job(key, row, messages, PAIRWISE_SCHEMA, judge.name))
+    return jobs
+
+
+async def run_job(job: Job, engine: Engine, max_tokens: int) -> dict[str, Any]:
+    row = dict(job.row)
+    params = SamplingParams(temperature=0.0, max_tokens=max_tokens, seed=row["trial"])
+    try:
+        result = await engine.chat(job.judge, job.messages, params, json_schema=job.schema)
+    except EngineError as exc:
+        return row | {"ok": False, "error_kind": exc.kind.value, "error": str(exc)[:500], "created_at": now()}
+    row |= {"raw": result.text[:4000], "latency_s": result.latency_s, "created_at": now()}
+    if row["mode"] == "pairwise":
+        verdict = parse_pairwise(result.text)
+        # store the winner by configuration, whichever order the answers were shown in
+        winner = {"A": "first", "B": "second"}.get(verdict or "", "tie") if row["position"] == "ab" else \
+            {"A": "second", "B": "first"}.get(verdict or "", "tie")  # fmt: skip
+        return row | {"ok": verdict is not None, "winner": winner if verdict is not None else None}
+    parsed = parse_single(result.text, int(row["scale"]))
+    if parsed is None:
+        return row | {"ok": False}
+    return row | {"ok": True, "overall": parsed.overall, "criteria": json.dumps(parsed.criteria)}
+
+
+async def judge(cfg: Config, spec: JudgeSpec) -> JudgeOutcome:
+    mode = spec.mode or cfg.judge.mode
+    names = spec.judges or cfg.judge.models
+    if not names:
+        raise InputError("no judge model: pass --judge MODEL or set [judge] models in llamune.toml")
+    store = Store(spec.store or cfg.paths.store)
+    try:
+        async with open_engine(cfg) as engine:
+            listed = {m.name: m for m in await engine.list_models()}
+            missing = [n for n in names if n not in listed]
+            if missing:
+                raise InputError(f"judge model(s) not served by any engine: {', '.join(missing)}")
+            families = {m.name: m.family for m in listed.values()}
+            jobs = plan_jobs(cfg, store, [listed[n] for n in names], mode, spec.all_samples)
+            finished = store.finished_judgements()
+            todo = [j for j in jobs if j.key not in finished]
+            run_id = uuid.uuid4().hex[:12]
+            writer = store.judgement_writer()
+            try:
+                done = await _execute(todo, engine, writer, run_id, families, cfg.judge.max_tokens, spec.progress)
+            finally:
+                writer.close()
+        figures = judge_figures(store, cfg)
+        store.save_judge_figures(run_id, figures)
+        planned = {j.key for j in jobs}
+        rows = [r for r in store.judgements() if r["key"] in planned]
+        return JudgeOutcome(run_id, done, len(jobs) - len(todo), sum(not r["ok"] and not r["error_kind"] for r in rows),
+                            sum(bool(r["error_kind"]) for r in rows), figures)  # fmt: skip
+    finally:
+        store.close()
+
+
+async def _execute(todo: list[Job], engine: Engine, writer: Writer, run_id: str, families: dict[str, str | None],
+                   max_tokens: int, progress: bool) -> int:  # fmt: skip
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from llamune_eval.ui import err_console
+
+    bars = Progress(TextColumn("judging · {task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeRemainingColumn(), console=err_console, disable=not progress)  # fmt: skip
+    done = 0
+    with bars:
+        for judge_name in dict.fromkeys(j.judge for j in todo):
+            mine = [j for j in todo if j.judge == judge_name]
+            task = bars.add_task(judge_name, total=len(mine))
+            pool = await engine.pool(judge_name)
+            width = max(1, sum(slot.backend.max_concurrency for slot in pool.slots))
+            shared = iter(mine)
+
+            async def worker(jobs: Any = shared, task_id: Any = task) -> None:
+                nonlocal done
+                for job in jobs:
+                    row = await run_job(job, engine, max_tokens)
+                    row |= {"run_id": run_id, "model_family": families.get(row["model"])}
+                    writer.put_row(row)
+                    done += 1
+                    bars.advance(task_id)
+
+            await asyncio.gather(*(worker() for _ in range(width)))
+    return done
+
+
+def judge_figures(store: Store, cfg: Config) -> dict[str, Any]:
+    """Reliability figures over every stored judgement (and human agreement when ratings are configured)."""
+    rows = store.judgements("error_kind IS NULL")
+    flips, pairs = reliability.flip_rate(rows)
+    variance, rejudged = reliability.repeat_variance(rows)
+    figures: dict[str, Any] = {
+        "judgements": len(rows), "parse_failures": sum(not r["ok"] for r in rows),
+        "position_flip_rate": flips, "pairs_in_both_orders": pairs,
+        "length_correlation": reliability.length_bias(rows), "self_preference": reliability.self_preference(rows),
+        "repeat_mean_abs_diff": variance, "rejudged": rejudged,
+    }  # fmt: skip
+    outcomes = reliability.pairwise_outcomes(rows)
+    if outcomes:
+        figures["bradley_terry"] = {k: list(v) for k, v in bradley_terry_ci(outcomes, seed=cfg.run.seed).items()}
+    if cfg.judge.human_ratings:
+        figures["human"] = human_agreement(rows, cfg.judge.human_ratings)
+    return figures
+
+
+def human_agreement(rows: list[dict[str, Any]], path: Path) -> dict[str, float]:
+    """Agreement with people: a CSV of `sample_key,rating` (1-5), compared with first-trial judge scores."""
+    try:
+        with path.open(encoding="utf-8") as f:
+            ratings = {r["sample_key"]: int(r["rating"]) for r in csv.DictReader(f)}
+    except (OSError, KeyError, ValueError) as exc:
+        raise InputError(f"{path}: expected a CSV with columns sample_key,rating (1-5): {exc}") from exc
+    judged = [(r["overall"], r["scale"], ratings[r["sample_key"]]) for r in rows
+              if r["mode"] != "pairwise" and r["ok"] and r["trial"] == 0 and r["sample_key"] in ratings]  # fmt: skip
+    if not judged:
+        return {"n": 0.0}
+    return reliability.human_agreement([(s, sc) for s, sc, _ in judged], [h for *_, h in judged])

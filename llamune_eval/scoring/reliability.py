@@ -1,0 +1,106 @@
+"""How far the judge can be trusted: position flips, length bias, self-preference, repeat variance, and agreement
+with people. Pure functions over judgement rows (dicts as stored)."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from llamune_eval.scoring.metrics import spearman
+
+
+def flip_rate(rows: Iterable[dict[str, Any]]) -> tuple[float, int]:
+    """Share of pairwise comparisons whose two orders disagree (both parsed); and how many pairs were seen."""
+    orders: dict[tuple[Any, ...], dict[str, str]] = {}
+    for r in rows:
+        if r["mode"] == "pairwise" and r["ok"]:
+            key = (r["sample_key"], r["sample_key_b"], r["judge_model"], r["trial"])
+            orders.setdefault(key, {})[r["position"]] = r["winner"]
+    both = [v for v in orders.values() if {"ab", "ba"} <= set(v)]
+    if not both:
+        return math.nan, 0
+    return sum(v["ab"] != v["ba"] for v in both) / len(both), len(both)
+
+
+def pairwise_outcomes(rows: Iterable[dict[str, Any]]) -> list[tuple[str, str, float]]:
+    """One outcome per compared pair and judge: a win only when both orders agree; otherwise a tie."""
+    orders: dict[tuple[Any, ...], dict[str, str]] = {}
+    names: dict[tuple[Any, ...], tuple[str, str]] = {}
+    for r in rows:
+        if r["mode"] == "pairwise" and r["ok"]:
+            key = (r["sample_key"], r["sample_key_b"], r["judge_model"], r["trial"])
+            orders.setdefault(key, {})[r["position"]] = r["winner"]
+            names[key] = (f"{r['model']}:{r['preset']}", f"{r['model_b']}:{r['preset_b']}")
+    out = []
+    for key, verdicts in orders.items():
+        if {"ab", "ba"} <= set(verdicts):
+            first, second = names[key]
+            agreed = verdicts["ab"] if verdicts["ab"] == verdicts["ba"] else "tie"
+            out.append((first, second, {"first": 1.0, "second": 0.0}.get(agreed, 0.5)))
+    return out
+
+
+def length_bias(rows: Iterable[dict[str, Any]]) -> float:
+    """Spearman correlation of the overall score with the answer's length (single and reference modes)."""
+    pairs = [(r["overall"], r["answer_chars"]) for r in rows if r["mode"] != "pairwise" and r["ok"] and r["trial"] == 0]
+    if len(pairs) < 3:
+        return math.nan
+    scores, lengths = zip(*pairs, strict=True)
+    return spearman(scores, lengths)
+
+
+def self_preference(rows: Iterable[dict[str, Any]]) -> float:
+    """Mean normalised score (overall / scale) given to the judge's own family minus that given to others."""
+    own: list[float] = []
+    other: list[float] = []
+    for r in rows:
+        if r["mode"] == "pairwise" or not r["ok"] or not r["judge_family"] or not r["model_family"]:
+            continue
+        (own if r["judge_family"] == r["model_family"] else other).append(r["overall"] / r["scale"])
+    if not own or not other:
+        return math.nan
+    return statistics.fmean(own) - statistics.fmean(other)
+
+
+def repeat_variance(rows: Iterable[dict[str, Any]]) -> tuple[float, int]:
+    """Mean absolute difference of the overall score between a judgement and its re-judgement."""
+    trials: dict[tuple[Any, ...], dict[int, float]] = {}
+    for r in rows:
+        if r["mode"] != "pairwise" and r["ok"]:
+            trials.setdefault((r["sample_key"], r["judge_model"], r["mode"]), {})[r["trial"]] = r["overall"]
+    diffs = [abs(t[0] - t[1]) for t in trials.values() if 0 in t and 1 in t]
+    return (statistics.fmean(diffs) if diffs else math.nan), len(diffs)
+
+
+def to_five(score: float, scale: int) -> int:
+    """A judge score on 1-`scale` as a 1-5 rating (for agreement with 1-5 human ratings)."""
+    if scale == 5:
+        return round(score)
+    return max(1, min(5, math.ceil(score * 5 / scale)))
+
+
+def quadratic_kappa(a: Sequence[int], b: Sequence[int], categories: int = 5) -> float:
+    """Cohen's kappa with quadratic weights for ratings 1..categories."""
+    if len(a) != len(b) or not a:
+        return math.nan
+    observed = np.zeros((categories, categories))
+    for x, y in zip(a, b, strict=True):
+        observed[x - 1, y - 1] += 1
+    idx = np.arange(categories)
+    weights = (idx[:, None] - idx[None, :]) ** 2 / (categories - 1) ** 2
+    expected = np.outer(observed.sum(axis=1), observed.sum(axis=0)) / observed.sum()
+    denominator = (weights * expected).sum()
+    if denominator == 0:
+        return math.nan
+    return float(1 - (weights * observed).sum() / denominator)
+
+
+def human_agreement(judge: Sequence[tuple[float, int]], human: Sequence[int]) -> dict[str, float]:
+    """Spearman and quadratic-weighted kappa between judge scores (score, scale) and human 1-5 ratings."""
+    mapped = [to_five(score, scale) for score, scale in judge]
+    return {"spearman": spearman([s for s, _ in judge], list(human)), "kappa": quadratic_kappa(mapped, list(human)),
+            "n": float(len(human))}  # fmt: skip
