@@ -34,6 +34,15 @@ def summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     spread = [statistics.pstdev(v) for v in per_sample.values() if len(v) > 1]
     out = [{"suite": k[0], "model": k[1], "preset": k[2], "judge": k[3], "scale": k[4], "n": len(v),
             "mean": statistics.fmean(v)} for k, v in sorted(groups.items())]  # fmt: skip
+    judges = {k[3] for k in groups}
+    if len(judges) > 1:  # the panel: the mean over judges of each configuration's mean score
+        panel: dict[tuple[str, str, str, int], list[float]] = {}
+        for k, v in groups.items():
+            panel.setdefault((k[0], k[1], k[2], k[4]), []).append(statistics.fmean(v))
+        name = f"panel of {len(judges)} (mean)"
+        for (suite, model, preset, scale), means in sorted(panel.items()):
+            out.append({"suite": suite, "model": model, "preset": preset, "judge": name, "scale": scale,
+                        "n": len(means), "mean": statistics.fmean(means)})  # fmt: skip
     if spread:
         out.append({"panel_disagreement": statistics.fmean(spread)})
     return out

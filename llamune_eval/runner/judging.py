@@ -23,6 +23,7 @@ from llamune_eval.engines import Engine, open_engine
 from llamune_eval.scoring import reliability
 from llamune_eval.scoring.judge_parse import parse_pairwise, parse_single
 from llamune_eval.scoring.judge_prompts import PAIRWISE_SCHEMA, TEMPLATE_VERSION, pairwise, single, single_schema
+from llamune_eval.scoring.language import language_mismatch, penalised
 from llamune_eval.scoring.stats import bradley_terry_ci
 from llamune_eval.store.results import Store, Writer, now
 from llamune_eval.types import EngineError, InputError, ModelInfo, SamplingParams
@@ -44,6 +45,8 @@ class Job:
     messages: list[Any]
     schema: dict[str, Any]
     judge: str
+    question: str = ""
+    answer: str = ""
 
 
 @dataclass
@@ -111,7 +114,8 @@ def plan_jobs(cfg: Config, store: Store, judges: list[ModelInfo], mode: str, all
                     "repeat": s["repeat"], "sample_key": s["key"], "model": s["model"], "preset": s["preset"],
                     "position": "", "scale": scale, "trial": trial, "answer_chars": len("".join(_answers(s))),
                 }  # fmt: skip
-                jobs.append(Job(key, row, messages, single_schema(scale), judge.name))
+                question, answer = "\n".join(json.loads(s["prompt"])), "\n".join(_answers(s))
+                jobs.append(Job(key, row, messages, single_schema(scale), judge.name, question, answer))
     return jobs
 
 
@@ -157,7 +161,11 @@ async def run_job(job: Job, engine: Engine, max_tokens: int) -> dict[str, Any]:
     parsed = parse_single(result.text, int(row["scale"]))
     if parsed is None:
         return row | {"ok": False}
-    return row | {"ok": True, "overall": parsed.overall, "criteria": json.dumps(parsed.criteria)}
+    overall, criteria = parsed.overall, dict(parsed.criteria)
+    if language_mismatch(job.question, job.answer):
+        overall = penalised(overall, int(row["scale"]))
+        criteria["language_mismatch"] = 1.0
+    return row | {"ok": True, "overall": overall, "criteria": json.dumps(criteria)}
 
 
 async def judge(cfg: Config, spec: JudgeSpec) -> JudgeOutcome:
@@ -232,6 +240,7 @@ def judge_figures(store: Store, cfg: Config) -> dict[str, Any]:
         "position_flip_rate": flips, "pairs_in_both_orders": pairs,
         "length_correlation": reliability.length_bias(rows), "self_preference": reliability.self_preference(rows),
         "repeat_mean_abs_diff": variance, "rejudged": rejudged,
+        "panel_pairwise_disagreement": reliability.panel_disagreement(rows),
     }  # fmt: skip
     outcomes = reliability.pairwise_outcomes(rows)
     if outcomes:

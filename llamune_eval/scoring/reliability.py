@@ -44,6 +44,21 @@ def pairwise_outcomes(rows: Iterable[dict[str, Any]]) -> list[tuple[str, str, fl
     return out
 
 
+def panel_disagreement(rows: Iterable[dict[str, Any]]) -> float:
+    """Pairwise: the share of compared pairs on which a panel's judges did not all reach the same outcome."""
+    by_pair: dict[tuple[Any, ...], dict[str, set[str]]] = {}
+    for r in rows:
+        if r["mode"] == "pairwise" and r["ok"]:
+            by_pair.setdefault((r["sample_key"], r["sample_key_b"]), {}).setdefault(r["judge_model"], set()).add(
+                r["winner"]
+            )
+    outcomes = []
+    for judges in by_pair.values():
+        if len(judges) > 1:  # one outcome per judge: its verdict when both orders agree, else a tie
+            outcomes.append(len({next(iter(v)) if len(v) == 1 else "tie" for v in judges.values()}) > 1)
+    return sum(outcomes) / len(outcomes) if outcomes else math.nan
+
+
 def length_bias(rows: Iterable[dict[str, Any]]) -> float:
     """Spearman correlation of the overall score with the answer's length (single and reference modes)."""
     pairs = [(r["overall"], r["answer_chars"]) for r in rows if r["mode"] != "pairwise" and r["ok"] and r["trial"] == 0]

@@ -119,3 +119,11 @@ async def test_human_ratings_csv(judged_store: tuple[Config, Path], tmp_path: Pa
     cfg2 = cfg.model_copy(update={"judge": cfg.judge.model_copy(update={"human_ratings": ratings})})
     outcome = await judge(cfg2, JudgeSpec(progress=False))
     assert "human" in outcome.figures and outcome.figures["human"]["n"] >= 0
+
+
+def test_panel_disagreement() -> None:
+    pair = {"mode": "pairwise", "sample_key": "1", "sample_key_b": "2"}
+    rows = [_row(**pair, judge_model="j1", winner="first"), _row(**pair, judge_model="j2", winner="second")]
+    assert reliability.panel_disagreement(rows) == 1.0
+    same = [_row(**pair, judge_model="j1", winner="first"), _row(**pair, judge_model="j2", winner="first")]
+    assert reliability.panel_disagreement(same) == 0.0

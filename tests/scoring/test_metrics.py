@@ -98,3 +98,13 @@ def test_rankdata_matches_scipy_with_ties() -> None:
 
     values = [3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0, 5.0, 3.0, 5.0]
     assert rankdata(values) == pytest.approx(list(scipy.stats.rankdata(values)))
+
+
+def test_language_mismatch() -> None:
+    from llamune_eval.scoring.language import language_mismatch, penalised
+
+    question = "日本の首都について説明してください。"
+    assert language_mismatch(question, "The capital of Japan is Tokyo, a very large city.")
+    assert not language_mismatch(question, "日本の首都は東京です。人口が多い都市です。")
+    assert not language_mismatch("Explain the capital of Japan.", "The capital is Tokyo, a large city.")
+    assert penalised(9, 10) == 2 and penalised(4, 5) == 1 and penalised(1, 10) == 1
