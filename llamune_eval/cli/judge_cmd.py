@@ -93,5 +93,9 @@ def judge(config: Path | None, judges: list[str], mode: str, all_samples: bool, 
         if "panel_disagreement" in r:
             rel.add_row("panel disagreement (sd of score / scale)", _fmt(r["panel_disagreement"]))
     console.print(rel)
+    for m in figures.get("pairwise_majority") or []:
+        console.print(
+            f"pairwise (panel majority) {m['a']} vs {m['b']}: {m['a_wins']} – {m['b_wins']}, {m['ties']} tie(s)"
+        )
     for name, (point, low, high) in sorted((figures.get("bradley_terry") or {}).items(), key=lambda kv: -kv[1][0]):
         console.print(f"Bradley–Terry {name}: {point:+.2f} [{low:+.2f}, {high:+.2f}]")

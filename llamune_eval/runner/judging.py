@@ -241,6 +241,7 @@ def judge_figures(store: Store, cfg: Config) -> dict[str, Any]:
         "length_correlation": reliability.length_bias(rows), "self_preference": reliability.self_preference(rows),
         "repeat_mean_abs_diff": variance, "rejudged": rejudged,
         "panel_pairwise_disagreement": reliability.panel_disagreement(rows),
+        "pairwise_majority": reliability.panel_majority(rows),
     }  # fmt: skip
     outcomes = reliability.pairwise_outcomes(rows)
     if outcomes:

@@ -44,6 +44,32 @@ def pairwise_outcomes(rows: Iterable[dict[str, Any]]) -> list[tuple[str, str, fl
     return out
 
 
+def panel_majority(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Pairwise results by panel majority: per pair of configurations, the items each won and the ties.
+
+    Each judge's outcome on an item is its verdict when both orders agree, else a tie; the panel's outcome is the
+    outcome most judges reached (a tie when no outcome has a strict majority).
+    """
+    per_item: dict[tuple[Any, ...], dict[str, list[str]]] = {}
+    names: dict[tuple[Any, ...], tuple[str, str]] = {}
+    for r in rows:
+        if r["mode"] == "pairwise" and r["ok"]:
+            item = (r["sample_key"], r["sample_key_b"])
+            per_item.setdefault(item, {}).setdefault(r["judge_model"], []).append(r["winner"])
+            names[item] = (f"{r['model']}:{r['preset']}", f"{r['model_b']}:{r['preset_b']}")
+    table: dict[tuple[str, str], dict[str, int]] = {}
+    for item, judges in per_item.items():
+        outcomes = [v[0] if len(v) == 2 and v[0] == v[1] else "tie" for v in judges.values() if len(v) == 2]
+        if not outcomes:
+            continue
+        top = max(set(outcomes), key=outcomes.count)
+        result = top if outcomes.count(top) * 2 > len(outcomes) else "tie"
+        counts = table.setdefault(names[item], {"first": 0, "second": 0, "tie": 0})
+        counts[result] += 1
+    return [{"a": a, "b": b, "a_wins": c["first"], "b_wins": c["second"], "ties": c["tie"]}
+            for (a, b), c in sorted(table.items())]  # fmt: skip
+
+
 def panel_disagreement(rows: Iterable[dict[str, Any]]) -> float:
     """Pairwise: the share of compared pairs on which a panel's judges did not all reach the same outcome."""
     by_pair: dict[tuple[Any, ...], dict[str, set[str]]] = {}

@@ -127,3 +127,11 @@ def test_panel_disagreement() -> None:
     assert reliability.panel_disagreement(rows) == 1.0
     same = [_row(**pair, judge_model="j1", winner="first"), _row(**pair, judge_model="j2", winner="first")]
     assert reliability.panel_disagreement(same) == 0.0
+
+
+def test_panel_majority() -> None:
+    pair = {"mode": "pairwise", "sample_key": "1", "sample_key_b": "2", "model": "a", "preset": "p", "model_b": "b",
+            "preset_b": "p"}  # fmt: skip
+    rows = [_row(**pair, judge_model=j, position=pos, winner=w)
+            for j, w in (("j1", "first"), ("j2", "first"), ("j3", "second")) for pos in ("ab", "ba")]  # fmt: skip
+    assert reliability.panel_majority(rows) == [{"a": "a:p", "b": "b:p", "a_wins": 1, "b_wins": 0, "ties": 0}]
