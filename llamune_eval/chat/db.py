@@ -1,0 +1,225 @@
+"""The chat runtime's SQLite database: sessions, messages, usage events and artifacts.
+
+Its schema is a contract: `llamune-eval usage ingest` reads it. Nothing is ever deleted by the runtime — /rewind
+and a displaced /retry answer are logical deletes — so usage data for the next quarter is never lost. WAL mode
+lets background answers be written while the main answer streams; one lock serialises the writers.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY, title TEXT, model TEXT, preset TEXT, system_prompt TEXT,
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT NOT NULL REFERENCES sessions(id), turn INTEGER NOT NULL,
+    role TEXT NOT NULL, content TEXT NOT NULL, model TEXT, preset TEXT, params TEXT, source TEXT NOT NULL,
+    adopted INTEGER, deleted INTEGER NOT NULL DEFAULT 0, deleted_reason TEXT, created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_session ON messages(session_id, turn);
+CREATE TABLE IF NOT EXISTS usage_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE, session_id TEXT, message_id INTEGER,
+    kind TEXT NOT NULL, model TEXT, preset TEXT, params TEXT, ttft_s REAL, latency_s REAL, prompt_tokens INTEGER,
+    completion_tokens INTEGER, success INTEGER, error_kind TEXT, adopted INTEGER, rating INTEGER, comment TEXT,
+    category TEXT, created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS artifacts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT NOT NULL, message_id INTEGER NOT NULL, language TEXT,
+    title TEXT, content TEXT NOT NULL, created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+"""
+
+
+class ChatDBError(RuntimeError):
+    """The database cannot be used (corrupt, locked, unwritable); the message says which and what to do."""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass
+class Answer:
+    """What an answer's usage event records."""
+
+    model: str
+    preset: str | None = None
+    params: dict[str, Any] | None = None
+    ttft_s: float | None = None
+    latency_s: float | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    success: bool = True
+    error_kind: str | None = None
+    category: str | None = None
+
+
+class ChatDB:
+    def __init__(self, path: str | Path, *, timeout: float = 5.0) -> None:
+        self.path = Path(path)
+        self.lock = threading.Lock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.con = sqlite3.connect(self.path, timeout=timeout, check_same_thread=False, isolation_level=None)
+            self.con.row_factory = sqlite3.Row
+            if self.con.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                raise sqlite3.DatabaseError("quick_check failed")
+            self.con.execute("PRAGMA journal_mode=WAL")
+            self.con.execute("PRAGMA foreign_keys=ON")
+            self.con.executescript(SCHEMA)
+            self.con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc):
+                raise ChatDBError(f"{self.path} is locked by another process; close it or wait") from exc
+            raise ChatDBError(f"{self.path}: cannot open the chat database: {exc}") from exc
+        except sqlite3.DatabaseError as exc:
+            raise ChatDBError(
+                f"{self.path} is not a valid chat database ({exc}); it was left untouched — move it aside to start "
+                "a new one"
+            ) from exc
+
+    def close(self) -> None:
+        self.con.close()
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One writer at a time, one transaction per write: background answers never interleave half-written."""
+        with self.lock:
+            try:
+                self.con.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise ChatDBError(f"{self.path} is locked by another process; nothing was written") from exc
+            try:
+                yield self.con
+                self.con.execute("COMMIT")
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
+
+    # sessions
+    def create_session(self, model: str, preset: str | None = None, system_prompt: str | None = None) -> str:
+        sid = uuid.uuid4().hex[:12]
+        with self.write() as con:
+            con.execute("INSERT INTO sessions (id, model, preset, system_prompt, created_at, updated_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?)", (sid, model, preset, system_prompt, _now(), _now()))  # fmt: skip
+        return sid
+
+    def sessions(self) -> list[dict[str, Any]]:
+        rows = self.con.execute(
+            "SELECT s.*, (SELECT count(*) FROM messages m WHERE m.session_id = s.id AND NOT m.deleted "
+            "AND m.role = 'user') AS turns FROM sessions s WHERE NOT deleted ORDER BY updated_at DESC"
+        )
+        return [dict(r) for r in rows]
+
+    def session(self, sid: str) -> dict[str, Any] | None:
+        row = self.con.execute("SELECT * FROM sessions WHERE id = ? AND NOT deleted", (sid,)).fetchone()
+        return dict(row) if row else None
+
+    def set_title(self, sid: str, title: str) -> None:
+        with self.write() as con:
+            con.execute("UPDATE sessions SET title = ?, updated_at = ? WHERE id = ?", (title, _now(), sid))
+
+    def update_session(self, sid: str, **fields: Any) -> None:
+        allowed = {k: v for k, v in fields.items() if k in ("model", "preset", "system_prompt", "title")}
+        if not allowed:
+            return
+        sets = ", ".join(f"{k} = ?" for k in allowed)
+        with self.write() as con:
+            con.execute(f"UPDATE sessions SET {sets}, updated_at = ? WHERE id = ?", (*allowed.values(), _now(), sid))
+
+    def delete_session(self, sid: str) -> None:
+        """Logical: the session disappears from lists, its messages and usage stay for the quarter's figures."""
+        with self.write() as con:
+            con.execute("UPDATE sessions SET deleted = 1, updated_at = ? WHERE id = ?", (_now(), sid))
+
+    # messages
+    def add_message(self, sid: str, turn: int, role: str, content: str, *, source: str = "main",
+                    model: str | None = None, preset: str | None = None, params: dict[str, Any] | None = None,
+                    adopted: bool | None = None) -> int:  # fmt: skip
+        with self.write() as con:
+            cur = con.execute(
+                "INSERT INTO messages (session_id, turn, role, content, model, preset, params, source, adopted, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (sid, turn, role, content, model, preset, json.dumps(params) if params else None, source,
+                 None if adopted is None else int(adopted), _now()),
+            )  # fmt: skip
+            con.execute("UPDATE sessions SET updated_at = ? WHERE id = ?", (_now(), sid))
+            return int(cur.lastrowid or 0)
+
+    def history(
+        self, sid: str, *, include_deleted: bool = False, sources: tuple[str, ...] = ("main",)
+    ) -> list[dict[str, Any]]:
+        marks = ",".join("?" * len(sources))
+        sql = f"SELECT * FROM messages WHERE session_id = ? AND source IN ({marks})"
+        if not include_deleted:
+            sql += " AND NOT deleted"
+        return [dict(r) for r in self.con.execute(sql + " ORDER BY turn, id", (sid, *sources))]
+
+    def rewind(self, sid: str, turn: int) -> int:
+        """Logically delete everything after user turn `turn`; returns how many messages were hidden."""
+        with self.write() as con:
+            cur = con.execute("UPDATE messages SET deleted = 1, deleted_reason = 'rewind' WHERE session_id = ? "
+                              "AND turn > ? AND NOT deleted", (sid, turn))  # fmt: skip
+            return int(cur.rowcount)
+
+    def replace_answer(self, sid: str, old_id: int, new_id: int, adopt: bool) -> None:
+        """/retry: adopting hides the displaced answer (logical delete); discarding hides the new one."""
+        hidden, kept = (old_id, new_id) if adopt else (new_id, old_id)
+        with self.write() as con:
+            con.execute("UPDATE messages SET deleted = 1, deleted_reason = 'retry', adopted = 0 WHERE id = ?",
+                        (hidden,))  # fmt: skip
+            con.execute("UPDATE messages SET adopted = 1 WHERE id = ?", (kept,))
+            con.execute("UPDATE usage_events SET adopted = (message_id = ?) WHERE message_id IN (?, ?)",
+                        (kept, old_id, new_id))  # fmt: skip
+
+    # usage
+    def record_usage(self, sid: str | None, message_id: int | None, kind: str, answer: Answer) -> str:
+        event_id = uuid.uuid4().hex
+        with self.write() as con:
+            con.execute(
+                "INSERT INTO usage_events (event_id, session_id, message_id, kind, model, preset, params, ttft_s, "
+                "latency_s, prompt_tokens, completion_tokens, success, error_kind, category, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (event_id, sid, message_id, kind, answer.model, answer.preset,
+                 json.dumps(answer.params) if answer.params else None, answer.ttft_s, answer.latency_s,
+                 answer.prompt_tokens, answer.completion_tokens, int(answer.success), answer.error_kind,
+                 answer.category, _now()),
+            )  # fmt: skip
+        return event_id
+
+    def rate(self, message_id: int, rating: int, comment: str | None = None) -> None:
+        """/good (+1) and /bad (-1), with an optional comment, on the answer's usage event."""
+        with self.write() as con:
+            con.execute("UPDATE usage_events SET rating = ?, comment = ? WHERE message_id = ?",
+                        (rating, comment, message_id))  # fmt: skip
+
+    def usage(self, sid: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM usage_events" + (" WHERE session_id = ?" if sid else "") + " ORDER BY id"
+        return [dict(r) for r in self.con.execute(sql, (sid,) if sid else ())]
+
+    # artifacts
+    def add_artifact(self, sid: str, message_id: int, language: str | None, title: str, content: str) -> int:
+        with self.write() as con:
+            cur = con.execute(
+                "INSERT INTO artifacts (session_id, message_id, language, title, content, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (sid, message_id, language, title, content, _now()),
+            )
+            return int(cur.lastrowid or 0)
+
+    def artifacts(self, sid: str) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.con.execute("SELECT * FROM artifacts WHERE session_id = ? ORDER BY id", (sid,))]
