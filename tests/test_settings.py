@@ -1,0 +1,89 @@
+"""Settings for the chat runtime: recommended files checked by digest and shape, tiers by memory, custom first."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from llamune_eval.settings import digest_of, load_recommended, newest_recommended, resolve
+from llamune_eval.types import InputError
+
+PARAMS = {"temperature": 0.7, "top_p": 0.9, "top_k": 40, "max_tokens": 500, "repeat_penalty": 1.1, "num_ctx": 4096}
+
+
+def _model(name: str, priority: int) -> dict[str, object]:
+    return {"name": name, "priority": priority, "purpose": "メイン推論" if priority == 1 else "クロスチェック",
+            "parameters": PARAMS}  # fmt: skip
+
+
+def _settings(version: str, **extra: object) -> dict[str, object]:
+    data: dict[str, object] = {
+        "version": version, "quarter": version.replace("-", " "), "models": [_model("small", 1)],
+        "executionOrder": ["small"], "concurrentLimit": 1, "updatedAt": "2026-03-31T00:00:00Z",
+        "changelog": "初版",
+        "tiers": [
+            {"memoryGB": 16, "models": [_model("small", 1)], "executionOrder": ["small"], "concurrentLimit": 1},
+            {"memoryGB": 32, "models": [_model("mid", 1), _model("small", 2)], "executionOrder": ["mid", "small"],
+             "concurrentLimit": 2},
+        ],
+    } | extra  # fmt: skip
+    data["digest"] = digest_of(data)
+    return data
+
+
+def _write(folder: Path, data: dict[str, object], name: str | None = None) -> Path:
+    path = folder / f"{name or data['version']}.json"
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+    return path
+
+
+def test_a_valid_file_loads_and_picks_the_tier_by_memory(tmp_path: Path) -> None:
+    _write(tmp_path, _settings("2026-Q1"))
+    active = resolve(tmp_path, tmp_path / "none.toml", memory_gb=24)
+    assert active.source == "recommended" and active.version == "2026-Q1"
+    assert [m.name for m in active.models] == ["small"] and "16 GB" in active.reason
+    big = resolve(tmp_path, tmp_path / "none.toml", memory_gb=64)
+    assert big.execution_order == ["mid", "small"] and big.concurrent_limit == 2
+    tiny = resolve(tmp_path, tmp_path / "none.toml", memory_gb=8)
+    assert [m.name for m in tiny.models] == ["small"]  # none fits: the smallest tier
+
+
+def test_a_tampered_file_is_refused_and_the_previous_one_used(tmp_path: Path) -> None:
+    _write(tmp_path, _settings("2026-Q1"))
+    newer = _settings("2026-Q2")
+    newer["concurrentLimit"] = 8  # changed after the digest was computed
+    _write(tmp_path, newer)
+    with pytest.raises(InputError, match="digest does not match"):
+        load_recommended(tmp_path / "2026-Q2.json")
+    chosen, refused = newest_recommended(tmp_path)
+    assert chosen is not None and chosen.version == "2026-Q1"
+    assert refused and "2026-Q2.json" in refused[0]
+
+
+def test_a_file_with_a_bad_shape_is_refused_with_the_field(tmp_path: Path) -> None:
+    bad = _settings("2026-Q3", models=[{"name": "x", "priority": 0, "purpose": "p", "parameters": PARAMS}])
+    path = _write(tmp_path, bad)
+    with pytest.raises(InputError, match=r"models\.0\.priority"):
+        load_recommended(path)
+
+
+def test_custom_settings_beat_recommended_and_hear_about_newer_ones(tmp_path: Path) -> None:
+    update = {"newVersion": "2026-Q2", "oldVersion": "2026-Q1", "changes": ["mid を追加"], "newModels": ["mid"],
+              "deprecatedModels": ["old"], "performanceImprovements": []}  # fmt: skip
+    _write(tmp_path, _settings("2026-Q2", update=update))
+    custom = tmp_path / "settings.toml"
+    custom.write_text(
+        'basedOn = "2026-Q1"\nconcurrentLimit = 1\n[[models]]\nname = "mine"\npriority = 1\npurpose = "メイン"\n'
+        "[models.parameters]\ntemperature = 0.2\ntop_p = 0.9\nmax_tokens = 300\n",
+        encoding="utf-8",
+    )
+    active = resolve(tmp_path, custom, memory_gb=32)
+    assert active.source == "custom" and [m.name for m in active.models] == ["mine"]
+    assert active.newer is not None and active.newer.new_models == ["mid"] and active.newer.deprecated_models == ["old"]
+
+
+def test_no_usable_settings_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no usable recommended settings"):
+        resolve(tmp_path, tmp_path / "none.toml")
