@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -17,24 +18,55 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="Config file (./llamune.toml).")]
+DbOpt = Annotated[Path | None, typer.Option("--db", help="Chat database (default: ~/.local/share/llamune).")]
+
+
+def default_db() -> Path:
+    env = os.environ.get("LLAMUNE_CHAT_DB")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "llamune" / "chat.sqlite"
+
+
+@app.command()
+def chat(
+    session: Annotated[str | None, typer.Option("--session", "-s", help="Resume this session.")] = None,
+    settings: Annotated[Path | None, typer.Option(help="Custom settings (~/.config/llamune/settings.toml).")] = None,
+    recommended: Annotated[Path, typer.Option(help="Folder of recommended settings files.")] = Path("recommended"),
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Chat: the main model answers, the other models cross-check in the background."""
+    from llamune_eval.chat.session_cmd import run_chat
+    from llamune_eval.cli._common import load_config, run_async
+
+    cfg = load_config(config)
+    run_async(lambda: run_chat(cfg, db or default_db(), session, settings, recommended))
+
+
+@app.command()
+def sessions(
+    delete: Annotated[str | None, typer.Option(help="Delete this session (logically: usage data stays).")] = None,
+    db: DbOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the chat sessions (newest first), or delete one."""
+    from llamune_eval.chat.session_cmd import list_sessions
+
+    list_sessions(db or default_db(), delete, as_json)
 
 
 @app.command()
 def models(
-    config: Annotated[
-        Path | None, typer.Option("--config", "-c", help="Config file (default: ./llamune.toml).")
-    ] = None,
+    config: ConfigOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """List the installed models of every configured engine."""
     from llamune_eval.cli.models_cmd import show_models
 
     show_models(config, as_json)
-
-
-@app.callback()
-def _root() -> None:
-    """Chat with the local LLMs chosen by this quarter's recommended settings."""
 
 
 def run() -> None:

@@ -1,0 +1,246 @@
+"""The terminal front end of `llamune chat`: reads lines, streams answers, runs slash commands."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+from llamune_eval import egress
+from llamune_eval.chat.runtime import ChatRuntime
+from llamune_eval.presets import BUILTIN
+from llamune_eval.ui import console
+
+HELP = """コマンド:
+  /retry            別のモデル×プリセットで最後の質問に答え直す（採用 / 破棄を選ぶ）
+  /rewind N         N 番目の質問より後を取り消す（論理削除）
+  /switch MODEL     メインのモデルを切り替える
+  /preset NAME      プリセットを切り替える（balanced, creative, fast, code, general）
+  /others           バックグラウンドで届いた他のLLMの回答を表示する
+  /history          この会話の履歴
+  /models           インストール済みのモデル（推奨設定のモデルに印）
+  /good, /bad [コメント]  最後の回答を評価する
+  /eval             別のモデルが最後の回答を5項目で評価する
+  /artifacts [show N | save N PATH]  回答中のコードブロック
+  /system TEXT      このセッションのシステムプロンプトを追加する
+  /settings         有効な設定とその理由
+  /help, /quit"""
+
+
+def _echo(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+class Repl:
+    def __init__(self, runtime: ChatRuntime, read: Any = None) -> None:
+        self.rt = runtime
+        self.read = read or (lambda prompt: input(prompt))
+
+    async def ask_line(self, prompt: str) -> str | None:
+        try:
+            return await asyncio.to_thread(self.read, prompt)
+        except EOFError:
+            return None
+
+    def header(self) -> None:
+        st = egress.state()
+        state = self.rt.state
+        assert state is not None
+        console.print(f"[bold]llamune[/] · {state.model} · セッション {state.session_id} · "
+                      f"エンジン通信 {st.engine_bytes:,} B · 外部通信 {st.external_bytes} B "
+                      f"(遮断 {len(st.refused)} 件)")  # fmt: skip
+
+    def notify(self) -> None:
+        fresh = self.rt.unseen()
+        if fresh:
+            console.print(f"[cyan]他のLLMからも回答が届きました（{len(fresh)}件）: /others で表示[/]")
+            for b in fresh:
+                b.seen = True
+
+    async def run(self) -> None:
+        self.header()
+        console.print("/help でコマンド一覧")
+        while True:
+            self.notify()
+            line = await self.ask_line("> ")
+            if line is None:
+                break
+            line = line.strip()
+            if not line:
+                continue
+            if line.startswith("/"):
+                if await self.command(line) == "quit":
+                    break
+                continue
+            await self.chat(line)
+        await self.rt.wait_background()
+        self.notify()
+
+    async def chat(self, text: str) -> None:
+        result, answer = await self.rt.ask(text, on_token=_echo)
+        sys.stdout.write("\n")
+        if result is None:
+            console.print(f"[red]エラー:[/] {answer}")
+        else:
+            console.print(f"[dim]{result.model} · {result.completion_tokens} tokens · TTFT {result.ttft_s or 0:.2f}s · "
+                          f"{result.tokens_per_s or 0:.1f} tok/s[/]")  # fmt: skip
+
+    async def command(self, line: str) -> str | None:
+        name, _, arg = line.partition(" ")
+        arg = arg.strip()
+        handler = {
+            "/help": self.c_help, "/quit": self.c_quit, "/exit": self.c_quit, "/history": self.c_history,
+            "/others": self.c_others, "/models": self.c_models, "/settings": self.c_settings, "/good": self.c_good,
+            "/bad": self.c_bad, "/switch": self.c_switch, "/preset": self.c_preset, "/rewind": self.c_rewind,
+            "/retry": self.c_retry, "/system": self.c_system, "/artifacts": self.c_artifacts, "/eval": self.c_eval,
+        }.get(name)  # fmt: skip
+        if handler is None:
+            console.print(f"[yellow]不明なコマンド {name}[/]: /help で一覧を表示")
+            return None
+        return await handler(arg)
+
+    async def c_help(self, arg: str) -> None:
+        console.print(HELP, markup=False)
+
+    async def c_quit(self, arg: str) -> str:
+        return "quit"
+
+    async def c_history(self, arg: str) -> None:
+        state = self.rt.state
+        assert state is not None
+        for m in self.rt.db.history(state.session_id, sources=("main", "retry")):
+            who = "あなた" if m["role"] == "user" else m["model"]
+            console.print(f"[bold]{m['turn']}. {who}[/]: {m['content']}", markup=True, highlight=False)
+
+    async def c_others(self, arg: str) -> None:
+        state = self.rt.state
+        assert state is not None
+        if not state.background:
+            console.print("他のLLMの回答はまだありません")
+        for i, b in enumerate(state.background, 1):
+            console.print(f"[bold]{i}. {b.model}[/]（質問 {b.turn}）\n{b.text}", highlight=False)
+            b.seen = True
+
+    async def c_models(self, arg: str) -> None:
+        recommended = {m.name for m in self.rt.active.models}
+        for name in self.rt.installed:
+            mark = "★" if name in recommended else " "
+            console.print(f"{mark} {name}")
+        console.print("★ = この端末向けの推奨設定に含まれるモデル")
+
+    async def c_settings(self, arg: str) -> None:
+        a = self.rt.active
+        console.print(f"設定: {a.source} {a.version or ''} — {a.reason}\n実行順: {', '.join(a.execution_order)} · "
+                      f"同時実行: {a.concurrent_limit}")  # fmt: skip
+        if a.newer is not None:
+            added = ", ".join(a.newer.new_models) or "-"
+            dropped = ", ".join(a.newer.deprecated_models) or "-"
+            console.print(f"[yellow]新しい推奨設定 {a.newer.new_version} があります[/]: 追加 {added} · 廃止 {dropped}")
+        for reason in a.refused:
+            console.print(f"[yellow]使用しなかった推奨設定:[/] {reason}")
+
+    async def _rate(self, rating: int, comment: str) -> None:
+        last = self.rt.last_answer()
+        if last is None:
+            console.print("[yellow]評価する回答がありません[/]")
+            return
+        self.rt.db.rate(last["id"], rating, comment or None)
+        console.print("評価を記録しました")
+
+    async def c_good(self, arg: str) -> None:
+        await self._rate(1, arg)
+
+    async def c_bad(self, arg: str) -> None:
+        await self._rate(-1, arg)
+
+    async def c_switch(self, arg: str) -> None:
+        state = self.rt.state
+        assert state is not None
+        if arg not in self.rt.installed:
+            console.print(f"[yellow]モデル {arg or '(なし)'} はありません[/]: /models で一覧を表示")
+            return
+        state.model = arg
+        self.rt.db.update_session(state.session_id, model=arg)
+        console.print(f"メインのモデルを {arg} に切り替えました")
+
+    async def c_preset(self, arg: str) -> None:
+        if arg not in BUILTIN:
+            console.print(f"[yellow]プリセット {arg or '(なし)'} はありません[/]: {', '.join(BUILTIN)}")
+            return
+        self.rt.preset_override = BUILTIN[arg]
+        assert self.rt.state is not None
+        self.rt.db.update_session(self.rt.state.session_id, preset=arg)
+        console.print(f"プリセットを {arg} にしました")
+
+    async def c_rewind(self, arg: str) -> None:
+        state = self.rt.state
+        assert state is not None
+        if not arg.isdigit() or not 1 <= int(arg) <= state.turn:
+            console.print(f"[yellow]/rewind N[/]: N は 1〜{state.turn} の質問番号です")
+            return
+        answer = await self.ask_line(f"質問 {arg} より後を取り消しますか？ [y/N] ")
+        if (answer or "").strip().lower() != "y":
+            console.print("取り消しませんでした")
+            return
+        hidden = self.rt.db.rewind(state.session_id, int(arg))
+        state.turn = int(arg)
+        console.print(f"{hidden} 件のメッセージを取り消しました（記録は残ります）")
+
+    async def c_retry(self, arg: str) -> None:
+        options = [(m, p) for m in self.rt.installed for p in ("settings", *BUILTIN)]
+        for i, (m, p) in enumerate(options, 1):
+            console.print(f"  {i}. {m} · {p}")
+        choice = await self.ask_line("番号を選んでください: ")
+        if not choice or not choice.strip().isdigit() or not 1 <= int(choice) <= len(options):
+            console.print(f"[yellow]1〜{len(options)} の番号を入力してください[/]")
+            return
+        model, preset = options[int(choice) - 1]
+        chosen = None if preset == "settings" else BUILTIN[preset]
+        result, text, new_id = await self.rt.retry(model, chosen, on_token=_echo)
+        sys.stdout.write("\n")
+        if result is None:
+            console.print(f"[red]エラー:[/] {text}")
+            return
+        adopt = await self.ask_line("この回答を採用しますか？ [y/N] ")
+        self.rt.settle_retry(new_id, (adopt or "").strip().lower() == "y")
+        console.print("採用しました" if (adopt or "").strip().lower() == "y" else "破棄しました（記録は残ります）")
+
+    async def c_system(self, arg: str) -> None:
+        state = self.rt.state
+        assert state is not None
+        if not arg:
+            console.print(f"現在のシステムプロンプト: {state.system_extra or '(なし)'}")
+            return
+        state.system_extra = arg
+        self.rt.db.update_session(state.session_id, system_prompt=arg)
+        console.print("このセッションのシステムプロンプトを設定しました")
+
+    async def c_artifacts(self, arg: str) -> None:
+        state = self.rt.state
+        assert state is not None
+        items = self.rt.db.artifacts(state.session_id)
+        parts = arg.split()
+        if not parts:
+            for i, a in enumerate(items, 1):
+                console.print(f"  {i}. [{a['language'] or 'text'}] {a['title']}", highlight=False)
+            if not items:
+                console.print("アーティファクトはありません")
+            return
+        if (not parts[-1].isdigit() and parts[0] != "save") or len(parts) < 2 or not parts[1].isdigit() \
+                or not 1 <= int(parts[1]) <= len(items):  # fmt: skip
+            console.print(f"[yellow]/artifacts show N か /artifacts save N PATH[/]（N は 1〜{len(items)}）")
+            return
+        item = items[int(parts[1]) - 1]
+        if parts[0] == "save" and len(parts) == 3:
+            Path(parts[2]).write_text(item["content"], encoding="utf-8")
+            console.print(f"{parts[2]} に保存しました")
+        else:
+            console.print(item["content"], markup=False, highlight=False)
+
+    async def c_eval(self, arg: str) -> None:
+        state = self.rt.state
+        assert state is not None
+        critic = arg or next((m for m in self.rt.installed if m != state.model), state.model)
+        console.print(await self.rt.evaluate(critic), markup=False, highlight=False)

@@ -1,0 +1,217 @@
+"""A chat session: the main model answers, the other models of the active settings cross-check in the background,
+and every answer is stored with its usage event. The terminal front end (`repl.py`) only reads and prints."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from llamune_eval.chat.db import Answer, ChatDB
+from llamune_eval.engines import Engine
+from llamune_eval.presets import BUILTIN, Preset
+from llamune_eval.settings import Active, ModelConfig
+from llamune_eval.types import ChatResult, EngineError, InputError, Message, SamplingParams
+
+CODE_BLOCK = re.compile(r"```([\w+#.-]*)\n(.*?)```", re.DOTALL)
+EVAL_ITEMS = ("事実の正確性", "論理の一貫性", "網羅性", "表現の適切さ", "日本語の自然さ")
+
+
+@dataclass
+class Background:
+    model: str
+    turn: int
+    text: str
+    message_id: int
+    seen: bool = False
+
+
+@dataclass
+class ChatState:
+    session_id: str
+    model: str
+    preset: str
+    turn: int = 0
+    system_extra: str | None = None
+    background: list[Background] = field(default_factory=list)
+
+
+def params_for(config: ModelConfig | None, preset: Preset | None) -> SamplingParams:
+    """A preset chosen in the session wins; otherwise the settings' parameters for the model."""
+    if preset is not None:
+        return preset.params
+    if config is None:
+        return BUILTIN["general"].params
+    p = config.parameters
+    return SamplingParams(temperature=p.temperature, top_p=p.top_p, top_k=p.top_k, max_tokens=p.max_tokens,
+                          repeat_penalty=p.repeat_penalty, num_ctx=p.num_ctx)  # fmt: skip
+
+
+class ChatRuntime:
+    def __init__(self, engine: Engine, db: ChatDB, active: Active, installed: list[str]) -> None:
+        self.engine, self.db, self.active = engine, db, active
+        self.installed = installed
+        self.state: ChatState | None = None
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.preset_override: Preset | None = None
+        self.semaphore = asyncio.Semaphore(max(1, active.concurrent_limit))
+
+    # sessions
+    def configs(self) -> dict[str, ModelConfig]:
+        return {m.name: m for m in self.active.models}
+
+    def main_model(self) -> str:
+        order = [m for m in self.active.execution_order if m in self.installed] or self.installed
+        if not order:
+            raise InputError("no model is installed on the configured engines (see `llamune models`)")
+        return order[0]
+
+    def start(self, session_id: str | None = None) -> ChatState:
+        if session_id:
+            row = self.db.session(session_id)
+            if row is None:
+                raise KeyError(session_id)
+            turns = [m["turn"] for m in self.db.history(session_id)]
+            self.state = ChatState(session_id, row["model"], row["preset"] or "", max(turns, default=0),
+                                   row["system_prompt"])  # fmt: skip
+        else:
+            model = self.main_model()
+            sid = self.db.create_session(model, None)
+            self.state = ChatState(sid, model, "")
+        return self.state
+
+    def messages(self, upto_turn: int | None = None) -> list[Message]:
+        assert self.state is not None
+        out: list[Message] = []
+        if self.state.system_extra:
+            out.append(Message(role="system", content=self.state.system_extra))
+        for m in self.db.history(self.state.session_id, sources=("main", "retry")):
+            if upto_turn is None or m["turn"] <= upto_turn:
+                out.append(Message(role=m["role"], content=m["content"]))
+        return out
+
+    async def _answer(
+        self, model: str, messages: list[Message], on_token: Callable[[str], object] | None
+    ) -> ChatResult:
+        preset = self.preset_override
+        return await self.engine.chat(model, messages, params_for(self.configs().get(model), preset), on_token=on_token)
+
+    def _record(self, model: str, turn: int, source: str, result: ChatResult | None, error: EngineError | None,
+                text: str = "") -> int:  # fmt: skip
+        assert self.state is not None
+        preset = (
+            self.preset_override.name if self.preset_override else ("settings" if model in self.configs() else None)
+        )
+        params = params_for(self.configs().get(model), self.preset_override).model_dump()
+        mid = self.db.add_message(self.state.session_id, turn, "assistant", text, source=source, model=model,
+                                  preset=preset, params=params) if result is not None else 0  # fmt: skip
+        usage = Answer(model=model, preset=preset, params=params, success=error is None,
+                       error_kind=error.kind.value if error else None)  # fmt: skip
+        if result is not None:
+            usage.ttft_s, usage.latency_s = result.ttft_s, result.latency_s
+            usage.prompt_tokens, usage.completion_tokens = result.prompt_tokens, result.completion_tokens
+        self.db.record_usage(self.state.session_id, mid or None, source, usage)
+        if result is not None:
+            for lang, body in CODE_BLOCK.findall(text):
+                title = next((ln.strip("#/ ") for ln in body.splitlines() if ln.strip()), "code")[:60]
+                self.db.add_artifact(self.state.session_id, mid, lang or None, title, body)
+        return mid
+
+    async def ask(self, text: str, on_token: Callable[[str], object] | None = None) -> tuple[ChatResult | None, str]:
+        """The main model's answer to a new user turn; the other models start answering in the background."""
+        assert self.state is not None
+        self.state.turn += 1
+        turn = self.state.turn
+        self.db.add_message(self.state.session_id, turn, "user", text)
+        messages = self.messages()
+        try:
+            result = await self._answer(self.state.model, messages, on_token)
+        except EngineError as exc:
+            self._record(self.state.model, turn, "main", None, exc)
+            return None, str(exc)
+        self._record(self.state.model, turn, "main", result, None, result.text)
+        if turn == 1:
+            self.db.set_title(self.state.session_id, _title(text))
+        for model in self.active.execution_order:
+            if model != self.state.model and model in self.installed:
+                task = asyncio.create_task(self._cross_check(model, messages, turn))
+                self.tasks.add(task)
+                task.add_done_callback(self.tasks.discard)
+        return result, result.text
+
+    async def _cross_check(self, model: str, messages: list[Message], turn: int) -> None:
+        assert self.state is not None
+        async with self.semaphore:
+            try:
+                result = await self._answer(model, messages, None)
+            except EngineError as exc:
+                self._record(model, turn, "background", None, exc)
+                return
+            mid = self._record(model, turn, "background", result, None, result.text)
+            self.state.background.append(Background(model, turn, result.text, mid))
+
+    def unseen(self) -> list[Background]:
+        assert self.state is not None
+        return [b for b in self.state.background if not b.seen]
+
+    async def wait_background(self) -> None:
+        if self.tasks:
+            await asyncio.gather(*list(self.tasks), return_exceptions=True)
+
+    def last_answer(self) -> dict[str, Any] | None:
+        assert self.state is not None
+        answers = [
+            m for m in self.db.history(self.state.session_id, sources=("main", "retry")) if m["role"] == "assistant"
+        ]
+        return answers[-1] if answers else None
+
+    async def retry(self, model: str, preset: Preset | None, on_token: Callable[[str], object] | None = None
+                    ) -> tuple[ChatResult | None, str, int]:  # fmt: skip
+        """Re-answer the last question with `model` (and `preset`); returns the new answer's message id."""
+        assert self.state is not None
+        last = self.last_answer()
+        if last is None:
+            return None, "まだ回答がありません", 0
+        messages = self.messages(upto_turn=last["turn"])
+        while messages and messages[-1].role == "assistant":
+            messages.pop()
+        saved, self.preset_override = self.preset_override, preset or self.preset_override
+        try:
+            result = await self._answer(model, messages, on_token)
+        except EngineError as exc:
+            self._record(model, last["turn"], "retry", None, exc)
+            return None, str(exc), 0
+        finally:
+            self.preset_override = saved
+        mid = self._record(model, last["turn"], "retry", result, None, result.text)
+        return result, result.text, mid
+
+    def settle_retry(self, new_id: int, adopt: bool) -> None:
+        assert self.state is not None
+        old = [m for m in self.db.history(self.state.session_id, sources=("main", "retry"))
+               if m["role"] == "assistant" and m["id"] != new_id]  # fmt: skip
+        if old:
+            self.db.replace_answer(self.state.session_id, old[-1]["id"], new_id, adopt)
+
+    async def evaluate(self, critic: str) -> str:
+        """/eval: another model critiques the last answer on the specification's evaluation items."""
+        assert self.state is not None
+        last = self.last_answer()
+        if last is None:
+            return "まだ回答がありません"
+        question = next((m["content"] for m in reversed(self.db.history(self.state.session_id))
+                         if m["role"] == "user" and m["turn"] == last["turn"]), "")  # fmt: skip
+        prompt = (f"次の質問への回答を、{'、'.join(EVAL_ITEMS)}の5項目について、それぞれ1〜5点と短い理由で"
+                  f"評価してください。\n\n【質問】\n{question}\n\n【回答】\n{last['content']}")  # fmt: skip
+        result = await self.engine.chat(critic, prompt, SamplingParams(temperature=0.0, max_tokens=400))
+        self.db.record_usage(self.state.session_id, None, "eval", Answer(model=critic, ttft_s=result.ttft_s,
+                             latency_s=result.latency_s, completion_tokens=result.completion_tokens))  # fmt: skip
+        return result.text
+
+
+def _title(first_question: str) -> str:
+    """A session title from the first question: its first line, shortened."""
+    line = first_question.strip().splitlines()[0] if first_question.strip() else "新しいセッション"
+    return line[:30] + ("…" if len(line) > 30 else "")

@@ -1,0 +1,104 @@
+"""`llamune chat` driven by scripted input against the embedded engine with two models (so background answers
+really arrive), then the SQLite contents checked."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SETTINGS = """basedOn = "2026-Q1"
+concurrentLimit = 1
+executionOrder = ["smol", "qwen"]
+[[models]]
+name = "smol"
+priority = 1
+purpose = "メイン推論"
+[models.parameters]
+temperature = 0.0
+top_p = 1.0
+max_tokens = 24
+[[models]]
+name = "qwen"
+priority = 2
+purpose = "クロスチェック"
+[models.parameters]
+temperature = 0.0
+top_p = 1.0
+max_tokens = 24
+"""
+
+
+@pytest.fixture
+def chat_dir(tmp_path: Path, smollm2_path: Path) -> Path:
+    from llamune_eval.engines import bundled
+
+    if not bundled.available(bundled.QWEN_CODER):
+        pytest.skip(f"second model not installed: {bundled.QWEN_CODER.pip}")
+    qwen = bundled.resolve(bundled.QWEN_CODER)
+    (tmp_path / "llamune.toml").write_text(
+        f'[[engines]]\nkind = "embedded"\nparallel = 1\nctx_per_slot = 2048\n'
+        f'models = [{{ name = "smol", path = "{smollm2_path}" }}, {{ name = "qwen", path = "{qwen}" }}]\n'
+    )
+    (tmp_path / "settings.toml").write_text(SETTINGS, encoding="utf-8")
+    return tmp_path
+
+
+def _chat(cwd: Path, script: list[str], *extra: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "LLAMUNE_SETTINGS": str(cwd / "settings.toml"), "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "llamune_eval.chat.cli", "chat", "--db", "chat.sqlite", *extra],
+                          input="\n".join(script) + "\n", cwd=cwd, capture_output=True, text=True, timeout=300,
+                          env=env)  # fmt: skip
+
+
+def test_scripted_session(chat_dir: Path) -> None:
+    script = [
+        "Say hello.", "/good 丁寧", "Name a fruit.", "/retry", "7", "y", "/rewind 1", "y", "/history", "/others",
+        "/settings", "/bogus", "/rewind 9", "/quit",
+    ]  # fmt: skip
+    proc = _chat(chat_dir, script)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "外部通信 0 B" in out
+    assert "他のLLMからも回答が届きました" in out
+    assert "不明なコマンド /bogus" in out and "N は 1〜1 の質問番号です" in out
+    assert "custom 2026-Q1" in out
+    con = sqlite3.connect(chat_dir / "chat.sqlite")
+    con.row_factory = sqlite3.Row
+    [session] = con.execute("SELECT * FROM sessions").fetchall()
+    assert session["title"] == "Say hello."
+    messages = con.execute("SELECT * FROM messages ORDER BY id").fetchall()
+    main_turn2 = [m for m in messages if m["turn"] == 2]
+    assert main_turn2 and all(m["deleted"] and m["deleted_reason"] in ("rewind", "retry") for m in main_turn2)
+    visible = [m for m in messages if not m["deleted"] and m["source"] in ("main", "retry")]
+    assert [m["role"] for m in visible] == ["user", "assistant"]
+    events = con.execute("SELECT * FROM usage_events ORDER BY id").fetchall()
+    kinds = [e["kind"] for e in events]
+    assert kinds.count("main") == 2 and kinds.count("background") == 2 and kinds.count("retry") == 1
+    assert {e["model"] for e in events if e["kind"] == "background"} == {"qwen"}
+    rated = [e for e in events if e["rating"] is not None]
+    assert len(rated) == 1 and (rated[0]["rating"], rated[0]["comment"]) == (1, "丁寧")
+    retried = [e for e in events if e["message_id"] in {m["id"] for m in main_turn2}]
+    assert sorted(e["adopted"] for e in retried if e["adopted"] is not None) == [0, 1]
+    assert all(e["success"] and e["latency_s"] > 0 for e in events if e["kind"] in ("main", "background"))
+
+
+def test_sessions_resume_and_delete(chat_dir: Path) -> None:
+    assert _chat(chat_dir, ["Say hi.", "/quit"]).returncode == 0
+    env = {**os.environ, "COLUMNS": "200"}
+    cli = [sys.executable, "-m", "llamune_eval.chat.cli", "sessions", "--db", "chat.sqlite"]
+    listed = subprocess.run([*cli, "--json"], cwd=chat_dir, capture_output=True, text=True, env=env, timeout=60)
+    import json
+
+    [row] = json.loads(listed.stdout)
+    resumed = _chat(chat_dir, ["/history", "/quit"], "--session", row["id"])
+    assert "Say hi." in resumed.stdout
+    subprocess.run([*cli, "--delete", row["id"]], cwd=chat_dir, check=True, env=env, timeout=60)
+    assert json.loads(subprocess.run([*cli, "--json"], cwd=chat_dir, capture_output=True, text=True, env=env,
+                                     timeout=60).stdout) == []  # fmt: skip
+    missing = _chat(chat_dir, ["/quit"], "--session", "nope")
+    assert missing.returncode == 1 and "no session 'nope'" in missing.stderr
