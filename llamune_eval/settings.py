@@ -185,11 +185,13 @@ class Active(BaseModel):
     refused: list[str] = Field(default_factory=list)
 
 
-def resolve(recommended_dir: Path, custom_path: Path | None = None, memory_gb: float | None = None) -> Active:
+def resolve(
+    recommended_dir: Path, custom_path: Path | None = None, memory_gb: float | None = None, *, use_custom: bool = True
+) -> Active:
     """Custom settings beat recommended ones; the recommended tier follows this machine's memory."""
     memory = machine_memory_gb() if memory_gb is None else memory_gb
     recommended, refused = newest_recommended(recommended_dir) if recommended_dir.is_dir() else (None, [])
-    custom = load_custom(custom_path or default_custom_path())
+    custom = load_custom(custom_path or default_custom_path()) if use_custom else None
     if custom is not None:
         newer = None
         if recommended is not None and (custom.based_on or "") < recommended.version:

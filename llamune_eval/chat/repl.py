@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from llamune_eval import egress
-from llamune_eval.chat.runtime import ChatRuntime
+from llamune_eval.chat.runtime import ChatRuntime, permanent_system, permanent_system_path
 from llamune_eval.presets import BUILTIN
+from llamune_eval.settings import default_custom_path
 from llamune_eval.ui import console
 
 HELP = """コマンド:
@@ -23,8 +24,8 @@ HELP = """コマンド:
   /good, /bad [コメント]  最後の回答を評価する
   /eval             別のモデルが最後の回答を5項目で評価する
   /artifacts [show N | save N PATH]  回答中のコードブロック
-  /system TEXT      このセッションのシステムプロンプトを追加する
-  /settings         有効な設定とその理由
+  /system TEXT      このセッションのシステムプロンプトを追加する（--permanent ですべてのセッションに）
+  /settings [apply | keep]  有効な設定とその理由（新しい推奨設定を適用 / 今の設定を維持）
   /help, /quit"""
 
 
@@ -34,8 +35,9 @@ def _echo(text: str) -> None:
 
 
 class Repl:
-    def __init__(self, runtime: ChatRuntime, read: Any = None) -> None:
+    def __init__(self, runtime: ChatRuntime, read: Any = None, recommended_dir: Path = Path("recommended")) -> None:
         self.rt = runtime
+        self.recommended_dir = recommended_dir
         self.read = read or (lambda prompt: input(prompt))
 
     async def ask_line(self, prompt: str) -> str | None:
@@ -61,6 +63,8 @@ class Repl:
 
     async def run(self) -> None:
         self.header()
+        if self.rt.active.newer is not None:
+            console.print(f"[yellow]新しい推奨設定 {self.rt.active.newer.new_version} があります[/]: /settings で詳細")
         console.print("/help でコマンド一覧")
         while True:
             self.notify()
@@ -131,6 +135,9 @@ class Repl:
         console.print("★ = この端末向けの推奨設定に含まれるモデル")
 
     async def c_settings(self, arg: str) -> None:
+        if arg in ("apply", "keep"):
+            self.newer(arg)
+            return
         a = self.rt.active
         console.print(f"設定: {a.source} {a.version or ''} — {a.reason}\n実行順: {', '.join(a.execution_order)} · "
                       f"同時実行: {a.concurrent_limit}")  # fmt: skip
@@ -138,8 +145,29 @@ class Repl:
             added = ", ".join(a.newer.new_models) or "-"
             dropped = ", ".join(a.newer.deprecated_models) or "-"
             console.print(f"[yellow]新しい推奨設定 {a.newer.new_version} があります[/]: 追加 {added} · 廃止 {dropped}")
+            console.print("/settings apply で推奨設定に切り替え、/settings keep で今の設定を使い続けます")
         for reason in a.refused:
             console.print(f"[yellow]使用しなかった推奨設定:[/] {reason}")
+
+    def newer(self, choice: str) -> None:
+        """A custom-settings user chooses: apply the newer recommendation, or keep theirs (and stop being told)."""
+        a = self.rt.active
+        if a.newer is None:
+            console.print("新しい推奨設定はありません")
+            return
+        if choice == "apply":
+            from llamune_eval.settings import resolve
+
+            recommended = resolve(self.recommended_dir, use_custom=False)
+            self.rt.active = recommended
+            console.print(f"推奨設定 {recommended.version} に切り替えました（{recommended.reason}）")
+        else:
+            path = default_custom_path()
+            text = path.read_text(encoding="utf-8")
+            lines = [ln for ln in text.splitlines() if not ln.startswith("basedOn")]
+            path.write_text(f'basedOn = "{a.newer.new_version}"\n' + "\n".join(lines) + "\n", encoding="utf-8")
+            a.newer = None
+            console.print("今の設定を使い続けます")
 
     async def _rate(self, rating: int, comment: str) -> None:
         last = self.rt.last_answer()
@@ -211,7 +239,16 @@ class Repl:
         state = self.rt.state
         assert state is not None
         if not arg:
-            console.print(f"現在のシステムプロンプト: {state.system_extra or '(なし)'}")
+            console.print(
+                f"現在のシステムプロンプト: {state.system_extra or '(なし)'} · 常時: {permanent_system() or '(なし)'}"
+            )
+            return
+        if arg.startswith("--permanent"):
+            text = arg.removeprefix("--permanent").strip()
+            path = permanent_system_path()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            console.print(f"すべてのセッションのシステムプロンプトを設定しました（{path}）")
             return
         state.system_extra = arg
         self.rt.db.update_session(state.session_id, system_prompt=arg)

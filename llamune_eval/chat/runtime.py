@@ -7,12 +7,13 @@ import asyncio
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from llamune_eval.chat.db import Answer, ChatDB
 from llamune_eval.engines import Engine
 from llamune_eval.presets import BUILTIN, Preset
-from llamune_eval.settings import Active, ModelConfig
+from llamune_eval.settings import Active, ModelConfig, default_custom_path
 from llamune_eval.types import ChatResult, EngineError, InputError, Message, SamplingParams
 
 CODE_BLOCK = re.compile(r"```([\w+#.-]*)\n(.*?)```", re.DOTALL)
@@ -85,8 +86,9 @@ class ChatRuntime:
     def messages(self, upto_turn: int | None = None) -> list[Message]:
         assert self.state is not None
         out: list[Message] = []
-        if self.state.system_extra:
-            out.append(Message(role="system", content=self.state.system_extra))
+        system = "\n\n".join(p for p in (permanent_system(), self.state.system_extra) if p)
+        if system:
+            out.append(Message(role="system", content=system))
         for m in self.db.history(self.state.session_id, sources=("main", "retry")):
             if upto_turn is None or m["turn"] <= upto_turn:
                 out.append(Message(role=m["role"], content=m["content"]))
@@ -209,6 +211,16 @@ class ChatRuntime:
         self.db.record_usage(self.state.session_id, None, "eval", Answer(model=critic, ttft_s=result.ttft_s,
                              latency_s=result.latency_s, completion_tokens=result.completion_tokens))  # fmt: skip
         return result.text
+
+
+def permanent_system_path() -> Path:
+    """Level-1 knowledge injection: an extra system prompt for every session, next to the custom settings."""
+    return default_custom_path().with_name("system.txt")
+
+
+def permanent_system() -> str | None:
+    path = permanent_system_path()
+    return path.read_text(encoding="utf-8").strip() or None if path.is_file() else None
 
 
 def _title(first_question: str) -> str:

@@ -38,7 +38,7 @@ async def run_chat(cfg: Config, db_path: Path, session: str | None, settings: Pa
         except KeyError as exc:
             raise InputError(f"no session {session!r} (see `llamune sessions`)") from exc
         try:
-            await Repl(runtime).run()
+            await Repl(runtime, recommended_dir=recommended).run()
         finally:
             await runtime.wait_background()
             db.close()

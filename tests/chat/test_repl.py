@@ -102,3 +102,30 @@ def test_sessions_resume_and_delete(chat_dir: Path) -> None:
                                      timeout=60).stdout) == []  # fmt: skip
     missing = _chat(chat_dir, ["/quit"], "--session", "nope")
     assert missing.returncode == 1 and "no session 'nope'" in missing.stderr
+
+
+def test_newer_recommendation_keep_apply_and_permanent_system(chat_dir: Path) -> None:
+    import json
+
+    from llamune_eval.settings import digest_of
+
+    params = {"temperature": 0.0, "top_p": 1.0, "max_tokens": 16}
+    models = [{"name": "qwen", "priority": 1, "purpose": "メイン推論", "parameters": params},
+              {"name": "smol", "priority": 2, "purpose": "クロスチェック", "parameters": params}]  # fmt: skip
+    data = {"version": "2026-Q2", "quarter": "2026 Q2", "models": models, "executionOrder": ["qwen", "smol"],
+            "concurrentLimit": 1, "updatedAt": "2026-06-30T00:00:00Z", "changelog": "qwen を追加",
+            "update": {"newVersion": "2026-Q2", "oldVersion": "2026-Q1", "newModels": ["qwen"],
+                       "deprecatedModels": [], "changes": []}}  # fmt: skip
+    data["digest"] = digest_of(data)
+    (chat_dir / "recommended").mkdir()
+    (chat_dir / "recommended" / "2026-Q2.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    told = _chat(chat_dir, ["/settings", "/settings apply", "/settings", "/system --permanent 丁寧に答えて", "/quit"])
+    assert told.returncode == 0, told.stderr
+    assert "新しい推奨設定 2026-Q2 があります" in told.stdout and "追加 qwen" in told.stdout
+    assert "推奨設定 2026-Q2 に切り替えました" in told.stdout and "実行順: qwen, smol" in told.stdout
+    assert (chat_dir / "system.txt").read_text(encoding="utf-8") == "丁寧に答えて"
+    kept = _chat(chat_dir, ["/settings keep", "/quit"])
+    assert "今の設定を使い続けます" in kept.stdout
+    assert (chat_dir / "settings.toml").read_text(encoding="utf-8").startswith('basedOn = "2026-Q2"')
+    quiet = _chat(chat_dir, ["/quit"])
+    assert "新しい推奨設定" not in quiet.stdout
