@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from bench import engine_overhead, judge_overhead, runner_overhead
+from bench import chat_overhead, engine_overhead, judge_overhead, runner_overhead
 
-BENCHES = {"engine": engine_overhead.main, "runner": runner_overhead.main, "judge": judge_overhead.main}
+BENCHES = {
+    "engine": engine_overhead.main,
+    "runner": runner_overhead.main,
+    "judge": judge_overhead.main,
+    "chat": chat_overhead.main,
+}
 
 
 def main(argv: list[str]) -> None:
