@@ -102,7 +102,8 @@ def test_locked_database_is_a_clear_error_and_loses_nothing(tmp_path: Path, db: 
 
 
 def test_chat_runtime_imports_nothing_heavy() -> None:
-    code = ("import sys, llamune_eval.chat.db, llamune_eval.chat.cli\n"
+    code = ("import sys, llamune_eval.chat.db, llamune_eval.chat.cli, llamune_eval.chat.runtime, "
+            "llamune_eval.chat.repl, llamune_eval.chat.session_cmd\n"
             "print(sorted(m for m in ('pandas','duckdb','scipy','datasets') if m in sys.modules))")  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout.strip()
     assert out == "[]"
