@@ -19,6 +19,8 @@ app = typer.Typer(
 )
 engine_app = typer.Typer(help="Run the embedded llama.cpp engine.", no_args_is_help=True)
 app.add_typer(engine_app, name="engine")
+usage_app = typer.Typer(help="Usage of the chat runtime: ingest its databases, print the UsageMetrics.")
+app.add_typer(usage_app, name="usage")
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="Config file (default: ./llamune.toml or $LLAMUNE_CONFIG).")
@@ -155,6 +157,34 @@ def compare_command(
     from llamune_eval.cli.run_cmd import compare as do_compare
 
     do_compare(config, a, b, store, as_json)
+
+
+@usage_app.callback(invoke_without_command=True)
+def usage_report(
+    ctx: typer.Context,
+    quarter: Annotated[str | None, typer.Option(help="YYYY-Qn (default: all time).")] = None,
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Print the UsageMetrics: per model, per task category, feedback, /retry adoption."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from llamune_eval.cli.usage_cmd import report
+
+    report(config, quarter, store, as_json)
+
+
+@usage_app.command("ingest")
+def usage_ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Chat databases (SQLite) or JSONL exports of their events.")],
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Read chat-runtime usage into the store; re-ingesting adds only new events."""
+    from llamune_eval.cli.usage_cmd import ingest_paths
+
+    ingest_paths(config, paths, store)
 
 
 @engine_app.command("serve")

@@ -1,0 +1,58 @@
+"""`llamune-eval usage` and `llamune-eval usage ingest`."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from llamune_eval.cli._common import load_config
+from llamune_eval.ui import console, err_console
+
+
+def _fmt(value: Any, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def ingest_paths(config: Path | None, paths: list[Path], store_path: Path | None) -> None:
+    from llamune_eval.store.results import Store
+    from llamune_eval.usage import ingest
+
+    cfg = load_config(config)
+    with Store(store_path or cfg.paths.store) as store:
+        for r in ingest(store, paths):
+            err_console.print(f"{r.source}: {r.read} events read, {r.added} new")
+
+
+def report(config: Path | None, quarter: str | None, store_path: Path | None, as_json: bool) -> None:
+    from llamune_eval.store.results import Store
+    from llamune_eval.usage import usage_metrics
+
+    cfg = load_config(config)
+    with Store(store_path or cfg.paths.store) as store:
+        metrics = usage_metrics(store, quarter, seed=cfg.run.seed)
+    if as_json:
+        console.print_json(json.dumps(metrics, ensure_ascii=False, default=str))
+        return
+    table = Table(title=f"Model usage{f' ({quarter})' if quarter else ''}", title_justify="left")
+    for col in ("model", "count", "avg time (s)", "success", "rating", "rated"):
+        table.add_column(col, justify="left" if col == "model" else "right")
+    for model, m in metrics["modelUsage"].items():
+        table.add_row(model, str(m["count"]), _fmt(m["averageExecutionTime"]), _fmt(m["successRate"]),
+                      _fmt(m["userRating"]), str(m["ratings"]))  # fmt: skip
+    console.print(table)
+    fb = metrics["userFeedback"]
+    console.print(f"👍 {fb['thumbsUp']}  👎 {fb['thumbsDown']}  comments: {len(fb['comments'])}")
+    for comment in fb["comments"][-5:]:
+        console.print(f"  「{comment}」", highlight=False)
+    for category, rows in metrics["taskPerformance"].items():
+        console.print(f"{category}: " + ", ".join(f"{r['model']} ×{r['count']}" for r in rows), highlight=False)
+    for config_name, a in metrics["retryAdoption"].items():
+        console.print(f"/retry {config_name}: {a['adopted']}/{a['retries']} adopted")
+    for name, (point, low, high) in metrics["retryBradleyTerry"].items():
+        console.print(f"Bradley–Terry from /retry {name}: {point:+.2f} [{low:+.2f}, {high:+.2f}]")
