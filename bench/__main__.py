@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import chat_overhead, engine_overhead, judge_overhead, runner_overhead
+from bench import chat_overhead, engine_overhead, judge_overhead, runner_overhead, usage_overhead
 
 BENCHES = {
     "engine": engine_overhead.main,

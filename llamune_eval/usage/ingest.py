@@ -71,8 +71,13 @@ def ingest(store: Store, paths: list[Path]) -> list[IngestResult]:
     for path in paths:
         if not path.exists():
             raise InputError(f"{path}: no such file")
-        rows = _from_jsonl(path) if path.suffix in (".jsonl", ".json") else _from_sqlite(path)
         before = store.con.execute("SELECT count(*) FROM usage_events").fetchone()
+        if path.suffix in (".jsonl", ".json"):
+            read = _jsonl_direct(store, path)
+            after = store.con.execute("SELECT count(*) FROM usage_events").fetchone()
+            results.append(IngestResult(str(path), read, (after[0] if after else 0) - (before[0] if before else 0)))
+            continue
+        rows = _from_sqlite(path)
         if rows:
             with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False, encoding="utf-8") as tmp:
                 for r in rows:
@@ -91,13 +96,45 @@ def ingest(store: Store, paths: list[Path]) -> list[IngestResult]:
     return results
 
 
-def _bulk(store: Store, jsonl: Path) -> None:
+def _columns(store: Store, source: str | None = None) -> tuple[str, str]:
+    """read_json's column spec, and the SELECT list (with the source filled in when the file has none)."""
     types = dict(store.con.execute(
         "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'usage_events'"
     ).fetchall())  # fmt: skip
-    columns = ", ".join(f"'{c}': '{'VARCHAR' if types[c] == 'JSON' else types[c]}'" for c in COLUMNS)
+    read = [c for c in COLUMNS if not (source and c == "source")]
+    spec = ", ".join(f"'{c}': '{'VARCHAR' if types[c] == 'JSON' else types[c]}'" for c in read)
+    select = ", ".join("?" if source and c == "source" else c for c in COLUMNS)
+    return spec, select
+
+
+def _bulk(store: Store, jsonl: Path) -> None:
+    spec, select = _columns(store)
     store.con.execute(
-        f"INSERT OR REPLACE INTO usage_events SELECT {', '.join(COLUMNS)} FROM read_json(?, "
-        f"format = 'newline_delimited', columns = {{{columns}}})",
+        f"INSERT OR REPLACE INTO usage_events SELECT {select} FROM read_json(?, format = 'newline_delimited', "
+        f"columns = {{{spec}}})",
         [str(jsonl)],
     )
+
+
+def _jsonl_direct(store: Store, path: Path) -> int:
+    """A JSONL export straight into DuckDB (one parse, no Python per line); on a malformed file, the line at fault."""
+    spec, select = _columns(store, str(path))
+    con = store.con
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE usage_file AS SELECT * FROM read_json(?, format = 'newline_delimited', "
+            f"columns = {{{spec}}})",
+            [str(path)],
+        )
+    except Exception as exc:
+        _from_jsonl(path)  # names the file and line when a line is malformed
+        raise InputError(f"{path}: cannot read usage events: {str(exc).splitlines()[0]}") from exc
+    try:
+        missing = con.execute("SELECT count(*) FROM usage_file WHERE event_id IS NULL").fetchone()
+        if missing and missing[0]:
+            _from_jsonl(path)
+        counted = con.execute("SELECT count(*) FROM usage_file").fetchone()
+        con.execute(f"INSERT OR REPLACE INTO usage_events SELECT {select} FROM usage_file", [str(path)])
+    finally:
+        con.execute("DROP TABLE IF EXISTS usage_file")
+    return int(counted[0]) if counted else 0
