@@ -11,6 +11,7 @@ BENCHES = {
     "runner": runner_overhead.main,
     "judge": judge_overhead.main,
     "chat": chat_overhead.main,
+    "usage": usage_overhead.main,
 }
 
 
