@@ -20,6 +20,7 @@ OFFLINE_SETTINGS: dict[str, str | bool] = {
     "allow_community_extensions": False,
     "custom_extension_repository": NO_REPOSITORY,
     "autoinstall_extension_repository": NO_REPOSITORY,
+    "enable_progress_bar": False,  # DuckDB draws its own bar on stdout; our commands show rich progress instead
     "lock_configuration": True,
 }
 
