@@ -20,8 +20,6 @@ OFFLINE_SETTINGS: dict[str, str | bool] = {
     "allow_community_extensions": False,
     "custom_extension_repository": NO_REPOSITORY,
     "autoinstall_extension_repository": NO_REPOSITORY,
-    "enable_progress_bar": False,  # DuckDB draws its own bar on stdout; our commands show rich progress instead
-    "lock_configuration": True,
 }
 
 
@@ -29,4 +27,7 @@ def connect(path: str | Path = ":memory:", *, read_only: bool = False) -> duckdb
     """Open a DuckDB database that cannot fetch anything from the network."""
     import duckdb
 
-    return duckdb.connect(str(path), read_only=read_only, config=dict(OFFLINE_SETTINGS))
+    con = duckdb.connect(str(path), read_only=read_only, config=dict(OFFLINE_SETTINGS))
+    con.execute("SET enable_progress_bar = false")  # DuckDB draws its own bar on stdout; our commands use rich
+    con.execute("SET lock_configuration = true")  # nothing a query does can switch the offline settings back
+    return con
