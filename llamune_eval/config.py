@@ -116,6 +116,19 @@ class JudgeConfig(_Strict):
     human_ratings: Path | None = None  # CSV: sample_key,rating (1-5)
 
 
+class RecommendConfig(_Strict):
+    """How the quarter's settings are chosen."""
+
+    tiers: list[int] = Field(default_factory=lambda: [16, 32, 64])  # GB of memory
+    headroom: float = Field(default=0.75, gt=0, le=1)  # share of a tier's memory the models may use
+    quality_weight: float = Field(default=1.0, ge=0)
+    latency_weight: float = Field(default=0.3, ge=0)
+    max_models: int = Field(default=3, ge=1, le=10)
+    kv_bytes_per_param_token: float = Field(default=2e-5, gt=0)  # KV cache estimate: bytes per parameter per token
+    model_sizes: dict[str, int] = Field(default_factory=dict)  # bytes, for models no engine lists now
+    signing_key: Path | None = None  # Ed25519 private key (PEM) to sign the file
+
+
 class SuiteConfig(_Strict):
     """A suite's source: a directory or file in the upstream format, a suite.yaml, or `hf:<id>[:<config>]`."""
 
@@ -133,6 +146,7 @@ class Config(_Strict):
     run: RunConfig = Field(default_factory=RunConfig)
     suites: dict[str, SuiteConfig] = Field(default_factory=dict)
     judge: JudgeConfig = Field(default_factory=JudgeConfig)
+    recommend: RecommendConfig = Field(default_factory=RecommendConfig)
     presets: dict[str, dict[str, Any]] = Field(default_factory=dict)
     source: Path | None = Field(default=None, exclude=True)
 

@@ -99,8 +99,24 @@ def digest_of(data: dict[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(canonical(data)).hexdigest()
 
 
-def load_recommended(path: Path) -> RecommendedSettings:
-    """One recommended file, its digest and shape checked; InputError with the reason otherwise."""
+def verify_signature(data: dict[str, Any], public_key_pem: bytes) -> bool:
+    """Ed25519 signature (hex) over the canonical JSON, checked with the organisation's public key."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    key = load_pem_public_key(public_key_pem)
+    if not isinstance(key, Ed25519PublicKey) or not isinstance(data.get("signature"), str):
+        return False
+    try:
+        key.verify(bytes.fromhex(data["signature"]), canonical(data))
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def load_recommended(path: Path, public_key: Path | None = None) -> RecommendedSettings:
+    """One recommended file, its digest, signature (when a public key is configured) and shape checked."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -109,6 +125,9 @@ def load_recommended(path: Path) -> RecommendedSettings:
         raise InputError(f"{path}: expected a JSON object")
     if data.get("digest") != digest_of(data):
         raise InputError(f"{path}: digest does not match the content (altered or truncated); refused")
+    key = public_key or (Path(os.environ["LLAMUNE_PUBLIC_KEY"]) if os.environ.get("LLAMUNE_PUBLIC_KEY") else None)
+    if key is not None and not verify_signature(data, key.read_bytes()):
+        raise InputError(f"{path}: signature missing or not valid for {key}; refused")
     try:
         settings = RecommendedSettings.model_validate(data)
     except ValidationError as exc:

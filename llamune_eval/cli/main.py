@@ -145,6 +145,19 @@ def judge_command(
     do_judge(config, judge or [], mode, all_samples, store, progress, as_json)
 
 
+@app.command("recommend")
+def recommend_command(
+    quarter: Annotated[str, typer.Option(help="YYYY-Qn, e.g. 2026-Q1.")],
+    out: Annotated[Path, typer.Option(help="Folder of recommended settings files.")] = Path("recommended"),
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Decide the quarter's settings per hardware tier from the evidence and write recommended/<quarter>.json."""
+    from llamune_eval.cli.usage_cmd import recommend
+
+    recommend(config, quarter, out, store)
+
+
 @app.command("compare")
 def compare_command(
     a: Annotated[str, typer.Argument(help="model[:preset]")],

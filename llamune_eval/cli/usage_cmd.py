@@ -56,3 +56,24 @@ def report(config: Path | None, quarter: str | None, store_path: Path | None, as
         console.print(f"/retry {config_name}: {a['adopted']}/{a['retries']} adopted")
     for name, (point, low, high) in metrics["retryBradleyTerry"].items():
         console.print(f"Bradley–Terry from /retry {name}: {point:+.2f} [{low:+.2f}, {high:+.2f}]")
+
+
+def recommend(config: Path | None, quarter: str, out: Path, store_path: Path | None) -> None:
+    from llamune_eval.cli._common import run_async
+    from llamune_eval.engines import open_engine
+    from llamune_eval.recommend import build, seal, write
+    from llamune_eval.store.results import Store
+
+    cfg = load_config(config)
+
+    async def listed() -> list[Any]:
+        async with open_engine(cfg) as engine:
+            return await engine.list_models()
+
+    models = run_async(listed)
+    with Store(store_path or cfg.paths.store) as store:
+        data = build(store, cfg, quarter, models, out)
+    path = write(out, seal(data, cfg.recommend.signing_key))
+    for tier in data["tiers"]:
+        console.print(f"{tier['memoryGB']} GB: {' → '.join(tier['executionOrder'])} (同時 {tier['concurrentLimit']})")
+    err_console.print(f"wrote {path} and {out / 'schema.json'}")
