@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from llamune_eval.cli._common import main_wrapper
+from llamune_eval.cli._common import main_wrapper, models_command
 
 app = typer.Typer(
     name="llamune",
@@ -58,15 +58,7 @@ def sessions(
     list_sessions(db or default_db(), delete, as_json)
 
 
-@app.command()
-def models(
-    config: ConfigOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
-) -> None:
-    """List the installed models of every configured engine."""
-    from llamune_eval.cli.models_cmd import show_models
-
-    show_models(config, as_json)
+app.command("models")(models_command)  # the same command as `llamune-eval models`
 
 
 def run() -> None:

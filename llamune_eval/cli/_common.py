@@ -6,9 +6,10 @@ import signal
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import click
+import typer
 
 from llamune_eval.ui import err_console
 
@@ -81,3 +82,15 @@ def main_wrapper(app: Callable[..., Any]) -> None:
     except RuntimeError as exc:
         fail(str(exc))
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def models_command(
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="Config file (default: ./llamune.toml).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List the models every configured engine serves: size, quantization, context, loaded, memory."""
+    from llamune_eval.cli.models_cmd import show_models
+
+    show_models(config, as_json)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from llamune_eval.cli._common import main_wrapper
+from llamune_eval.cli._common import main_wrapper, models_command
 
 app = typer.Typer(
     name="llamune-eval",
@@ -27,15 +27,7 @@ ConfigOpt = Annotated[
 ]
 
 
-@app.command()
-def models(
-    config: ConfigOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
-) -> None:
-    """List the models every configured engine serves: size, quantization, context, loaded, memory."""
-    from llamune_eval.cli.models_cmd import show_models
-
-    show_models(config, as_json)
+app.command("models")(models_command)  # shared with `llamune models`
 
 
 @app.command()
