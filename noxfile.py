@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 
 import nox
 
@@ -21,23 +22,35 @@ def _install(session: nox.Session, extras: str = "embedded,dev") -> None:
 
 @nox.session(python=PYTHON)
 def main(session: nox.Session) -> None:
-    """Set up and run the main job on the embedded engine with the bundled models."""
+    """Set up and run the whole quarter on the embedded engine with the bundled models and the sample suites:
+    sweep -> recommend -> report (`nox -s main -- --limit 0` for every item)."""
     _install(session, "embedded")
     session.run("llamune-eval", "models", env=OFFLINE)
-    prompt = session.posargs[0] if session.posargs else "日本の首都はどこですか？一文で答えてください。"
-    session.run(
-        "llamune-eval", "ask", prompt, "--model", "qwen2.5-coder:0.5b", "--temperature", "0", "--max-tokens", "64",
-        env=OFFLINE,
-    )  # fmt: skip
+    session.run("llamune-eval", "run", *(session.posargs or ["--limit", "2"]), env=OFFLINE)
+
+
+def _ensure_chromium(session: nox.Session) -> None:
+    """The browser tests need Debian's chromium: install it when we may (root with apt), else they skip."""
+    if shutil.which("chromium") or shutil.which("chromium-browser") or os.environ.get("LLAMUNE_CHROMIUM"):
+        return
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        env = {"DEBIAN_FRONTEND": "noninteractive"}
+        session.run("apt-get", "update", "-qq", external=True, env=env)
+        session.run("apt-get", "install", "-y", "-qq", "chromium", "fonts-noto-cjk",
+                    "iproute2", "util-linux", external=True, env=env)  # fmt: skip
+    else:
+        session.warn("chromium not found and cannot be installed here: the browser tests will skip")
 
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """The test suite against the real embedded engine (a missing engine or model fails, never skips)."""
+    """The test suite against the real embedded engine and a real browser (in CI a missing one fails)."""
     _install(session)
+    _ensure_chromium(session)
     env = {**OFFLINE, "LLAMUNE_REQUIRE_ENGINE": "1"}
     if os.environ.get("CI"):
         env["PYTEST_ADDOPTS"] = "-p no:cacheprovider"
+        env["LLAMUNE_REQUIRE_BROWSER"] = "1"
     session.run("pytest", *(session.posargs or ["-q"]), env=env)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import chat_overhead, engine_overhead, judge_overhead, runner_overhead, usage_overhead
+from bench import chat_overhead, engine_overhead, judge_overhead, report_render, runner_overhead, usage_overhead
 
 BENCHES = {
     "engine": engine_overhead.main,
@@ -12,6 +12,7 @@ BENCHES = {
     "judge": judge_overhead.main,
     "chat": chat_overhead.main,
     "usage": usage_overhead.main,
+    "report": report_render.main,
 }
 
 

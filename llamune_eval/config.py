@@ -90,19 +90,28 @@ class PathsConfig(_Strict):
     store: Path = Path("llamune.duckdb")
     cache: Path | None = None
     data: Path | None = None
+    recommended: Path = Path("recommended")  # the quarters' settings files
+    reports: Path = Path("reports")  # reports/<quarter>/index.html and report.json
+
+
+class UsageConfig(_Strict):
+    """Chat databases (or JSONL exports) the quarter's run ingests; glob patterns allowed."""
+
+    databases: list[str] = Field(default_factory=list)
 
 
 class RunConfig(_Strict):
     """What `llamune-eval run` sweeps: models x presets x suites x items x repeats."""
 
     models: list[str] = Field(default_factory=list)  # empty: every model the engines list
-    presets: list[str] = Field(default_factory=lambda: ["balanced"])
+    presets: list[str] = Field(default_factory=lambda: ["balanced", "fast", "creative"])
     suites: list[str] = Field(default_factory=list)  # empty: every suite found
     repeats: int = Field(default=1, ge=1, le=100)
     seed: int = 0
     limit: int = Field(default=0, ge=0)  # items per suite; 0 = all
     suites_dir: Path = Path("suites")
     concurrency: int | None = Field(default=None, ge=1)  # default: the endpoints' own caps
+    quarter: str | None = Field(default=None, pattern=r"^\d{4}-Q[1-4]$")  # default: the quarter after today's
 
 
 class JudgeConfig(_Strict):
@@ -147,6 +156,7 @@ class Config(_Strict):
     suites: dict[str, SuiteConfig] = Field(default_factory=dict)
     judge: JudgeConfig = Field(default_factory=JudgeConfig)
     recommend: RecommendConfig = Field(default_factory=RecommendConfig)
+    usage: UsageConfig = Field(default_factory=UsageConfig)
     presets: dict[str, dict[str, Any]] = Field(default_factory=dict)
     source: Path | None = Field(default=None, exclude=True)
 

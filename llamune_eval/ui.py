@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Console
 
 
@@ -13,6 +15,16 @@ def _console(stderr: bool = False) -> Console:
 
 console = _console()
 err_console = _console(stderr=True)
+
+
+def make_progress(enabled: bool = True) -> Any:
+    """The one progress display: a bar per model x preset (or judge), with ETA and a free-text speed column."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        TextColumn("{task.fields[tps]}"), console=err_console, disable=not enabled,
+    )  # fmt: skip
 
 
 def prepare_embedded(backend: object) -> list[str]:

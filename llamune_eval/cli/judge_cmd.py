@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import statistics
 from pathlib import Path
 from typing import Any
 
@@ -22,36 +21,11 @@ def _fmt(value: Any, digits: int = 3) -> str:
     return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
 
-def summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Mean score per suite x model x preset x judge (single and reference modes), with panel disagreement."""
-    groups: dict[tuple[str, str, str, str, int], list[float]] = {}
-    per_sample: dict[str, list[float]] = {}
-    for r in rows:
-        if r["mode"] == "pairwise" or not r["ok"] or r["trial"]:
-            continue
-        groups.setdefault((r["suite"], r["model"], r["preset"], r["judge_model"], r["scale"]), []).append(r["overall"])
-        per_sample.setdefault(r["sample_key"], []).append(r["overall"] / r["scale"])
-    spread = [statistics.pstdev(v) for v in per_sample.values() if len(v) > 1]
-    out = [{"suite": k[0], "model": k[1], "preset": k[2], "judge": k[3], "scale": k[4], "n": len(v),
-            "mean": statistics.fmean(v)} for k, v in sorted(groups.items())]  # fmt: skip
-    judges = {k[3] for k in groups}
-    if len(judges) > 1:  # the panel: the mean over judges of each configuration's mean score
-        panel: dict[tuple[str, str, str, int], list[float]] = {}
-        for k, v in groups.items():
-            panel.setdefault((k[0], k[1], k[2], k[4]), []).append(statistics.fmean(v))
-        name = f"panel of {len(judges)} (mean)"
-        for (suite, model, preset, scale), means in sorted(panel.items()):
-            out.append({"suite": suite, "model": model, "preset": preset, "judge": name, "scale": scale,
-                        "n": len(means), "mean": statistics.fmean(means)})  # fmt: skip
-    if spread:
-        out.append({"panel_disagreement": statistics.fmean(spread)})
-    return out
-
-
 def judge(config: Path | None, judges: list[str], mode: str, all_samples: bool, store: Path | None,
           progress: bool, as_json: bool) -> None:  # fmt: skip
     from llamune_eval.runner.judging import JudgeSpec
     from llamune_eval.runner.judging import judge as run_judge
+    from llamune_eval.scoring.reliability import score_summary
     from llamune_eval.store.results import Store
 
     if mode not in MODES:
@@ -63,7 +37,7 @@ def judge(config: Path | None, judges: list[str], mode: str, all_samples: bool, 
     spec = JudgeSpec(judges=judges, mode=mode, all_samples=all_samples, store=path, progress=progress)
     outcome = run_async(lambda: run_judge(cfg, spec))
     with Store(path) as st:
-        rows = summary(st.judgements("error_kind IS NULL"))
+        rows = score_summary(st.judgements("error_kind IS NULL"))
     if as_json:
         console.print_json(json.dumps({"run_id": outcome.run_id, "judged": outcome.done, "skipped": outcome.skipped,
                                        "parse_failures": outcome.parse_failures, "errors": outcome.errors,

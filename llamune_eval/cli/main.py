@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -80,16 +81,21 @@ def run_command(
     repeats: Annotated[int, typer.Option(help="Repeats per item, each with its own seed (0 = config).")] = 0,
     concurrency: Annotated[int | None, typer.Option(help="Requests in flight (default: the endpoints' caps).")] = None,
     store: StoreOpt = None,
+    quarter: Annotated[str | None, typer.Option(help="YYYY-Qn (default: [run] quarter, else the next one).")] = None,
+    sweep_only: Annotated[bool, typer.Option("--sweep-only", help="Only generate and score samples.")] = False,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run suites x models x presets on the engines, score, store; resumes where a previous run stopped."""
+    """The whole quarter: suites x models x presets -> judge -> usage ingest -> recommend -> report. Resumable:
+    the same command again continues where a killed run stopped."""
     from llamune_eval.cli.run_cmd import run as do_run
 
+    if quarter is not None and not re.fullmatch(r"\d{4}-Q[1-4]", quarter):
+        raise typer.BadParameter(f"{quarter!r} is not YYYY-Qn", param_hint="--quarter")
     do_run(config, {"suite": suite or [], "model": model or [], "preset": preset or [], "limit": limit,
                     "repeats": repeats, "concurrency": concurrency, "store": store, "progress": progress,
-                    "json": as_json})  # fmt: skip
+                    "json": as_json, "quarter": quarter, "sweep_only": sweep_only})  # fmt: skip
 
 
 @app.command()
@@ -148,6 +154,26 @@ def recommend_command(
     from llamune_eval.cli.usage_cmd import recommend
 
     recommend(config, quarter, out, store)
+
+
+@app.command("report")
+def report_command(
+    quarter: Annotated[str | None, typer.Option(help="YYYY-Qn (default: [run] quarter, else the next one).")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="html (index.html and report.json) or json.")] = "html",
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Folder (default: reports/<quarter>); - for JSON on stdout.")
+    ] = None,
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Write the quarter's comparison report: one self-contained HTML file (no network requests) and its data."""
+    from llamune_eval.cli.report_cmd import report
+
+    if quarter is not None and not re.fullmatch(r"\d{4}-Q[1-4]", quarter):
+        raise typer.BadParameter(f"{quarter!r} is not YYYY-Qn", param_hint="--quarter")
+    if fmt not in ("html", "json"):
+        raise typer.BadParameter(f"{fmt!r}: choose html or json", param_hint="--format")
+    report(config, quarter, fmt, out, store)
 
 
 @app.command("compare")

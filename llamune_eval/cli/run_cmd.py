@@ -8,6 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from llamune_eval.cli._common import fail, load_config, run_async
@@ -37,34 +38,57 @@ def _announce(run_id: str, planned: int, skipped: int, path: Path) -> None:
 
 
 def run(config: Path | None, opts: dict[str, Any]) -> None:
+    """The whole quarter (or only the sweep with --sweep-only), then the leaderboard and what was written where."""
     from llamune_eval.runner import leaderboard
     from llamune_eval.runner.sweep import Sweep, sweep
+    from llamune_eval.store.results import Store
 
     cfg = load_config(config)
     spec = Sweep(suites=opts["suite"], models=opts["model"], presets=opts["preset"], limit=opts["limit"],
                  repeats=opts["repeats"], concurrency=opts["concurrency"], store=opts["store"],
                  progress=opts["progress"])  # fmt: skip
+    quarter = None
     try:
-        outcome = run_async(lambda: sweep(cfg, spec, on_plan=_announce))
+        if opts["sweep_only"]:
+            outcome = run_async(lambda: sweep(cfg, spec, on_plan=_announce))
+            outcome.store.close()
+        else:
+            from llamune_eval.runner.quarter import run_quarter
+
+            whole = run_async(lambda: run_quarter(cfg, spec, opts["quarter"], on_plan=_announce))
+            outcome, quarter = whole.sweep, whole
     except KeyboardInterrupt:
         fail("interrupted: every finished sample is stored; run the same command again to resume", 130)
-    with outcome.store as store:
+    with Store(outcome.store.path) as store:
         rows = leaderboard(store, keys=outcome.keys)
-        if opts["json"]:
-            console.print_json(json.dumps([asdict(r) for r in rows], default=str))
-        else:
-            print_leaderboard(rows, title=f"Leaderboard (run {outcome.run_id})")
-    if cfg.judge.models:  # the judge stage belongs to the run when a judge is configured
-        from llamune_eval.runner.judging import JudgeSpec, judge
+    if opts["json"]:
+        stages = [vars(s) for s in quarter.stages] if quarter else []
+        console.print_json(json.dumps({"run_id": outcome.run_id, "quarter": quarter.quarter if quarter else None,
+                                       "stages": stages, "leaderboard": [asdict(r) for r in rows]},
+                                      default=str))  # fmt: skip
+    else:
+        print_leaderboard(rows, title=f"Leaderboard (run {outcome.run_id})")
+        if quarter:
+            _closing(quarter)
+    if outcome.errors:
+        err_console.print(f"[yellow]{outcome.errors} sample(s) failed[/] (stored with their error; a re-run retries "
+                          "them)")  # fmt: skip
+    if opts["sweep_only"] and cfg.judge.models:
+        err_console.print("judge stage not run (--sweep-only): `llamune-eval judge` grades the stored answers")
 
-        spec_j = JudgeSpec(store=opts["store"] or cfg.paths.store, progress=opts["progress"])
-        judged = run_async(lambda: judge(cfg, spec_j))
-        err_console.print(f"judged {judged.done} answer(s) with {', '.join(cfg.judge.models)} "
-                          f"({judged.skipped} already judged, {judged.parse_failures} unparsable); "
-                          "see `llamune-eval judge` for scores and reliability")  # fmt: skip
-    errors = outcome.errors
-    if errors:
-        err_console.print(f"[yellow]{errors} sample(s) failed[/] (stored with their error; a re-run retries them)")
+
+def _closing(q: Any) -> None:
+    table = Table(title=f"Quarter {q.quarter}", title_justify="left")
+    for col in ("stage", "status", "what", "written"):
+        table.add_column(col)
+    for s in q.stages:
+        colour = {"done": "green", "skipped": "yellow", "failed": "red"}.get(s.status, "")
+        detail, paths = escape(s.detail), escape("\n".join(s.paths))
+        table.add_row(s.name, f"[{colour}]{s.status}[/]" if colour else s.status, detail, paths)
+    console.print(table)
+    report = next((p for p in q.stage("report").paths if p.endswith(".html")), None)
+    if report:
+        console.print(f"report: {Path(report).resolve().as_uri()}")
 
 
 def results(config: Path | None, opts: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ is stored as such with its raw text and never becomes a score.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import hashlib
 import itertools
@@ -36,6 +37,7 @@ class JudgeSpec:
     all_samples: bool = False  # also answers that deterministic scorers already scored (in-house suites)
     store: Path | None = None
     progress: bool = True
+    display: Any = None  # a rich Progress to draw on instead of a new one
 
 
 @dataclass
@@ -168,14 +170,16 @@ async def run_job(job: Job, engine: Engine, max_tokens: int) -> dict[str, Any]:
     return row | {"ok": True, "overall": overall, "criteria": json.dumps(criteria)}
 
 
-async def judge(cfg: Config, spec: JudgeSpec) -> JudgeOutcome:
+async def judge(cfg: Config, spec: JudgeSpec, engine: Engine | None = None) -> JudgeOutcome:
     mode = spec.mode or cfg.judge.mode
     names = spec.judges or cfg.judge.models
     if not names:
         raise InputError("no judge model: pass --judge MODEL or set [judge] models in llamune.toml")
     store = Store(spec.store or cfg.paths.store)
     try:
-        async with open_engine(cfg) as engine:
+        async with contextlib.AsyncExitStack() as stack:
+            if engine is None:
+                engine = await stack.enter_async_context(open_engine(cfg))
             listed = {m.name: m for m in await engine.list_models()}
             missing = [n for n in names if n not in listed]
             if missing:
@@ -187,7 +191,7 @@ async def judge(cfg: Config, spec: JudgeSpec) -> JudgeOutcome:
             run_id = uuid.uuid4().hex[:12]
             writer = store.judgement_writer()
             try:
-                done = await _execute(todo, engine, writer, run_id, families, cfg.judge.max_tokens, spec.progress)
+                done = await _execute(todo, engine, writer, run_id, families, cfg.judge.max_tokens, spec)
             finally:
                 writer.close()
         figures = judge_figures(store, cfg)
@@ -201,18 +205,15 @@ async def judge(cfg: Config, spec: JudgeSpec) -> JudgeOutcome:
 
 
 async def _execute(todo: list[Job], engine: Engine, writer: Writer, run_id: str, families: dict[str, str | None],
-                   max_tokens: int, progress: bool) -> int:  # fmt: skip
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+                   max_tokens: int, spec: JudgeSpec) -> int:  # fmt: skip
+    from llamune_eval.ui import make_progress
 
-    from llamune_eval.ui import err_console
-
-    bars = Progress(TextColumn("judging · {task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeRemainingColumn(), console=err_console, disable=not progress)  # fmt: skip
+    bars = make_progress(spec.progress) if spec.display is None else spec.display
     done = 0
-    with bars:
+    with bars if spec.display is None else contextlib.nullcontext():
         for judge_name in dict.fromkeys(j.judge for j in todo):
             mine = [j for j in todo if j.judge == judge_name]
-            task = bars.add_task(judge_name, total=len(mine))
+            task = bars.add_task(f"judging · {judge_name}", total=len(mine), tps="")
             pool = await engine.pool(judge_name)
             width = max(1, sum(slot.backend.max_concurrency for slot in pool.slots))
             shared = iter(mine)

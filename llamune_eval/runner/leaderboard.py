@@ -16,7 +16,7 @@ from llamune_eval.benchmarks.jnli import JNLI
 from llamune_eval.benchmarks.jsquad import JSQuAD
 from llamune_eval.benchmarks.jsts import JSTS
 from llamune_eval.scoring.metrics import pearson, rankdata
-from llamune_eval.scoring.stats import bootstrap_ci, bootstrap_ci_paired
+from llamune_eval.scoring.stats import bootstrap_ci, bootstrap_ci_paired, bootstrap_ci_pearson
 from llamune_eval.store.results import Store
 
 TASKS: dict[str, Any] = {"jcommonsenseqa": JCommonsenseQA(), "jnli": JNLI(), "jsts": JSTS(), "jsquad": JSQuAD(),
@@ -53,7 +53,7 @@ def _interval(metric: str, scores: Sequence[SampleScore], seed: int) -> tuple[fl
     if metric in ("pearson", "spearman") and pairs:
         x, y = zip(*pairs, strict=True)
         if metric == "pearson":
-            return bootstrap_ci_paired(x, y, lambda a, b: pearson(list(a), list(b)), seed=seed)
+            return bootstrap_ci_pearson(x, y, seed=seed)
         return bootstrap_ci_paired(x, y, lambda a, b: pearson(rankdata(list(a)), rankdata(list(b))), seed=seed)
     return (math.nan, math.nan)
 
@@ -81,6 +81,13 @@ def leaderboard(
     rows = [r for r in rows if (not suites or r["suite"] in suites) and (not models or r["model"] in models)
             and (not presets or r["preset"] in presets)]  # fmt: skip
     values = store.scores_for(r["key"] for r in rows if r["status"] == "ok")
+    return leaderboard_rows(rows, values, seed)
+
+
+def leaderboard_rows(
+    rows: Sequence[dict[str, Any]], values: dict[str, dict[str, float]], seed: int = 0
+) -> list[LeaderboardRow]:
+    """The leaderboard of already selected sample rows and their per-sample score values."""
     groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for r in rows:
         groups.setdefault((r["suite"], r["model"], r["preset"]), []).append(r)

@@ -3,13 +3,14 @@ and record the run. The CLI's `run` is a thin shell around `sweep`."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from llamune_eval.config import Config
-from llamune_eval.engines import EmbeddedBackend, open_engine
+from llamune_eval.engines import EmbeddedBackend, Engine, open_engine
 from llamune_eval.presets import resolve
 from llamune_eval.runner.execute import RunStats, execute
 from llamune_eval.runner.plan import Unit, build_plan
@@ -29,6 +30,7 @@ class Sweep:
     concurrency: int | None = None
     store: Path | None = None
     progress: bool = True
+    display: Any = None  # a rich Progress to draw on instead of a new one
 
 
 @dataclass
@@ -39,6 +41,7 @@ class Outcome:
     planned: int
     skipped: int
     stats: RunStats
+    models: list[ModelInfo] = field(default_factory=list)
 
     @property
     def errors(self) -> int:
@@ -57,17 +60,14 @@ def _select_models(listed: list[ModelInfo], wanted: list[str]) -> list[ModelInfo
 
 
 class _Bars:
-    """One rich progress bar per model x preset, with ETA and the generation speed so far."""
+    """One rich progress bar per model x preset, with ETA and the generation speed so far; drawn on the caller's
+    display when it has one (the quarter's pipeline keeps one display for every stage)."""
 
-    def __init__(self, todo: list[Unit], enabled: bool) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    def __init__(self, todo: list[Unit], enabled: bool, display: Any = None) -> None:
+        from llamune_eval.ui import make_progress
 
-        from llamune_eval.ui import err_console
-
-        self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-            TextColumn("{task.fields[tps]}"), console=err_console, disable=not enabled,
-        )  # fmt: skip
+        self.own = display is None
+        self.progress = make_progress(enabled) if display is None else display
         self.tasks: dict[tuple[str, str], Any] = {}
         self.tokens: dict[tuple[str, str], int] = {}
         totals: dict[tuple[str, str], int] = {}
@@ -77,6 +77,9 @@ class _Bars:
             self.tasks[(model, preset)] = self.progress.add_task(
                 f"{model} · {preset}", total=total, tps="", start=False
             )
+
+    def context(self) -> Any:
+        return self.progress if self.own else contextlib.nullcontext()
 
     def advance(self, unit: Unit, record: SampleRecord) -> None:
         key = (unit.model, unit.preset)
@@ -89,7 +92,7 @@ class _Bars:
         self.progress.update(task_id, advance=1, tps=f"{self.tokens[key] / elapsed:.1f} tok/s" if elapsed else "")
 
 
-async def sweep(cfg: Config, spec: Sweep, *, on_plan: Any = None) -> Outcome:
+async def sweep(cfg: Config, spec: Sweep, *, on_plan: Any = None, engine: Engine | None = None) -> Outcome:
     """Run the sweep; a re-run of the same plan generates only what is missing. Cancellation marks the run
     'interrupted' after every finished sample has been committed."""
     from llamune_eval.benchmarks import load_all, select
@@ -104,7 +107,9 @@ async def sweep(cfg: Config, spec: Sweep, *, on_plan: Any = None) -> Outcome:
     if not suites:
         raise InputError("no suites to run: add suites/ or [suites.NAME] entries to llamune.toml")
     store = Store(spec.store or cfg.paths.store)
-    async with open_engine(cfg) as engine:
+    async with contextlib.AsyncExitStack() as stack:
+        if engine is None:
+            engine = await stack.enter_async_context(open_engine(cfg))
         for backend in engine.backends:
             if isinstance(backend, EmbeddedBackend):
                 prepare_embedded(backend)
@@ -119,15 +124,16 @@ async def sweep(cfg: Config, spec: Sweep, *, on_plan: Any = None) -> Outcome:
         suite_facts = [{"name": s.name, "version": s.version, "template": s.template_version, "digest": s.digest(),
                         "source": s.source, "items": len(s.items)} for s in suites]  # fmt: skip
         store.begin_run(run_id, cfg.model_dump(mode="json"), suite_facts,
-                        {"models": [m.name for m in models], "presets": names, "repeats": repeats},
+                        {"models": [m.name for m in models], "presets": names, "repeats": repeats,
+                         "model_facts": {m.name: m.model_dump(mode="json") for m in models}},
                         len(plan), len(plan) - len(todo))  # fmt: skip
         if on_plan is not None:
             on_plan(run_id, len(plan), len(plan) - len(todo), store.path)
-        bars = _Bars(todo, spec.progress)
+        bars = _Bars(todo, spec.progress, spec.display)
         writer = store.writer()
         status = "interrupted"
         try:
-            with bars.progress:
+            with bars.context():
                 width = spec.concurrency or cfg.run.concurrency
                 stats = await execute(todo, engine, writer, run_id, concurrency=width, advance=bars.advance)
             status = "finished"
@@ -136,4 +142,4 @@ async def sweep(cfg: Config, spec: Sweep, *, on_plan: Any = None) -> Outcome:
                 writer.close()
             finally:
                 store.end_run(run_id, status)
-    return Outcome(store, run_id, {u.key for u in plan}, len(plan), len(plan) - len(todo), stats)
+    return Outcome(store, run_id, {u.key for u in plan}, len(plan), len(plan) - len(todo), stats, models)

@@ -145,3 +145,29 @@ def human_agreement(judge: Sequence[tuple[float, int]], human: Sequence[int]) ->
     mapped = [to_five(score, scale) for score, scale in judge]
     return {"spearman": spearman([s for s, _ in judge], list(human)), "kappa": quadratic_kappa(mapped, list(human)),
             "n": float(len(human))}  # fmt: skip
+
+
+def score_summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mean score per suite x model x preset x judge (single and reference modes), with panel disagreement."""
+    groups: dict[tuple[str, str, str, str, int], list[float]] = {}
+    per_sample: dict[str, list[float]] = {}
+    for r in rows:
+        if r["mode"] == "pairwise" or not r["ok"] or r["trial"]:
+            continue
+        groups.setdefault((r["suite"], r["model"], r["preset"], r["judge_model"], r["scale"]), []).append(r["overall"])
+        per_sample.setdefault(r["sample_key"], []).append(r["overall"] / r["scale"])
+    spread = [statistics.pstdev(v) for v in per_sample.values() if len(v) > 1]
+    out = [{"suite": k[0], "model": k[1], "preset": k[2], "judge": k[3], "scale": k[4], "n": len(v),
+            "mean": statistics.fmean(v)} for k, v in sorted(groups.items())]  # fmt: skip
+    judges = {k[3] for k in groups}
+    if len(judges) > 1:  # the panel: the mean over judges of each configuration's mean score
+        panel: dict[tuple[str, str, str, int], list[float]] = {}
+        for k, v in groups.items():
+            panel.setdefault((k[0], k[1], k[2], k[4]), []).append(statistics.fmean(v))
+        name = f"panel of {len(judges)} (mean)"
+        for (suite, model, preset, scale), means in sorted(panel.items()):
+            out.append({"suite": suite, "model": model, "preset": preset, "judge": name, "scale": scale,
+                        "n": len(means), "mean": statistics.fmean(means)})  # fmt: skip
+    if spread:
+        out.append({"panel_disagreement": statistics.fmean(spread)})
+    return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -36,13 +37,23 @@ def bootstrap_ci_paired(
     seed: int = 0,
 ) -> tuple[float, float]:
     """Percentile interval of a statistic of pairs (a correlation), resampling pairs together."""
+    draws = _paired_draws(x, y, resamples, seed)
+    if draws is None:
+        return (math.nan, math.nan)
+    return _percentiles(np.array([stat(p, q) for p, q in zip(*draws, strict=True)]), level)
+
+
+def _paired_draws(x: Sequence[float], y: Sequence[float], resamples: int, seed: int) -> tuple[Any, Any] | None:
+    """`resamples` resamplings of the pairs, as two (resamples x n) arrays; None under three pairs."""
     a, b = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if a.size < 3:
-        return (math.nan, math.nan)
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, a.size, size=(resamples, a.size))
-    stats = np.array([stat(a[i], b[i]) for i in idx])
-    stats = stats[~np.isnan(stats)]
+        return None
+    idx = np.random.default_rng(seed).integers(0, a.size, size=(resamples, a.size))
+    return a[idx], b[idx]
+
+
+def _percentiles(stats: Any, level: float) -> tuple[float, float]:
+    stats = stats[np.isfinite(stats)]
     if stats.size == 0:
         return (math.nan, math.nan)
     alpha = (1 - level) / 2
@@ -50,16 +61,39 @@ def bootstrap_ci_paired(
 
 
 def mcnemar_exact(a_correct: Sequence[bool], b_correct: Sequence[bool]) -> float:
-    """Two-sided exact McNemar p-value for paired right/wrong outcomes: a binomial test on discordant pairs."""
-    from scipy.stats import binomtest
-
+    """Two-sided exact McNemar p-value for paired right/wrong outcomes: a binomial test on discordant pairs
+    (computed here in log space: importing scipy for it costs about a second)."""
     if len(a_correct) != len(b_correct):
         raise ValueError("paired outcomes must have the same length")
     only_a = sum(1 for x, y in zip(a_correct, b_correct, strict=True) if x and not y)
     only_b = sum(1 for x, y in zip(a_correct, b_correct, strict=True) if y and not x)
     if only_a + only_b == 0:
         return 1.0
-    return float(binomtest(only_a, only_a + only_b, 0.5, alternative="two-sided").pvalue)
+    return binomial_half_two_sided(min(only_a, only_b), only_a + only_b)
+
+
+def binomial_half_two_sided(k: int, n: int) -> float:
+    """P-value of k successes in n fair trials, two-sided (the distribution is symmetric: twice the smaller tail)."""
+    k = min(k, n - k)
+    logs = [math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) - n * math.log(2) for i in range(k + 1)]
+    top = max(logs)
+    tail = math.exp(top) * sum(math.exp(v - top) for v in logs)
+    return min(1.0, 2 * tail)
+
+
+def bootstrap_ci_pearson(
+    x: Sequence[float], y: Sequence[float], *, resamples: int = 1000, level: float = 0.95, seed: int = 0
+) -> tuple[float, float]:
+    """`bootstrap_ci_paired` for Pearson's r, vectorised over the resamples (the same draws, the same interval)."""
+    draws = _paired_draws(x, y, resamples, seed)
+    if draws is None:
+        return (math.nan, math.nan)
+    xa, xb = draws
+    xa = xa - xa.mean(axis=1, keepdims=True)
+    xb = xb - xb.mean(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = (xa * xb).sum(axis=1) / np.sqrt((xa * xa).sum(axis=1) * (xb * xb).sum(axis=1))
+    return _percentiles(r, level)
 
 
 def wilcoxon_signed_rank(a: Sequence[float], b: Sequence[float]) -> float:

@@ -195,7 +195,9 @@ class Store:
 
     def scores_for(self, keys: Iterable[str]) -> dict[str, dict[str, float]]:
         out: dict[str, dict[str, float]] = {}
-        rows = self.con.execute("SELECT key, metric, value FROM scores WHERE list_contains(?, key)", [list(keys)])
+        rows = self.con.execute(
+            "SELECT key, metric, value FROM scores WHERE key IN (SELECT unnest(?::VARCHAR[]))", [list(keys)]
+        )
         for key, metric, value in rows.fetchall():
             out.setdefault(key, {})[metric] = value
         return out

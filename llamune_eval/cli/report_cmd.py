@@ -1,0 +1,38 @@
+"""`llamune-eval report`: the quarter's HTML report (and its JSON data) from the store."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from llamune_eval.cli._common import fail, load_config
+from llamune_eval.ui import err_console
+
+
+def report(config: Path | None, quarter: str | None, fmt: str, out: Path | None, store_path: Path | None) -> None:
+    from llamune_eval.runner.quarter import next_quarter
+    from llamune_eval.store.results import Store
+
+    cfg = load_config(config)
+    quarter = quarter or cfg.run.quarter or next_quarter()
+    path = Path(store_path or cfg.paths.store)
+    if not path.exists():
+        fail(f"{path}: no results store yet (run `llamune-eval run` first)")
+    with Store(path) as store:
+        if out is not None and str(out) == "-":
+            import json
+
+            from llamune_eval.report import collect
+            from llamune_eval.report.render import clean
+
+            data = collect(store, cfg, quarter, cfg.paths.recommended, cfg.paths.reports)
+            sys.stdout.write(json.dumps(clean(data), ensure_ascii=False, default=str) + "\n")
+            return
+        from llamune_eval.report import make_report
+
+        written = make_report(cfg, quarter, store, html=fmt == "html", out=out)
+    for p in written:
+        err_console.print(f"wrote {p}")
+    html = next((p for p in written if p.suffix == ".html"), None)
+    if html is not None:
+        err_console.print(f"open {html.resolve().as_uri()}")

@@ -1,0 +1,148 @@
+"""The report as one self-contained HTML file: CSS, script, data and SVG charts inline, a Content-Security-Policy
+that forbids every request (and any script but our own, by hash), and Jinja's autoescape for all text."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import orjson
+from markupsafe import Markup
+
+from llamune_eval.report import charts
+from llamune_eval.report.browser import truncated
+
+ASSETS = Path(__file__).with_name("assets")
+TEXT_LIMIT = 4000  # characters of one prompt or answer shown in the HTML; report.json keeps them whole
+SECTIONS = (
+    ("summary", "概要"),
+    ("leaderboard", "リーダーボード"),
+    ("speed", "品質と速度"),
+    ("heatmap", "ヒートマップ"),
+    ("judge", "ジャッジ"),
+    ("usage", "利用状況"),
+    ("history", "四半期推移"),
+    ("samples", "サンプル閲覧"),
+)
+
+
+def _missing(value: Any) -> bool:
+    import jinja2
+
+    return value is None or isinstance(value, jinja2.Undefined) or (isinstance(value, float) and math.isnan(value))
+
+
+def _num(value: Any, digits: int = 3) -> str:
+    return "-" if _missing(value) else f"{value:.{digits}f}"
+
+
+def _pct(value: Any) -> str:
+    return "-" if _missing(value) else f"{100 * value:.1f}%"
+
+
+def _gb(value: Any) -> str:
+    return "-" if _missing(value) else f"{value / 1024**3:.2f} GB"
+
+
+def _pval(value: Any) -> str:
+    if _missing(value):
+        return "-"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def _int(value: Any) -> str:
+    return "-" if _missing(value) else f"{int(value):,}"
+
+
+def _ci_bar(ci: list[float | None], metric: str) -> Markup:
+    """A small interval bar on the metric's natural range (correlations -1..1, everything else 0..1)."""
+    lo_range = -1.0 if metric in ("pearson", "spearman") else 0.0
+    low, high = ci
+    if low is None or high is None:
+        return Markup("")
+
+    def at(v: float) -> float:
+        return max(0.0, min(100.0, (v - lo_range) / (1 - lo_range) * 100))
+
+    return Markup(f'<span class="ci"><span style="left:{at(low):.1f}%;width:{at(high) - at(low):.1f}%"></span></span>')
+
+
+def safe_json(value: Any) -> Markup:
+    """JSON that cannot end its <script> element or open a comment: <, >, & and line separators escaped."""
+    text = orjson.dumps(value).decode()
+    for raw in ("<", ">", "&", "\u2028", "\u2029"):
+        text = text.replace(raw, f"\\u{ord(raw):04x}")
+    return Markup(text)
+
+
+def _charts(data: dict[str, Any], headroom: float, tiers: list[int]) -> dict[str, Markup]:
+    models = sorted({c["model"] for c in data["configs"]})
+    memory = [(m["model"], m["needBytes"] / 1024**3, (m["sizeBytes"] or 0) / 1024**3) for m in data["memory"]
+              if m["needBytes"]]  # fmt: skip
+    marks = [(f"{gb} GB", gb * headroom) for gb in tiers]
+    history = data["history"]
+    return {
+        "tps": charts.scatter(data["configs"], "tokensPerS", "tokens/s", "paretoTokensPerS", models),
+        "ttft": charts.scatter(data["configs"], "ttftS", "TTFT 秒", "paretoTtft", models),
+        "memory": charts.bars(memory, "GB", marks),
+        "trend": charts.lines(history["quarters"], history["trend"]) if history["previous"] else Markup(""),
+    }
+
+
+def render(data: dict[str, Any], *, headroom: float = 0.75, tiers: list[int] | None = None,
+           text_limit: int = TEXT_LIMIT) -> str:  # fmt: skip
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(ASSETS), autoescape=True, undefined=jinja2.ChainableUndefined, trim_blocks=True
+    )
+    env.filters |= {"num": _num, "pct": _pct, "gb": _gb, "pval": _pval, "int_": _int}
+    js = (ASSETS / "report.js").read_text(encoding="utf-8")
+    script_hash = "sha256-" + base64.b64encode(hashlib.sha256(js.encode()).digest()).decode()
+    effects = {(m["model"], c["preset"], c["suite"]): c for m in data["presetEffect"] for c in m["cells"]}
+    template = env.get_template("report.html.j2")
+    return template.render(
+        d=data,
+        sections=SECTIONS,
+        css=Markup((ASSETS / "report.css").read_text(encoding="utf-8")),
+        js=Markup(js),
+        script_hash=script_hash,
+        browser_json=safe_json(truncated(data["browser"], text_limit) if text_limit else data["browser"]),
+        charts=_charts(data, headroom, tiers or [16, 32, 64]),
+        headroom=headroom,
+        text_limit=text_limit,
+        heat=charts.heat,
+        ci_bar=_ci_bar,
+        effect=lambda m, preset, suite: effects.get((m["model"], preset, suite)),
+    )
+
+
+def clean(value: Any) -> Any:
+    """JSON has no NaN or infinity: they become null."""
+    if isinstance(value, float):
+        return None if math.isnan(value) or math.isinf(value) else value
+    if isinstance(value, dict):
+        return {k: clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean(v) for v in value]
+    return value
+
+
+def write(folder: Path, data: dict[str, Any], html: str | None) -> list[Path]:
+    """report.json always (the next quarter's trend reads it), index.html when rendered; each written atomically."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    payload = json.dumps(clean(data), ensure_ascii=False, default=str, allow_nan=False)
+    for name, text in (("report.json", payload), ("index.html", html)):
+        if text is None:
+            continue
+        path = folder / name
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+        written.append(path)
+    return written

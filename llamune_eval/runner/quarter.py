@@ -1,0 +1,148 @@
+"""The whole quarter in one command: sweep → judge (when configured) → usage ingest (when chat databases are
+configured) → recommend → report, on one engine and one progress display.
+
+Every stage is idempotent (stored samples and judgements are skipped, usage events are keyed, the settings and
+the report are recomputed from the store), so running the same command again after a kill resumes the quarter.
+A stage that cannot decide (too little evidence) is reported and skipped; the report is always written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from llamune_eval.config import Config
+from llamune_eval.runner.sweep import Outcome, Sweep, sweep
+from llamune_eval.types import InputError
+
+STAGES = ("sweep", "judge", "usage", "recommend", "report")
+
+
+def next_quarter(today: date | None = None) -> str:
+    """The quarter the settings are for: the one after today's (month 3 prepares the next quarter)."""
+    today = today or date.today()
+    q = (today.month - 1) // 3 + 1
+    return f"{today.year + 1}-Q1" if q == 4 else f"{today.year}-Q{q + 1}"
+
+
+@dataclass
+class Stage:
+    name: str
+    status: str = "pending"  # done, skipped, failed
+    detail: str = ""
+    paths: list[str] = field(default_factory=list)
+
+
+@dataclass
+class QuarterOutcome:
+    quarter: str
+    sweep: Outcome
+    stages: list[Stage]
+
+    def stage(self, name: str) -> Stage:
+        return next(s for s in self.stages if s.name == name)
+
+
+def usage_sources(cfg: Config) -> list[Path]:
+    """The configured chat databases, glob patterns expanded (relative to the working directory)."""
+    found: list[Path] = []
+    for pattern in cfg.usage.databases:
+        matches = sorted(glob.glob(str(Path(pattern).expanduser())))
+        if not matches:
+            raise InputError(f"[usage] databases: {pattern!r} matches no file")
+        found += [Path(m) for m in matches if Path(m) not in found]
+    return found
+
+
+async def run_quarter(
+    cfg: Config,
+    spec: Sweep,
+    quarter: str | None = None,
+    *,
+    on_plan: Callable[..., Any] | None = None,
+) -> QuarterOutcome:
+    from llamune_eval.engines import open_engine
+    from llamune_eval.ui import make_progress
+
+    quarter = quarter or cfg.run.quarter or next_quarter()
+    stages = [Stage(name) for name in STAGES]
+    display = make_progress(spec.progress)
+    overall = display.add_task(f"quarter {quarter}", total=len(STAGES), tps="")
+
+    def begin(name: str) -> Stage:
+        display.update(overall, description=f"quarter {quarter} · {name}")
+        return stages[STAGES.index(name)]
+
+    def end(stage: Stage, status: str, detail: str = "", paths: list[str] | None = None) -> None:
+        stage.status, stage.detail, stage.paths = status, detail, paths or []
+        display.advance(overall)
+
+    store_path = Path(spec.store or cfg.paths.store)
+    with contextlib.ExitStack() as shown:
+
+        def planned(*args: Any) -> None:
+            """The display starts once the plan stands: a bad selection stays a one-line error."""
+            if on_plan is not None:
+                on_plan(*args)
+            shown.enter_context(display)
+
+        async with open_engine(cfg) as engine:
+            stage = begin("sweep")
+            spec.display, spec.store = display, store_path
+            outcome = await sweep(cfg, spec, on_plan=planned, engine=engine)
+            outcome.store.close()
+            new = outcome.planned - outcome.skipped
+            end(stage, "done", f"{outcome.planned} samples planned, {new} generated, {outcome.errors} failed",
+                [str(store_path)])  # fmt: skip
+            stage = begin("judge")
+            if cfg.judge.models:
+                from llamune_eval.runner.judging import JudgeSpec, judge
+
+                judged = await judge(cfg, JudgeSpec(store=store_path, progress=spec.progress, display=display), engine)
+                end(stage, "done", f"{judged.done} judged with {', '.join(cfg.judge.models)}, {judged.skipped} "
+                    f"already judged, {judged.parse_failures} unparsable")  # fmt: skip
+            else:
+                end(stage, "skipped", "no judge configured ([judge] models)")
+            listed = await engine.list_models()
+        _offline_stages(cfg, quarter, store_path, listed, stages, begin, end)
+    return QuarterOutcome(quarter, outcome, stages)
+
+
+def _offline_stages(cfg: Config, quarter: str, store_path: Path, listed: list[Any], stages: list[Stage],
+                    begin: Callable[[str], Stage], end: Callable[..., None]) -> None:  # fmt: skip
+    """usage → recommend → report: the stages that need the store only."""
+    from llamune_eval.store.results import Store
+
+    with Store(store_path) as store:
+        stage = begin("usage")
+        if cfg.usage.databases:
+            from llamune_eval.usage import ingest
+
+            try:
+                results = ingest(store, usage_sources(cfg))
+                end(stage, "done", f"{sum(r.added for r in results)} new events from {len(results)} database(s)",
+                    [r.source for r in results])  # fmt: skip
+            except InputError as exc:
+                end(stage, "failed", str(exc))
+        else:
+            end(stage, "skipped", "no chat databases configured ([usage] databases)")
+        stage = begin("recommend")
+        try:
+            from llamune_eval.recommend import build, seal, write
+
+            data = build(store, cfg, quarter, listed, cfg.paths.recommended)
+            path = write(cfg.paths.recommended, seal(data, cfg.recommend.signing_key))
+            mains = ", ".join(f"{t['memoryGB']} GB: {t['executionOrder'][0]}" for t in data["tiers"])
+            end(stage, "done", mains, [str(path)])
+        except InputError as exc:
+            end(stage, "skipped", str(exc))
+        stage = begin("report")
+        from llamune_eval.report import make_report
+
+        written = make_report(cfg, quarter, store)
+        end(stage, "done", "self-contained HTML and its data", [str(p) for p in written])

@@ -1,0 +1,54 @@
+"""The whole default quarter inside a loopback-only network namespace: the embedded engine, the bundled models and
+the sample suites are all it needs, and it writes its settings file and report without any other host."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PROBE = "import socket; s = socket.socket(); s.settimeout(3); s.connect(('192.0.2.1', 80))"
+
+
+def _namespace() -> list[str] | None:
+    """`unshare -n` (or, unprivileged, `unshare -rn`) if it can make a namespace with a working loopback."""
+    if shutil.which("unshare") is None or shutil.which("ip") is None:
+        return None
+    for cmd in (["unshare", "-n"], ["unshare", "-rn"]):
+        try:
+            ok = subprocess.run([*cmd, "sh", "-c", "ip link set lo up"], capture_output=True, timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if ok.returncode == 0:
+            return cmd
+    return None
+
+
+@pytest.mark.engine
+def test_default_quarter_runs_in_a_loopback_only_namespace(tmp_path: Path, smollm2_path: Path) -> None:
+    """`smollm2_path` makes a missing engine or model fail in CI rather than skip."""
+    unshare = _namespace()
+    if unshare is None:
+        pytest.skip("cannot make a network namespace here (unshare -n / -rn and ip link set lo up failed)")
+    shutil.copytree(ROOT / "suites", tmp_path / "suites")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LLAMUNE_", "OLLAMA_"))}
+    script = (f'ip link set lo up && "$0" -c "{PROBE}" 2>/dev/null && exit 99; '
+              'exec "$0" -m llamune_eval.cli.main run --limit 1 --quarter 2027-Q1 --no-progress --json')  # fmt: skip
+    proc = subprocess.run([*unshare, "sh", "-c", script, sys.executable], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=900, env=env)  # fmt: skip
+    assert proc.returncode != 99, "the namespace reached an outside address"
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout)
+    assert [s["name"] for s in out["stages"] if s["status"] == "done"] == ["sweep", "recommend", "report"]
+    settings = json.loads((tmp_path / "recommended" / "2027-Q1.json").read_text())
+    assert settings["version"] == "2027-Q1" and settings["tiers"]
+    report = (tmp_path / "reports" / "2027-Q1" / "index.html").read_text()
+    assert "llamune 四半期評価レポート 2027-Q1" in report
+    data = json.loads((tmp_path / "reports" / "2027-Q1" / "report.json").read_text())
+    assert data["counts"]["models"] == 2 and data["counts"]["samples"] == 6 * 2 * 3

@@ -1,0 +1,155 @@
+"""The whole quarter on a real engine, then its report in a real browser: sections, sample browser, XSS as text,
+the trend against a previous quarter, zero network requests, no console error, a screenshot artifact."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llamune_eval.engines.embedded import EmbeddedServer
+from llamune_eval.store.results import SampleRecord, Store
+from tests.report._browser import Browser, find_chromium
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = Path(os.environ.get("LLAMUNE_TEST_ARTIFACTS", ROOT / "test-artifacts"))
+XSS = ("<script>window.__xss = 1</script>", '<img src=x onerror="window.__xss = 2">', "</script><b>bold</b>")
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "llamune_eval.cli.main", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=600, env={**os.environ, "COLUMNS": "200"})  # fmt: skip
+
+
+def _project(tmp: Path, url: str) -> None:
+    """Two sample suites plus a hostile one whose prompts and references carry markup."""
+    suites = tmp / "suites"
+    suites.mkdir()
+    shutil.copytree(ROOT / "suites" / "jnli", suites / "jnli")
+    hostile = suites / "hostile"
+    hostile.mkdir()
+    (hostile / "suite.yaml").write_text(
+        "name: hostile\nversion: '1'\ncategory: general\nscoring: contains\nmax_tokens: 24\nitems: items.jsonl\n"
+    )
+    items = [{"id": f"x{i}", "input": f"Repeat exactly: {p}", "reference": p} for i, p in enumerate(XSS)]
+    (hostile / "items.jsonl").write_text("\n".join(json.dumps(i) for i in items) + "\n")
+    (tmp / "llamune.toml").write_text(
+        f'[[engines]]\nkind = "openai"\nurl = "{url}"\nmax_concurrency = 4\n'
+        '[run]\npresets = ["fast", "balanced"]\n'
+        '[recommend]\ntiers = [16]\n[recommend.model_sizes]\n"smollm2:135m" = 100000000\n'
+    )
+
+
+def _hostile_answer(store_path: Path) -> None:
+    """An answer carrying markup, as a model could write it: stored through the store's own journal."""
+    with Store(store_path) as store:
+        row = next(r for r in store.samples("suite = 'hostile' AND status = 'ok'"))
+        scores = store.scores_for([row["key"]])[row["key"]]
+        row["output"] = json.dumps([XSS[1] + " and " + XSS[0]])
+        writer = store.writer()
+        writer.put(SampleRecord(row, scores))
+        writer.close()
+
+
+def _previous_quarter(reports: Path) -> dict[str, Any]:
+    """Last quarter's report: the same answers, but every wrong one was right then (so each is a regression)."""
+    data = json.loads((reports / "2027-Q1" / "report.json").read_text())
+    for answer in data["browser"]["answers"]:
+        if answer[2] == "w":
+            answer[2] = "r"
+    for suite in data["leaderboard"]:
+        for row in suite["rows"]:
+            row["unit"] = min(1.0, (row["unit"] or 0) + 0.2)
+    (reports / "2026-Q4").mkdir()
+    (reports / "2026-Q4" / "report.json").write_text(json.dumps(data, ensure_ascii=False))
+    return dict(data)
+
+
+@pytest.fixture(scope="module")
+def quarter(tmp_path_factory: pytest.TempPathFactory, smollm2_server: EmbeddedServer) -> Path:
+    tmp = tmp_path_factory.mktemp("quarter")
+    assert smollm2_server.url is not None
+    _project(tmp, smollm2_server.url)
+    first = _cli("run", "--limit", "3", "--quarter", "2027-Q1", "--no-progress", cwd=tmp)
+    assert first.returncode == 0, first.stderr
+    return tmp
+
+
+def test_the_whole_quarter_writes_settings_and_report(quarter: Path) -> None:
+    stored = (quarter / "reports" / "2027-Q1" / "report.json").read_text()
+    data = json.loads(stored)
+    assert data["quarter"] == "2027-Q1" and data["counts"]["samples"] == 2 * 2 * 3
+    assert {s["suite"] for s in data["leaderboard"]} == {"jnli", "hostile"}
+    assert data["summary"]["tiers"][0]["executionOrder"] == ["smollm2:135m"]
+    settings = json.loads((quarter / "recommended" / "2027-Q1.json").read_text())
+    assert settings["version"] == "2027-Q1" and settings["digest"] == data["summary"]["digest"]
+    again = _cli("run", "--limit", "3", "--quarter", "2027-Q1", "--no-progress", "--json", cwd=quarter)
+    assert again.returncode == 0, again.stderr
+    out = json.loads(again.stdout)
+    assert "12 samples planned, 12 already stored, 0 to generate" in again.stderr  # resumed as a whole
+    assert [s["status"] for s in out["stages"]] == ["done", "skipped", "skipped", "done", "done"]
+
+
+def test_report_json_export_is_the_same_content(quarter: Path) -> None:
+    proc = _cli("report", "--quarter", "2027-Q1", "--format", "json", "--out", "-", cwd=quarter)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    stored = json.loads((quarter / "reports" / "2027-Q1" / "report.json").read_text())
+    assert data["leaderboard"] == stored["leaderboard"] and data["browser"] == stored["browser"]
+
+
+def test_report_in_a_real_browser(quarter: Path) -> None:
+    chromium = find_chromium()
+    if chromium is None:
+        if os.environ.get("LLAMUNE_REQUIRE_BROWSER") == "1":
+            pytest.fail("chromium is not installed (LLAMUNE_REQUIRE_BROWSER=1)")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    _hostile_answer(quarter / "llamune.duckdb")
+    _previous_quarter(quarter / "reports")
+    proc = _cli("report", "--quarter", "2027-Q1", cwd=quarter)
+    assert proc.returncode == 0, proc.stderr
+    page_path = quarter / "reports" / "2027-Q1" / "index.html"
+    html = page_path.read_text()
+    assert "<script>window.__xss" not in html and 'onerror="window' not in html
+    url = page_path.resolve().as_uri()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with Browser(chromium) as browser:
+        page = browser.open(url)
+        for section in ("summary", "leaderboard", "speed", "heatmap", "judge", "usage", "history", "samples"):
+            page.click(f'nav a[data-section="{section}"]')
+            shown = page.evaluate("[...document.querySelectorAll('section.panel')]"
+                                  ".filter(s => getComputedStyle(s).display !== 'none').map(s => s.id)")  # fmt: skip
+            assert shown == [section]
+            page.screenshot(ARTIFACTS / f"report-{section}.png")
+        page.click('nav a[data-section="history"]')
+        history = page.text("#history")
+        assert "2026-Q4 → 2027-Q1" in history and "後退した設問" in history
+        assert page.evaluate("document.querySelectorAll('#history svg polyline, #history svg circle').length") > 0
+        page.click("#history button.goto")  # a regression, opened side by side in the sample browser
+        assert page.evaluate("location.hash") == "#samples"
+        assert page.evaluate("document.querySelectorAll('#items .item').length") == 1
+        page.evaluate("document.getElementById('f-item').value = ''")
+        page.evaluate("(s => { s.value = 'hostile'; s.dispatchEvent(new Event('change')); })"
+                      "(document.getElementById('f-suite'))")  # fmt: skip
+        text = page.text("#items")
+        for payload in XSS:
+            assert payload in text  # shown as text, never run
+        assert page.evaluate("window.__xss === undefined && document.querySelectorAll('#items img, #items b')"
+                             ".length === 0")  # fmt: skip
+        page.evaluate("(s => { s.value = ''; s.dispatchEvent(new Event('change')); })"
+                      "(document.getElementById('f-suite'))")  # fmt: skip
+        info = page.text("#page-info")
+        assert info.startswith("1 / ")
+        page.evaluate("(s => { s.value = 'w'; s.dispatchEvent(new Event('change')); })"
+                      "(document.getElementById('f-verdict'))")  # fmt: skip
+        verdicts = page.evaluate("[...document.querySelectorAll('#items .answer')].map(a => a.dataset.verdict)")
+        assert verdicts and set(verdicts) == {"w"}
+        page.screenshot(ARTIFACTS / "report-sample-browser.png")
+        assert page.console_errors == []
+        assert page.requests == [url]  # the file itself, nothing else
