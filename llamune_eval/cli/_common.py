@@ -53,6 +53,9 @@ def human_count(n: int | None) -> str:
     return str(n)
 
 
+TYPER_ERROR: type[Exception] = getattr(typer, "TyperException", click.ClickException)  # newer typer vendors click
+
+
 def main_wrapper(app: Callable[..., Any]) -> None:
     """Run a Typer app so that every expected failure is one clear line and a non-zero exit, not a traceback."""
     from llamune_eval.config import ConfigError
@@ -64,13 +67,19 @@ def main_wrapper(app: Callable[..., Any]) -> None:
     signal.signal(signal.SIGTERM, _term)
     try:
         code = app(standalone_mode=False)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, typer.Abort):
         fail("interrupted", 130)
     except KeyboardInterrupt:
         fail("interrupted", 130)
-    except click.ClickException as exc:
-        exc.show()
-        raise SystemExit(exc.exit_code) from None
+    except (
+        click.ClickException,
+        getattr(typer, "TyperException", click.ClickException),
+    ) as exc:  # typer may vendor click
+        show = getattr(exc, "show", None)
+        if show is None:
+            raise
+        show()
+        raise SystemExit(getattr(exc, "exit_code", 2)) from None
     except ConfigError as exc:
         fail(f"config: {exc}", 2)
     except EngineError as exc:

@@ -114,3 +114,16 @@ def test_next_quarter_is_the_one_the_settings_are_for() -> None:
 
     assert next_quarter(date(2026, 11, 25)) == "2027-Q1"
     assert next_quarter(date(2026, 2, 1)) == "2026-Q2"
+
+
+def test_report_command_errors_are_one_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    cli = [sys.executable, "-m", "llamune_eval.cli.main", "report"]
+    missing = subprocess.run(cli, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 1 and missing.stderr.strip().splitlines() == [
+        "error: llamune.duckdb: no results store yet (run `llamune-eval run` first)"
+    ]
+    bad = subprocess.run([*cli, "--quarter", "2026-Q5"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "2026-Q5" in bad.stderr and "Traceback" not in bad.stderr

@@ -39,9 +39,18 @@ def _project(tmp: Path, url: str) -> None:
     )
     items = [{"id": f"x{i}", "input": f"Repeat exactly: {p}", "reference": p} for i, p in enumerate(XSS)]
     (hostile / "items.jsonl").write_text("\n".join(json.dumps(i) for i in items) + "\n")
+    usage = tmp / "usage"
+    usage.mkdir()
+    events = [{"event_id": f"e{i}", "session_id": "s1", "turn": i // 2, "kind": "retry" if i % 2 else "main",
+               "model": "smollm2:135m", "preset": "fast" if i % 2 else "balanced", "success": True,
+               "latency_s": 1.0 + i, "adopted": (i % 4 == 1) if i % 2 else (i % 4 != 1),
+               "rating": 1 if i == 0 else None, "comment": "<b>わかりやすい</b>" if i == 0 else None,
+               "category": "general",
+               "created_at": f"2026-11-0{i + 1}T10:00:00"} for i in range(6)]  # fmt: skip
+    (usage / "chat-events.jsonl").write_text("\n".join(json.dumps(e, ensure_ascii=False) for e in events) + "\n")
     (tmp / "llamune.toml").write_text(
         f'[[engines]]\nkind = "openai"\nurl = "{url}"\nmax_concurrency = 4\n'
-        '[run]\npresets = ["fast", "balanced"]\n'
+        '[run]\npresets = ["fast", "balanced"]\n[usage]\ndatabases = ["usage/*.jsonl"]\n'
         '[recommend]\ntiers = [16]\n[recommend.model_sizes]\n"smollm2:135m" = 100000000\n'
     )
 
@@ -93,7 +102,10 @@ def test_the_whole_quarter_writes_settings_and_report(quarter: Path) -> None:
     assert again.returncode == 0, again.stderr
     out = json.loads(again.stdout)
     assert "12 samples planned, 12 already stored, 0 to generate" in again.stderr  # resumed as a whole
-    assert [s["status"] for s in out["stages"]] == ["done", "skipped", "skipped", "done", "done"]
+    assert [s["status"] for s in out["stages"]] == ["done", "skipped", "done", "done", "done"]
+    usage = data["usage"]  # the quarter before 2027-Q1 is the data the choice rests on
+    assert usage["period"] == "2026-Q4" and usage["modelUsage"]["smollm2:135m"]["count"] == 6
+    assert usage["retryAdoption"]["smollm2:135m:fast"]["retries"] == 3
 
 
 def test_report_json_export_is_the_same_content(quarter: Path) -> None:
@@ -127,6 +139,9 @@ def test_report_in_a_real_browser(quarter: Path) -> None:
                                   ".filter(s => getComputedStyle(s).display !== 'none').map(s => s.id)")  # fmt: skip
             assert shown == [section]
             page.screenshot(ARTIFACTS / f"report-{section}.png")
+        page.click('nav a[data-section="usage"]')
+        usage = page.text("#usage")
+        assert "smollm2:135m" in usage and "<b>わかりやすい</b>" in usage  # a comment is text too
         page.click('nav a[data-section="history"]')
         history = page.text("#history")
         assert "2026-Q4 → 2027-Q1" in history and "後退した設問" in history
