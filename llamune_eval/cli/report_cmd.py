@@ -18,7 +18,7 @@ def report(config: Path | None, quarter: str | None, fmt: str, out: Path | None,
     path = Path(store_path or cfg.paths.store)
     if not path.exists():
         fail(f"{path}: no results store yet (run `llamune-eval run` first)")
-    with Store(path) as store:
+    with Store(path) as store, err_console.status(f"building the {quarter} report…"):
         if out is not None and str(out) == "-":
             import json
 
