@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import zlib
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -72,7 +73,7 @@ def synthesize(path: Path, samples: int, *, models: int = 4, seed: int = 0, when
         for n in range(per_config):
             suite, kind, category = _pick(n, per_config)
             item = f"{n}"
-            item_rng = random.Random(hash((suite, item, seed)) & 0xFFFF)
+            item_rng = random.Random(zlib.crc32(f"{suite}/{item}/{seed}".encode()))  # same items every process
             right = item_rng.random() < skill + rng.uniform(-0.1, 0.1)
             text, scores, parsed = _answer(kind, rng, right)
             if count in extra:

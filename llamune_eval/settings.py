@@ -13,6 +13,7 @@ import json
 import os
 import re
 import tomllib
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,18 @@ class RecommendedSettings(_Camel):
         ]
         fitting = [t for t in tiers if t.memory_gb <= memory_gb]
         return fitting[-1] if fitting else tiers[0]
+
+
+def next_quarter(today: date | None = None) -> str:
+    """The quarter the settings are for: the one after today's (month 3 prepares the next quarter)."""
+    today = today or date.today()
+    q = (today.month - 1) // 3 + 1
+    return f"{today.year + 1}-Q1" if q == 4 else f"{today.year}-Q{q + 1}"
+
+
+def previous_quarter(quarter: str) -> str:
+    year, q = int(quarter[:4]), int(quarter[-1])
+    return f"{year - 1}-Q4" if q == 1 else f"{year}-Q{q - 1}"
 
 
 def canonical(data: dict[str, Any]) -> bytes:

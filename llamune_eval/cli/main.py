@@ -57,6 +57,15 @@ def ask(
     do_ask(config, prompt, model, system, params, as_json)
 
 
+def _quarter(value: str | None) -> str | None:
+    if value is not None and not re.fullmatch(r"\d{4}-Q[1-4]", value):
+        raise typer.BadParameter(f"{value!r} is not YYYY-Qn")
+    return value
+
+
+QuarterOpt = Annotated[
+    str | None, typer.Option(help="YYYY-Qn (default: [run] quarter, else the next one).", callback=_quarter)
+]
 SuiteOpt = Annotated[list[str] | None, typer.Option("--suite", "-s", help="Suite name (repeatable; default: all).")]
 ModelOpt = Annotated[list[str] | None, typer.Option("--model", "-m", help="Model name (repeatable; default: all).")]
 PresetOpt = Annotated[list[str] | None, typer.Option("--preset", "-p", help="Preset name (repeatable).")]
@@ -81,7 +90,7 @@ def run_command(
     repeats: Annotated[int, typer.Option(help="Repeats per item, each with its own seed (0 = config).")] = 0,
     concurrency: Annotated[int | None, typer.Option(help="Requests in flight (default: the endpoints' caps).")] = None,
     store: StoreOpt = None,
-    quarter: Annotated[str | None, typer.Option(help="YYYY-Qn (default: [run] quarter, else the next one).")] = None,
+    quarter: QuarterOpt = None,
     sweep_only: Annotated[bool, typer.Option("--sweep-only", help="Only generate and score samples.")] = False,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
     config: ConfigOpt = None,
@@ -91,8 +100,6 @@ def run_command(
     the same command again continues where a killed run stopped."""
     from llamune_eval.cli.run_cmd import run as do_run
 
-    if quarter is not None and not re.fullmatch(r"\d{4}-Q[1-4]", quarter):
-        raise typer.BadParameter(f"{quarter!r} is not YYYY-Qn", param_hint="--quarter")
     do_run(config, {"suite": suite or [], "model": model or [], "preset": preset or [], "limit": limit,
                     "repeats": repeats, "concurrency": concurrency, "store": store, "progress": progress,
                     "json": as_json, "quarter": quarter, "sweep_only": sweep_only})  # fmt: skip
@@ -158,7 +165,7 @@ def recommend_command(
 
 @app.command("report")
 def report_command(
-    quarter: Annotated[str | None, typer.Option(help="YYYY-Qn (default: [run] quarter, else the next one).")] = None,
+    quarter: QuarterOpt = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="html (index.html and report.json) or json.")] = "html",
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Folder (default: reports/<quarter>); - for JSON on stdout.")
@@ -169,8 +176,6 @@ def report_command(
     """Write the quarter's comparison report: one self-contained HTML file (no network requests) and its data."""
     from llamune_eval.cli.report_cmd import report
 
-    if quarter is not None and not re.fullmatch(r"\d{4}-Q[1-4]", quarter):
-        raise typer.BadParameter(f"{quarter!r} is not YYYY-Qn", param_hint="--quarter")
     if fmt not in ("html", "json"):
         raise typer.BadParameter(f"{fmt!r}: choose html or json", param_hint="--format")
     report(config, quarter, fmt, out, store)

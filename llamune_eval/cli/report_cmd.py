@@ -10,7 +10,7 @@ from llamune_eval.ui import err_console
 
 
 def report(config: Path | None, quarter: str | None, fmt: str, out: Path | None, store_path: Path | None) -> None:
-    from llamune_eval.runner.quarter import next_quarter
+    from llamune_eval.settings import next_quarter
     from llamune_eval.store.results import Store
 
     cfg = load_config(config)
@@ -20,13 +20,11 @@ def report(config: Path | None, quarter: str | None, fmt: str, out: Path | None,
         fail(f"{path}: no results store yet (run `llamune-eval run` first)")
     with Store(path) as store, err_console.status(f"building the {quarter} report…"):
         if out is not None and str(out) == "-":
-            import json
-
             from llamune_eval.report import collect
-            from llamune_eval.report.render import clean
+            from llamune_eval.report.render import to_json
 
-            data = collect(store, cfg, quarter, cfg.paths.recommended, cfg.paths.reports)
-            sys.stdout.write(json.dumps(clean(data), ensure_ascii=False, default=str) + "\n")
+            data = collect(store, cfg, quarter)
+            sys.stdout.write(to_json(data) + "\n")
             return
         from llamune_eval.report import make_report
 

@@ -15,6 +15,6 @@ __all__ = ["SCHEMA_VERSION", "collect", "make_report", "render", "write"]
 
 def make_report(cfg: Config, quarter: str, store: Store, *, html: bool = True, out: Path | None = None) -> list[Path]:
     """Collect the quarter's data from the store and write the report folder (HTML unless `html` is False)."""
-    data = collect(store, cfg, quarter, cfg.paths.recommended, cfg.paths.reports)
+    data = collect(store, cfg, quarter)
     page = render(data, headroom=cfg.recommend.headroom, tiers=cfg.recommend.tiers) if html else None
     return write(out or cfg.paths.reports / quarter, data, page)

@@ -9,7 +9,6 @@ import math
 import statistics
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from llamune_eval.config import Config
@@ -49,22 +48,10 @@ def _paired(kind: str, a: dict[Any, float], b: dict[Any, float], judged: bool, s
     return len(common), diff, paired_bootstrap(xa, xb, resamples=2000, seed=seed)[3]
 
 
-def _per_config(sel: Selection) -> dict[tuple[str, str, str], dict[tuple[str, int], float]]:
-    """(suite, model, preset) -> (item, repeat) -> paired value."""
-    out: dict[tuple[str, str, str], dict[tuple[str, int], float]] = {}
-    for r in sel.rows:
-        value = sel.value(r)
-        if value is not None:
-            out.setdefault((r["suite"], r["model"], r["preset"]), {})[(r["item_id"], r["repeat"])] = value
-    return out
-
-
 def leaderboard_section(sel: Selection, seed: int) -> list[dict[str, Any]]:
     """Per suite: every configuration with its interval, and the paired test against the suite's best one."""
     rows = leaderboard_rows(sel.rows, sel.values, seed)
-    paired = _per_config(sel)
-    judged_suites = {r["suite"] for r in sel.rows if r["pending_judge"]}
-    kinds = {r["suite"]: r["kind"] for r in sel.rows}
+    paired, judged_suites, kinds = sel.paired, sel.judged_suites, sel.kinds
     suites: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         entry = {
@@ -156,9 +143,9 @@ def memory_section(store: Store, cfg: Config, sel: Selection) -> list[dict[str, 
     for (plan,) in store.con.execute("SELECT plan FROM runs ORDER BY started_at").fetchall():
         facts |= (json.loads(plan) if plan else {}).get("model_facts", {})
     ctx: dict[str, int] = {}
-    for r in sel.rows:
-        num_ctx = int(json.loads(r["params"] or "{}").get("num_ctx") or 4096)
-        ctx[r["model"]] = max(ctx.get(r["model"], 0), num_ctx)
+    for model, params_json in {(r["model"], r["params"]) for r in sel.rows}:  # each parameter set parsed once
+        num_ctx = int(json.loads(params_json or "{}").get("num_ctx") or 4096)
+        ctx[model] = max(ctx.get(model, 0), num_ctx)
     out = []
     for model in sorted(ctx):
         f = facts.get(model, {})
@@ -183,9 +170,7 @@ def heatmap_section(board: list[dict[str, Any]], configs: list[dict[str, Any]]) 
 def preset_effect_section(sel: Selection, board: list[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
     """Per model with several presets: each preset against the model's baseline (balanced, else the first), per
     suite, with a paired test Holm-corrected within the model."""
-    paired = _per_config(sel)
-    kinds = {r["suite"]: r["kind"] for r in sel.rows}
-    judged_suites = {r["suite"] for r in sel.rows if r["pending_judge"]}
+    paired, judged_suites, kinds = sel.paired, sel.judged_suites, sel.kinds
     presets: dict[str, list[str]] = {}
     for r in sel.rows:
         if r["preset"] not in presets.setdefault(r["model"], []):
@@ -241,6 +226,8 @@ def usage_section(store: Store, quarter: str, seed: int) -> dict[str, Any] | Non
     ).fetchall()
     if not per_quarter:
         return None
+    from llamune_eval.settings import previous_quarter
+
     data_quarter = previous_quarter(quarter)
     chosen = data_quarter if any(q == data_quarter for q, _ in per_quarter) else None
     metrics = usage_metrics(store, chosen, seed=seed)
@@ -249,13 +236,9 @@ def usage_section(store: Store, quarter: str, seed: int) -> dict[str, Any] | Non
     return metrics
 
 
-def previous_quarter(quarter: str) -> str:
-    year, q = int(quarter[:4]), int(quarter[-1])
-    return f"{year - 1}-Q4" if q == 1 else f"{year}-Q{q - 1}"
-
-
-def collect(store: Store, cfg: Config, quarter: str, recommended: Path, reports: Path) -> dict[str, Any]:
-    """Everything the report shows, as JSON-ready data."""
+def collect(store: Store, cfg: Config, quarter: str) -> dict[str, Any]:
+    """Everything the report shows, as JSON-ready data (settings from `[paths] recommended`, earlier quarters'
+    reports from `[paths] reports`)."""
     from llamune_eval.report.browser import browser_section
     from llamune_eval.report.history import history_section
     from llamune_eval.report.summary import summary_section
@@ -278,7 +261,7 @@ def collect(store: Store, cfg: Config, quarter: str, recommended: Path, reports:
             "configs": len(configs),
             "models": len({c["model"] for c in configs}),
         },
-        "summary": summary_section(recommended, quarter),
+        "summary": summary_section(cfg.paths.recommended, quarter),
         "leaderboard": board,
         "configs": configs,
         "memory": memory_section(store, cfg, sel),
@@ -286,6 +269,6 @@ def collect(store: Store, cfg: Config, quarter: str, recommended: Path, reports:
         "presetEffect": preset_effect_section(sel, board, seed),
         "judge": judge_section(store, cfg),
         "usage": usage_section(store, quarter, seed),
-        "history": history_section(reports, quarter, browser, board),
+        "history": history_section(cfg.paths.reports, quarter, browser, board),
         "browser": browser,
     }

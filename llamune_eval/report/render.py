@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -121,22 +120,16 @@ def render(data: dict[str, Any], *, headroom: float = 0.75, tiers: list[int] | N
     )
 
 
-def clean(value: Any) -> Any:
-    """JSON has no NaN or infinity: they become null."""
-    if isinstance(value, float):
-        return None if math.isnan(value) or math.isinf(value) else value
-    if isinstance(value, dict):
-        return {k: clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [clean(v) for v in value]
-    return value
+def to_json(data: Any) -> str:
+    """The report's data as JSON text; orjson writes NaN and infinity as null (JSON has neither)."""
+    return orjson.dumps(data, default=str, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS).decode()
 
 
 def write(folder: Path, data: dict[str, Any], html: str | None) -> list[Path]:
     """report.json always (the next quarter's trend reads it), index.html when rendered; each written atomically."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    payload = json.dumps(clean(data), ensure_ascii=False, default=str, allow_nan=False)
+    payload = to_json(data)
     for name, text in (("report.json", payload), ("index.html", html)):
         if text is None:
             continue

@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import statistics
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
+from llamune_eval.runner.compare import BINARY
+from llamune_eval.runner.compare import PAIRED_VALUE as PAIRED
 from llamune_eval.store.results import Store
 
-# per-sample value compared between configurations, and whether it is a right/wrong value
-PAIRED = {"jcommonsenseqa": "correct", "jnli": "correct", "jsquad": "f1", "inhouse": "pass", "jsts": "abs_error"}
-BINARY = {"correct", "pass"}
+__all__ = ["BINARY", "PAIRED", "Selection", "select", "text_of"]
 JSTS_RIGHT = 1.0  # a JSTS answer within one point of the gold similarity (0-5) counts as right
 JUDGE_RIGHT = 0.6  # a judged answer scoring at least 60% of the scale counts as right
 
@@ -42,6 +43,25 @@ class Selection:
     rows: list[dict[str, Any]]
     values: dict[str, dict[str, float]]
     judged: dict[str, float] = field(default_factory=dict)
+
+    @cached_property
+    def paired(self) -> dict[tuple[str, str, str], dict[tuple[str, int], float]]:
+        """(suite, model, preset) -> (item, repeat) -> paired value, for the tests between configurations."""
+        out: dict[tuple[str, str, str], dict[tuple[str, int], float]] = {}
+        for r in self.rows:
+            value = self.value(r)
+            if value is not None:
+                out.setdefault((r["suite"], r["model"], r["preset"]), {})[(r["item_id"], r["repeat"])] = value
+        return out
+
+    @cached_property
+    def kinds(self) -> dict[str, str]:
+        return {r["suite"]: r["kind"] for r in self.rows}
+
+    @cached_property
+    def judged_suites(self) -> set[str]:
+        """Suites scored by the judge: their headline is the judge's mean share of the scale."""
+        return {r["suite"] for r in self.rows if r["pending_judge"]}
 
     def value(self, row: dict[str, Any]) -> float | None:
         """The sample's paired value (higher is better except JSTS's absolute error); None if unscored."""

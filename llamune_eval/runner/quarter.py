@@ -12,22 +12,15 @@ import contextlib
 import glob
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 from llamune_eval.config import Config
 from llamune_eval.runner.sweep import Outcome, Sweep, sweep
+from llamune_eval.settings import next_quarter
 from llamune_eval.types import InputError
 
 STAGES = ("sweep", "judge", "usage", "recommend", "report")
-
-
-def next_quarter(today: date | None = None) -> str:
-    """The quarter the settings are for: the one after today's (month 3 prepares the next quarter)."""
-    today = today or date.today()
-    q = (today.month - 1) // 3 + 1
-    return f"{today.year + 1}-Q1" if q == 4 else f"{today.year}-Q{q + 1}"
 
 
 @dataclass

@@ -27,6 +27,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import pytest
+
 from tests.report._cdp import (
     _PR_SET_PDEATHSIG,
     JSON,
@@ -51,6 +53,17 @@ def find_chromium() -> str | None:
         if found:
             return found
     return None
+
+
+def require_chromium() -> str:
+    """The chromium executable, or skip (fail under LLAMUNE_REQUIRE_BROWSER=1, as in CI) when there is none."""
+    exe = find_chromium()
+    if exe is None:
+        why = "chromium is not installed (apt-get install chromium, or set LLAMUNE_CHROMIUM)"
+        if os.environ.get("LLAMUNE_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{why} (LLAMUNE_REQUIRE_BROWSER=1)")
+        pytest.skip(why)
+    return exe
 
 
 def _remote_text(obj: JSON) -> str:

@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.report._browser import Browser, find_chromium
+from tests.report._browser import Browser, require_chromium
 from tests.report._cdp import BrowserError, _leftovers
 
-REQUIRE_BROWSER = os.environ.get("LLAMUNE_REQUIRE_BROWSER") == "1"  # CI: a missing browser fails, never skips
 EXTERNAL_IMG = "http://10.255.255.1/x.png"
-
-
-def _chromium() -> str:
-    exe = find_chromium()
-    if exe is None:
-        why = "chromium is not installed (apt-get install chromium, or set LLAMUNE_CHROMIUM)"
-        if REQUIRE_BROWSER:
-            pytest.fail(f"{why} (LLAMUNE_REQUIRE_BROWSER=1)")
-        pytest.skip(why)
-    return exe
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with Browser(_chromium()) as b:
+    with Browser(require_chromium()) as b:
         yield b
 
 
@@ -91,7 +79,7 @@ def test_external_request_is_recorded(browser: Browser, tmp_path: Path) -> None:
 
 
 def test_close_leaves_no_process_and_no_files(tmp_path: Path) -> None:
-    with Browser(_chromium()) as b:
+    with Browser(require_chromium()) as b:
         b.open(_write(tmp_path, "a.html", "<p>a</p>"))
         pid, workdir = b.pid, b.workdir
     assert pid is not None and workdir is not None

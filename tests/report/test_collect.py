@@ -30,7 +30,7 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory) -> tuple[Config, dict[st
     cfg = _cfg(tmp)
     synthesize(cfg.paths.store, 3000, extra_outputs={7: "<script>alert(1)</script>"})
     with Store(cfg.paths.store) as store:
-        data = collect(store, cfg, "2026-Q4", cfg.paths.recommended, cfg.paths.reports)
+        data = collect(store, cfg, "2026-Q4")
     return cfg, data
 
 
@@ -80,7 +80,7 @@ def test_previous_quarter_gives_trend_and_regressions(tmp_path: Path) -> None:
     with Store(older) as store:
         make_report(cfg, "2026-Q3", store, html=False)
     with Store(cfg.paths.store) as store:
-        data = collect(store, cfg, "2026-Q4", cfg.paths.recommended, cfg.paths.reports)
+        data = collect(store, cfg, "2026-Q4")
     history = data["history"]
     assert history["quarters"] == ["2026-Q3", "2026-Q4"] and history["previous"] == "2026-Q3"
     for series in history["trend"].values():

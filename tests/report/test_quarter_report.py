@@ -15,7 +15,7 @@ import pytest
 
 from llamune_eval.engines.embedded import EmbeddedServer
 from llamune_eval.store.results import SampleRecord, Store
-from tests.report._browser import Browser, find_chromium
+from tests.report._browser import Browser, require_chromium
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("LLAMUNE_TEST_ARTIFACTS", ROOT / "test-artifacts"))
@@ -117,11 +117,7 @@ def test_report_json_export_is_the_same_content(quarter: Path) -> None:
 
 
 def test_report_in_a_real_browser(quarter: Path) -> None:
-    chromium = find_chromium()
-    if chromium is None:
-        if os.environ.get("LLAMUNE_REQUIRE_BROWSER") == "1":
-            pytest.fail("chromium is not installed (LLAMUNE_REQUIRE_BROWSER=1)")
-        pytest.skip("chromium is not installed (apt-get install chromium)")
+    chromium = require_chromium()
     _hostile_answer(quarter / "llamune.duckdb")
     _previous_quarter(quarter / "reports")
     proc = _cli("report", "--quarter", "2027-Q1", cwd=quarter)

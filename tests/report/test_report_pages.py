@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-
-import pytest
 
 from bench._synth import synthesize
 from llamune_eval.config import Config
 from llamune_eval.report import make_report
 from llamune_eval.store.results import Store
-from tests.report._browser import Browser, find_chromium
-
-
-def _chromium() -> str:
-    found = find_chromium()
-    if found is None:
-        if os.environ.get("LLAMUNE_REQUIRE_BROWSER") == "1":
-            pytest.fail("chromium is not installed (LLAMUNE_REQUIRE_BROWSER=1)")
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    return found
+from tests.report._browser import Browser, require_chromium
 
 
 def test_sample_browser_pages_and_filters(tmp_path: Path) -> None:
-    chromium = _chromium()
+    chromium = require_chromium()
     cfg = Config.model_validate({"paths": {"store": str(tmp_path / "s.duckdb"), "reports": str(tmp_path / "r"),
                                            "recommended": str(tmp_path / "rec")}})  # fmt: skip
     synthesize(cfg.paths.store, 6000, extra_outputs={0: "<script>window.__xss = 1</script>"})
