@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import sys
 
-from bench import chat_overhead, engine_overhead, judge_overhead, report_render, runner_overhead, usage_overhead
+from bench import (
+    chat_overhead,
+    engine_overhead,
+    judge_overhead,
+    recommend_decide,
+    report_render,
+    runner_overhead,
+    usage_overhead,
+)
 
 BENCHES = {
     "engine": engine_overhead.main,
@@ -13,6 +21,7 @@ BENCHES = {
     "chat": chat_overhead.main,
     "usage": usage_overhead.main,
     "report": report_render.main,
+    "recommend": recommend_decide.main,
 }
 
 

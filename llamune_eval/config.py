@@ -126,16 +126,37 @@ class JudgeConfig(_Strict):
 
 
 class RecommendConfig(_Strict):
-    """How the quarter's settings are chosen."""
+    """How the quarter's settings are chosen: tiers, the decision rule and the weights of its score (README:
+    "The decision rule")."""
 
     tiers: list[int] = Field(default_factory=lambda: [16, 32, 64])  # GB of memory
     headroom: float = Field(default=0.75, gt=0, le=1)  # share of a tier's memory the models may use
-    quality_weight: float = Field(default=1.0, ge=0)
-    latency_weight: float = Field(default=0.3, ge=0)
     max_models: int = Field(default=3, ge=1, le=10)
     kv_bytes_per_param_token: float = Field(default=2e-5, gt=0)  # KV cache estimate: bytes per parameter per token
     model_sizes: dict[str, int] = Field(default_factory=dict)  # bytes, for models no engine lists now
     signing_key: Path | None = None  # Ed25519 private key (PEM) to sign the file
+    # the decision rule: the incumbent stays unless a challenger is better by a test or by the margin
+    alpha: float = Field(default=0.05, gt=0, lt=1)  # family-wise error rate of the tests (Holm)
+    margin: float = Field(default=0.05, ge=0, le=1)  # quality lead (0-1) that replaces with enough items
+    min_items: int = Field(default=100, ge=1)  # items per counted suite before a quarter may be published
+    # the score, in points of benchmark quality (0-1): usage signals count from their neutral 0.5
+    rating_weight: float = Field(default=0.2, ge=0)  # users' thumbs up share
+    success_weight: float = Field(default=0.2, ge=0)  # success rate on the organisation's task mix
+    retry_weight: float = Field(default=0.1, ge=0)  # /retry preference (Bradley-Terry)
+    memory_weight: float = Field(default=0.03, ge=0)  # share of the tier's memory left free
+    latency_per_doubling: float = Field(default=0.03, ge=0)  # cost of each doubling of the median latency
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for old in ("quality_weight", "latency_weight"):
+                if old in data:
+                    raise ValueError(
+                        f"{old} is gone: the score is now in points of quality, with "
+                        "latency_per_doubling and the usage weights (README: The decision rule)"
+                    )
+        return data
 
 
 class SuiteConfig(_Strict):

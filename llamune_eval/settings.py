@@ -17,33 +17,45 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from llamune_eval.types import InputError
+from llamune_eval import jsonio
+from llamune_eval.types import InputError, SamplingParams
 
-VERSION = re.compile(r"^\d{4}-Q[1-4]$")
+QUARTER = re.compile(r"^\d{4}-Q[1-4]$")
+VERSION = re.compile(r"^(\d{4})-Q([1-4])(?:\.([2-9]|[1-9]\d+))?$")  # a published quarter, or its revision 2, 3, ...
+PARAMETER_FIELDS = ("temperature", "top_p", "top_k", "max_tokens", "repeat_penalty", "num_ctx")
 
 
 class _Camel(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
 
-class Parameters(_Camel):
-    """LLMParameters: the sampling parameters a model runs with."""
+class LLMParameters(SamplingParams):
+    """The specification's LLMParameters: the engine's `SamplingParams` itself (so the chat runtime sends it as it
+    is), with temperature and top_p required as the specification has them."""
 
-    temperature: float = Field(ge=0, le=2)
-    top_p: float = Field(ge=0, le=1)
-    top_k: int | None = Field(default=None, ge=0)
-    max_tokens: int = Field(ge=1)
-    repeat_penalty: float | None = Field(default=None, ge=0)
-    num_ctx: int | None = Field(default=None, ge=1)
+    temperature: float = Field(ge=0.0, le=2.0)
+    top_p: float = Field(ge=0.0, le=1.0)
+
+    @classmethod
+    def of(cls, params: SamplingParams) -> LLMParameters:
+        """A configuration's parameters as a settings file carries them (no seed, no stop sequences)."""
+        return cls.model_validate(params.model_dump(include=set(PARAMETER_FIELDS)))
+
+    def view(self) -> dict[str, Any]:
+        """The fields a settings file writes: the specification's names, unset ones left out."""
+        return self.model_dump(include=set(PARAMETER_FIELDS), exclude_none=True)
+
+
+Parameters = LLMParameters  # the name settings.toml files and older code know
 
 
 class ModelConfig(_Camel):
     name: str
     priority: int = Field(ge=1)
     purpose: str
-    parameters: Parameters
+    parameters: LLMParameters
     preset: str | None = None
 
 
@@ -54,18 +66,46 @@ class Tier(_Camel):
     concurrent_limit: int = Field(alias="concurrentLimit", ge=1)
 
 
+class PerformanceChange(_Camel):
+    """One measured change of a tier's main configuration: quality in points on 0..1, speed as the relative change
+    of latency (negative: faster), with its 95% interval and whether it is significant."""
+
+    tier: int
+    metric: str  # quality | latency
+    before: str
+    after: str
+    before_value: float | None = Field(default=None, alias="beforeValue")
+    after_value: float | None = Field(default=None, alias="afterValue")
+    change: float | None = None
+    low: float | None = None
+    high: float | None = None
+    significant: bool | None = None
+    basis: str
+    description: str
+
+
 class QuarterlyUpdate(_Camel):
     new_version: str = Field(alias="newVersion")
     old_version: str | None = Field(default=None, alias="oldVersion")
     changes: list[str] = Field(default_factory=list)
     new_models: list[str] = Field(default_factory=list, alias="newModels")
     deprecated_models: list[str] = Field(default_factory=list, alias="deprecatedModels")
-    performance_improvements: list[dict[str, Any]] = Field(default_factory=list, alias="performanceImprovements")
+    performance_improvements: str = Field(default="", alias="performanceImprovements")
+    performance_details: list[PerformanceChange] = Field(default_factory=list, alias="performanceDetails")
+
+    @field_validator("performance_improvements", mode="before")
+    @classmethod
+    def _legacy_list(cls, value: Any) -> Any:
+        """Files written before the specification's string shape carried a list of {description}."""
+        if isinstance(value, list):
+            return "、".join(str(v.get("description", v)) if isinstance(v, dict) else str(v) for v in value)
+        return value
 
 
 class RecommendedSettings(_Camel):
     version: str
     quarter: str
+    preview: bool = False  # a preview is never applied: too little evidence, or asked for with --preview
     models: list[ModelConfig]
     execution_order: list[str] = Field(alias="executionOrder")
     concurrent_limit: int = Field(alias="concurrentLimit", ge=1)
@@ -98,14 +138,29 @@ def next_quarter(today: date | None = None) -> str:
     return f"{today.year + 1}-Q1" if q == 4 else f"{today.year}-Q{q + 1}"
 
 
+def version_key(version: str) -> tuple[int, int, int]:
+    """(year, quarter, revision) for ordering versions: 2027-Q1 < 2027-Q1.2 < 2027-Q1.10 < 2027-Q2."""
+    m = VERSION.match(version)
+    if not m:
+        return (0, 0, 0)
+    return (int(m.group(1)), int(m.group(2)), int(m.group(3) or 1))
+
+
+def quarter_of(version: str) -> str:
+    """The quarter a version (or revision) is for."""
+    return version.split(".", 1)[0]
+
+
 def previous_quarter(quarter: str) -> str:
     year, q = int(quarter[:4]), int(quarter[-1])
     return f"{year - 1}-Q4" if q == 1 else f"{year}-Q{q - 1}"
 
 
 def canonical(data: dict[str, Any]) -> bytes:
+    """What the digest and the signature cover: everything but themselves, keys sorted, no whitespace, UTF-8,
+    RFC 8259 only (a NaN would make the file unreadable for strict parsers, so it cannot be sealed)."""
     body = {k: v for k, v in data.items() if k not in ("digest", "signature")}
-    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
 def digest_of(data: dict[str, Any]) -> str:
@@ -131,7 +186,7 @@ def verify_signature(data: dict[str, Any], public_key_pem: bytes) -> bool:
 def load_recommended(path: Path, public_key: Path | None = None) -> RecommendedSettings:
     """One recommended file, its digest, signature (when a public key is configured) and shape checked."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = jsonio.loads(path.read_bytes())
     except (OSError, ValueError) as exc:
         raise InputError(f"{path}: not readable JSON ({exc})") from exc
     if not isinstance(data, dict):
@@ -147,16 +202,23 @@ def load_recommended(path: Path, public_key: Path | None = None) -> RecommendedS
         first = exc.errors()[0]
         raise InputError(f"{path}: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}; refused") from exc
     if not VERSION.match(settings.version):
-        raise InputError(f"{path}: version {settings.version!r} is not YYYY-Qn; refused")
+        raise InputError(f"{path}: version {settings.version!r} is not YYYY-Qn (or YYYY-Qn.R); refused")
+    if settings.preview:
+        raise InputError(f"{path}: a preview ({settings.changelog.splitlines()[0] if settings.changelog else ''}); "
+                         "never applied")  # fmt: skip
     return settings
+
+
+def published_files(folder: Path) -> list[Path]:
+    """The folder's published settings files (previews and schema.json left out), newest version first."""
+    found = [p for p in folder.glob("*.json") if VERSION.match(p.stem)]
+    return sorted(found, key=lambda p: version_key(p.stem), reverse=True)
 
 
 def newest_recommended(folder: Path) -> tuple[RecommendedSettings | None, list[str]]:
     """The newest valid recommended file in `folder`, and why newer ones were refused."""
     refused: list[str] = []
-    for path in sorted(folder.glob("*.json"), reverse=True):
-        if not VERSION.match(path.stem):
-            continue  # schema.json and other files
+    for path in published_files(folder):
         try:
             return load_recommended(path), refused
         except InputError as exc:
@@ -170,6 +232,16 @@ def default_custom_path() -> Path:
         return Path(env).expanduser()
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(base) / "llamune" / "settings.toml"
+
+
+def default_chat_db() -> Path:
+    """Where `llamune` keeps its sessions and usage ($LLAMUNE_CHAT_DB, else under $XDG_DATA_HOME): the quarter's
+    run ingests this machine's own usage from here."""
+    env = os.environ.get("LLAMUNE_CHAT_DB")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "llamune" / "chat.sqlite"
 
 
 class CustomSettings(_Camel):
@@ -226,7 +298,7 @@ def resolve(
     custom = load_custom(custom_path or default_custom_path()) if use_custom else None
     if custom is not None:
         newer = None
-        if recommended is not None and (custom.based_on or "") < recommended.version:
+        if recommended is not None and version_key(custom.based_on or "") < version_key(recommended.version):
             newer = recommended.update or QuarterlyUpdate(newVersion=recommended.version, oldVersion=custom.based_on)
         order = custom.execution_order or [m.name for m in sorted(custom.models, key=lambda m: m.priority)]
         return Active(source="custom", version=custom.based_on, models=custom.models, execution_order=order,

@@ -17,6 +17,16 @@ console = _console()
 err_console = _console(stderr=True)
 
 
+def print_json(data: Any) -> None:
+    """`--json` output: strict RFC 8259 JSON (no NaN or Infinity), indented, on stdout."""
+    import sys
+
+    from llamune_eval import jsonio
+
+    sys.stdout.write(jsonio.dumps(data, indent=2) + "\n")
+    sys.stdout.flush()
+
+
 def make_progress(enabled: bool = True) -> Any:
     """The one progress display: a bar per model x preset (or judge), with ETA and a free-text speed column."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn

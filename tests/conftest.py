@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from llamune_eval.engines.embedded import EmbeddedServer, stop_all
 
 egress.install()  # every test runs under the same guard the CLI uses
 egress.offline_env()
+# The quarter ingests this machine's own chat database by default: tests never read the developer's real one.
+os.environ["LLAMUNE_CHAT_DB"] = str(Path(tempfile.mkdtemp(prefix="llamune-tests-")) / "no-chat.sqlite")
 
 REQUIRE_ENGINE = os.environ.get("LLAMUNE_REQUIRE_ENGINE") == "1"  # CI: a missing engine fails, never skips
 SMOL_CTX = 2048

@@ -87,3 +87,37 @@ def test_custom_settings_beat_recommended_and_hear_about_newer_ones(tmp_path: Pa
 def test_no_usable_settings_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no usable recommended settings"):
         resolve(tmp_path, tmp_path / "none.toml")
+
+
+def test_revisions_order_after_their_quarter_and_previews_are_never_applied(tmp_path: Path) -> None:
+    for version in ("2026-Q1", "2026-Q1.2", "2026-Q1.10"):
+        _write(tmp_path, _settings(version))
+    _write(tmp_path, _settings("2026-Q2", preview=True), name="2026-Q2.preview")
+    chosen, refused = newest_recommended(tmp_path)
+    assert chosen is not None and chosen.version == "2026-Q1.10" and refused == []
+    with pytest.raises(InputError, match="never applied"):
+        load_recommended(tmp_path / "2026-Q2.preview.json")
+    _write(tmp_path, _settings("2026-Q2", preview=True))  # a preview under a published name is refused too
+    chosen, refused = newest_recommended(tmp_path)
+    assert chosen is not None and chosen.version == "2026-Q1.10" and "preview" in refused[0]
+
+
+def test_performance_improvements_is_the_specifications_string(tmp_path: Path) -> None:
+    legacy = {"newVersion": "2026-Q2", "oldVersion": "2026-Q1", "performanceImprovements": [
+        {"tier": 16, "model": "a", "description": "推論速度 20%向上"}]}  # fmt: skip
+    path = _write(tmp_path, _settings("2026-Q2", update=legacy))
+    update = load_recommended(path).update
+    assert update is not None and update.performance_improvements == "推論速度 20%向上"
+
+
+def test_parameters_are_the_engines_sampling_params() -> None:
+    from llamune_eval.chat.runtime import params_for
+    from llamune_eval.settings import LLMParameters, ModelConfig
+    from llamune_eval.types import SamplingParams
+
+    config = ModelConfig(name="m", priority=1, purpose="メイン推論", parameters=LLMParameters(**PARAMS))
+    sent = params_for(config, None)
+    assert isinstance(sent, SamplingParams) and sent.max_tokens == 500 and sent.top_k == 40
+    assert config.parameters.view() == PARAMS
+    with pytest.raises(ValueError, match="temperature"):
+        LLMParameters(top_p=0.9, max_tokens=10)  # type: ignore[call-arg]

@@ -1,4 +1,4 @@
-"""What every suite is: items, how an item becomes chat messages, how an answer is scored and aggregated.
+"""What every suite is: items, how an item becomes chat messages, how an answer is scored and read as evidence.
 
 A suite kind (one file per benchmark) supplies `Task`; `Suite` binds a task to its items, versions and source so
 the runner and the store never need to know which benchmark they are running.
@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
+from llamune_eval.benchmarks._rules import Headline, Observed, PairedTest
 from llamune_eval.types import InputError, Message
 
 
@@ -41,13 +42,32 @@ class SampleScore(BaseModel):
 
 
 class Task(Protocol):
-    """A benchmark kind: scoring and aggregation. Prompts are rendered into `Item.turns` at load time."""
+    """A benchmark kind: how an answer is scored, and the rules that turn scored samples into evidence (per-sample
+    value, right or wrong, headline with interval, 0-1 scale, paired test; see `_rules`). Prompts are rendered
+    into `Item.turns` at load time."""
 
     metric: str  # the headline metric, e.g. "accuracy"
+    field: str  # the per-sample value compared between configurations, e.g. "correct"
 
     def score(self, item: Item, outputs: Sequence[str]) -> SampleScore: ...
 
-    def aggregate(self, scores: Sequence[SampleScore]) -> dict[str, float]: ...
+    def value(self, obs: Observed) -> float | None: ...
+
+    def right(self, value: float) -> bool: ...
+
+    def unit(self, headline: float | None) -> float | None: ...
+
+    def unit_value(self, value: float) -> float: ...
+
+    def metric_of(self, observed: Sequence[Observed]) -> str: ...
+
+    def headline(self, observed: Sequence[Observed]) -> Headline: ...
+
+    def interval(self, observed: Sequence[Observed], seed: int = 0) -> tuple[float | None, float | None]: ...
+
+    def compare(self, a: Sequence[float], b: Sequence[float], seed: int = 0) -> PairedTest: ...
+
+    def unit_draws(self, a: Sequence[Observed], b: Sequence[Observed], resamples: int, seed: int) -> Any: ...
 
 
 class Suite(BaseModel):

@@ -14,13 +14,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from llamune_eval.benchmarks._rules import MeanRules, Observed
 from llamune_eval.benchmarks._sources import HF_PREFIX, data_version, load_hf, read_jsonl, read_yaml, require
 from llamune_eval.benchmarks._suite import Item, SampleScore, Suite, SuiteError
-from llamune_eval.scoring.metrics import accuracy, normalize
+from llamune_eval.categories import CATEGORIES
+from llamune_eval.scoring.metrics import normalize
 from llamune_eval.scoring.parse import first_line
 
 SCORERS = ("exact", "regex", "contains", "choice", "json", "json_schema", "judge")
-CATEGORIES = ("coding", "reasoning", "documentation", "business-writing", "extraction", "general")
 SUITE_KEYS = {"name", "version", "category", "description", "scoring", "default_preset", "items", "system",
               "max_tokens"}  # fmt: skip
 TEMPLATE_VERSION = "inhouse-1"
@@ -53,8 +54,21 @@ def _choice(text: str, choices: list[str]) -> str | None:
     return None
 
 
-class InHouse:
+class InHouse(MeanRules):
+    """Pass rate of the deterministic items; a judged item's value is the judges' mean share of the scale, so a
+    suite with judge items reports `judge`, the mean of both. Right: passed, or at least 60% of the scale."""
+
     metric = "pass_rate"
+    field = "pass"
+    right_at = 0.6
+
+    def value(self, obs: Observed) -> float | None:
+        if obs.ok and self.field not in obs.values and "judge" in obs.values:
+            return obs.values["judge"]
+        return super().value(obs)
+
+    def metric_of(self, observed: Sequence[Observed]) -> str:
+        return "judge" if any(o.pending for o in observed) else self.metric
 
     def score(self, item: Item, outputs: Sequence[str]) -> SampleScore:
         if item.scoring == "judge":
@@ -87,10 +101,6 @@ class InHouse:
 
             ok = jsonschema.Draft202012Validator(item.meta["schema"]).is_valid(value)
         return SampleScore(values={"pass": float(ok)}, parsed=json.dumps(value, ensure_ascii=False)[:200])
-
-    def aggregate(self, scores: Sequence[SampleScore]) -> dict[str, float]:
-        scored = [s.values["pass"] for s in scores if not s.pending_judge]
-        return {"pass_rate": accuracy(scored)} if scored else {}
 
 
 def _item(row: dict[str, Any], at: str, default_scoring: str, n: int) -> Item:

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from llamune_eval.benchmarks._jglue import split_rows
+from llamune_eval.benchmarks._rules import MeanRules
 from llamune_eval.benchmarks._sources import data_version, require, where
 from llamune_eval.benchmarks._suite import Item, SampleScore, Suite, SuiteError
-from llamune_eval.scoring.metrics import accuracy
 from llamune_eval.scoring.parse import parse_index
 from llamune_eval.types import Message
 
@@ -36,17 +36,17 @@ def _check(row: dict[str, Any], origin: str) -> tuple[str, list[str], int]:
     return question, choices, int(label)
 
 
-class JCommonsenseQA:
+class JCommonsenseQA(MeanRules):
+    """Accuracy: the per-sample value is `correct` (an unreadable answer is wrong)."""
+
     metric = "accuracy"
+    field = "correct"
 
     def score(self, item: Item, outputs: Sequence[str]) -> SampleScore:
         index = parse_index(outputs[-1], item.meta["choices"])
         if index is None:
             return SampleScore(values={"correct": 0.0}, parse_ok=False)
         return SampleScore(values={"correct": float(index == item.reference)}, parsed=str(index))
-
-    def aggregate(self, scores: Sequence[SampleScore]) -> dict[str, float]:
-        return {"accuracy": accuracy([s.values["correct"] for s in scores])}
 
 
 def load(source: str, shots: int = 3) -> Suite:

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from llamune_eval.benchmarks._jglue import split_rows
+from llamune_eval.benchmarks._rules import MeanRules
 from llamune_eval.benchmarks._sources import data_version, require, where
 from llamune_eval.benchmarks._suite import Item, SampleScore, Suite, SuiteError
-from llamune_eval.scoring.metrics import accuracy
 from llamune_eval.scoring.parse import parse_label
 from llamune_eval.types import Message
 
@@ -55,17 +55,17 @@ def held_apart(rows: list[dict[str, Any]], shots: int, origin: str) -> list[int]
     return chosen
 
 
-class JNLI:
+class JNLI(MeanRules):
+    """Accuracy: the per-sample value is `correct` (an unreadable answer is wrong)."""
+
     metric = "accuracy"
+    field = "correct"
 
     def score(self, item: Item, outputs: Sequence[str]) -> SampleScore:
         label = parse_label(outputs[-1], ALIASES)
         if label is None:
             return SampleScore(values={"correct": 0.0}, parse_ok=False)
         return SampleScore(values={"correct": float(label == item.reference)}, parsed=label)
-
-    def aggregate(self, scores: Sequence[SampleScore]) -> dict[str, float]:
-        return {"accuracy": accuracy([s.values["correct"] for s in scores])}
 
 
 def load(source: str, shots: int = 3) -> Suite:

@@ -10,9 +10,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from llamune_eval.benchmarks._rules import MeanRules
 from llamune_eval.benchmarks._sources import HF_PREFIX, data_version, load_hf, read_json, require
 from llamune_eval.benchmarks._suite import Item, SampleScore, Suite, SuiteError
-from llamune_eval.scoring.metrics import accuracy, char_f1, exact_match
+from llamune_eval.scoring.metrics import char_f1, exact_match
 from llamune_eval.scoring.parse import first_line
 from llamune_eval.types import Message
 
@@ -56,17 +57,18 @@ def _rows(source: str) -> tuple[list[dict[str, Any]], str]:
     return _flatten(read_json(path), str(path)), str(path)
 
 
-class JSQuAD:
+class JSQuAD(MeanRules):
+    """Character F1 (exact match beside it); an answer with F1 of at least 0.5 counts as right."""
+
     metric = "f1"
+    field = "f1"
+    extra = ("em",)
 
     def score(self, item: Item, outputs: Sequence[str]) -> SampleScore:
         answer = first_line(outputs[-1])
         golds = list(item.reference)
         return SampleScore(values={"em": exact_match(answer, golds), "f1": char_f1(answer, golds)}, parsed=answer,
                            parse_ok=bool(answer))  # fmt: skip
-
-    def aggregate(self, scores: Sequence[SampleScore]) -> dict[str, float]:
-        return {"f1": accuracy([s.values["f1"] for s in scores]), "em": accuracy([s.values["em"] for s in scores])}
 
 
 def load(source: str, shots: int = 0) -> Suite:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from llamune_eval.benchmarks import inhouse, jcommonsenseqa, jnli, jsquad, jsts
-from llamune_eval.benchmarks._suite import Suite, SuiteError
+from llamune_eval.benchmarks._suite import Suite, SuiteError, Task
 from llamune_eval.config import Config
 
 JGLUE: dict[str, tuple[Callable[[str, int], Suite], int]] = {
@@ -15,6 +15,13 @@ JGLUE: dict[str, tuple[Callable[[str, int], Suite], int]] = {
     "jnli": (jnli.load, 3),
     "jsts": (jsts.load, 3),
     "jsquad": (jsquad.load, 0),
+}
+TASKS: dict[str, Task] = {
+    "jcommonsenseqa": jcommonsenseqa.JCommonsenseQA(),
+    "jnli": jnli.JNLI(),
+    "jsts": jsts.JSTS(),
+    "jsquad": jsquad.JSQuAD(),
+    "inhouse": inhouse.InHouse(),
 }
 UNAVAILABLE = {
     "marc-ja": "MARC-ja (JGLUE) is no longer distributed upstream: Amazon withdrew the source reviews, so no data "
@@ -72,3 +79,8 @@ def select(cfg: Config, names: list[str] | None = None) -> list[SuiteRef]:
 
 def load_all(refs: list[SuiteRef]) -> list[Suite]:
     return [ref.load() for ref in refs]
+
+
+def task_for(kind: str) -> Task:
+    """The rules of a stored sample's benchmark kind (unknown kinds are read as in-house suites)."""
+    return TASKS.get(kind, TASKS["inhouse"])

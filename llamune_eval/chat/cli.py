@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -23,11 +22,9 @@ DbOpt = Annotated[Path | None, typer.Option("--db", help="Chat database (default
 
 
 def default_db() -> Path:
-    env = os.environ.get("LLAMUNE_CHAT_DB")
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "llamune" / "chat.sqlite"
+    from llamune_eval.settings import default_chat_db
+
+    return default_chat_db()
 
 
 @app.command()

@@ -201,6 +201,16 @@ class ChatDB:
             )  # fmt: skip
         return event_id
 
+    def set_category(self, sid: str, turn: int, category: str) -> int:
+        """The user's /category for a turn: every usage event of its answers carries it."""
+        with self.write() as con:
+            cur = con.execute(
+                "UPDATE usage_events SET category = ? WHERE session_id = ? AND message_id IN "
+                "(SELECT id FROM messages WHERE session_id = ? AND turn = ?)",
+                (category, sid, sid, turn),
+            )
+            return int(cur.rowcount)
+
     def rate(self, message_id: int, rating: int, comment: str | None = None) -> None:
         """/good (+1) and /bad (-1), with an optional comment, on the answer's usage event."""
         with self.write() as con:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from llamune_eval import egress
+from llamune_eval.categories import CATEGORIES
 from llamune_eval.chat.runtime import ChatRuntime, permanent_system, permanent_system_path
 from llamune_eval.presets import BUILTIN
 from llamune_eval.settings import default_custom_path
@@ -25,6 +26,7 @@ HELP = """コマンド:
   /eval             別のモデルが最後の回答を5項目で評価する
   /artifacts [show N | save N PATH]  回答中のコードブロック
   /system TEXT      このセッションのシステムプロンプトを追加する（--permanent ですべてのセッションに）
+  /category [NAME | auto]  質問の種別（coding, reasoning, documentation, business-writing, extraction, general）
   /settings [apply | keep]  有効な設定とその理由（新しい推奨設定を適用 / 今の設定を維持）
   /help, /quit"""
 
@@ -99,6 +101,7 @@ class Repl:
             "/others": self.c_others, "/models": self.c_models, "/settings": self.c_settings, "/good": self.c_good,
             "/bad": self.c_bad, "/switch": self.c_switch, "/preset": self.c_preset, "/rewind": self.c_rewind,
             "/retry": self.c_retry, "/system": self.c_system, "/artifacts": self.c_artifacts, "/eval": self.c_eval,
+            "/category": self.c_category,
         }.get(name)  # fmt: skip
         if handler is None:
             console.print(f"[yellow]不明なコマンド {name}[/]: /help で一覧を表示")
@@ -234,6 +237,22 @@ class Repl:
         adopt = await self.ask_line("この回答を採用しますか？ [y/N] ")
         self.rt.settle_retry(new_id, (adopt or "").strip().lower() == "y")
         console.print("採用しました" if (adopt or "").strip().lower() == "y" else "破棄しました（記録は残ります）")
+
+    async def c_category(self, arg: str) -> None:
+        """Show the category of the last question, or set it (this turn and the session's next ones)."""
+        state = self.rt.state
+        assert state is not None
+        if not arg:
+            current = self.rt.category(state.turn) or "-"
+            how = f"固定 {state.category_override}" if state.category_override else "自動判定"
+            console.print(f"直前の質問の種別: {current}（{how}）· 種別: {', '.join(CATEGORIES)} · "
+                          "/category auto で自動", markup=False)  # fmt: skip
+            return
+        if arg != "auto" and arg not in CATEGORIES:
+            console.print(f"[yellow]種別 {arg} はありません[/]: {', '.join(CATEGORIES)}, auto", highlight=False)
+            return
+        self.rt.set_category(None if arg == "auto" else arg)
+        console.print("種別を自動判定に戻しました" if arg == "auto" else f"種別を {arg} にしました（直前と以降の質問）")
 
     async def c_system(self, arg: str) -> None:
         state = self.rt.state

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from llamune_eval.categories import CATEGORIES, classify
 from llamune_eval.chat.db import Answer, ChatDB
 from llamune_eval.engines import Engine
 from llamune_eval.presets import BUILTIN, Preset
@@ -37,17 +38,18 @@ class ChatState:
     turn: int = 0
     system_extra: str | None = None
     background: list[Background] = field(default_factory=list)
+    category_override: str | None = None  # /category NAME: this session's turns are NAME
+    categories: dict[int, str] = field(default_factory=dict)  # turn -> the category its usage events carry
 
 
 def params_for(config: ModelConfig | None, preset: Preset | None) -> SamplingParams:
-    """A preset chosen in the session wins; otherwise the settings' parameters for the model."""
+    """A preset chosen in the session wins; otherwise the settings' parameters for the model (LLMParameters are
+    the engine's SamplingParams, sent as they are)."""
     if preset is not None:
         return preset.params
     if config is None:
         return BUILTIN["general"].params
-    p = config.parameters
-    return SamplingParams(temperature=p.temperature, top_p=p.top_p, top_k=p.top_k, max_tokens=p.max_tokens,
-                          repeat_penalty=p.repeat_penalty, num_ctx=p.num_ctx)  # fmt: skip
+    return config.parameters
 
 
 class ChatRuntime:
@@ -100,6 +102,23 @@ class ChatRuntime:
         preset = self.preset_override
         return await self.engine.chat(model, messages, params_for(self.configs().get(model), preset), on_token=on_token)
 
+    def category(self, turn: int) -> str | None:
+        assert self.state is not None
+        return self.state.categories.get(turn)
+
+    def set_category(self, name: str | None) -> int:
+        """/category: NAME for the last turn and the session's next ones (None: back to the rule); returns how many
+        of the last turn's usage events were relabelled."""
+        assert self.state is not None
+        if name is not None and name not in CATEGORIES:
+            raise InputError(f"unknown category {name!r} (one of {', '.join(CATEGORIES)})")
+        self.state.category_override = name
+        turn = self.state.turn
+        if name is None or not turn:
+            return 0
+        self.state.categories[turn] = name
+        return self.db.set_category(self.state.session_id, turn, name)
+
     def _record(self, model: str, turn: int, source: str, result: ChatResult | None, error: EngineError | None,
                 text: str = "") -> int:  # fmt: skip
         assert self.state is not None
@@ -110,7 +129,7 @@ class ChatRuntime:
         mid = self.db.add_message(self.state.session_id, turn, "assistant", text, source=source, model=model,
                                   preset=preset, params=params) if result is not None else 0  # fmt: skip
         usage = Answer(model=model, preset=preset, params=params, success=error is None,
-                       error_kind=error.kind.value if error else None)  # fmt: skip
+                       error_kind=error.kind.value if error else None, category=self.category(turn))  # fmt: skip
         if result is not None:
             usage.ttft_s, usage.latency_s = result.ttft_s, result.latency_s
             usage.prompt_tokens, usage.completion_tokens = result.prompt_tokens, result.completion_tokens
@@ -126,6 +145,7 @@ class ChatRuntime:
         assert self.state is not None
         self.state.turn += 1
         turn = self.state.turn
+        self.state.categories[turn] = self.state.category_override or classify(text)
         self.db.add_message(self.state.session_id, turn, "user", text)
         messages = self.messages()
         try:
@@ -179,6 +199,8 @@ class ChatRuntime:
         messages = self.messages(upto_turn=last["turn"])
         while messages and messages[-1].role == "assistant":
             messages.pop()
+        if last["turn"] not in self.state.categories and messages and messages[-1].role == "user":
+            self.state.categories[last["turn"]] = self.state.category_override or classify(messages[-1].content)
         saved, self.preset_override = self.preset_override, preset or self.preset_override
         try:
             result = await self._answer(model, messages, on_token)

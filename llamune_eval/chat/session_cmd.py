@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from llamune_eval.chat.db import ChatDB, ChatDBError
 from llamune_eval.config import Config
 from llamune_eval.settings import Active, resolve
 from llamune_eval.types import InputError
-from llamune_eval.ui import console, err_console, prepare_embedded
+from llamune_eval.ui import console, err_console, prepare_embedded, print_json
 
 
 async def run_chat(cfg: Config, db_path: Path, session: str | None, settings: Path | None, recommended: Path) -> None:
@@ -58,7 +57,7 @@ def list_sessions(db_path: Path, delete: str | None, as_json: bool) -> None:
             return
         rows = db.sessions()
         if as_json:
-            console.print_json(json.dumps(rows, ensure_ascii=False))
+            print_json(rows)
             return
         for r in rows:
             console.print(f"{r['id']}  {r['updated_at'][:16]}  {r['model']}  {r['turns']} 問  {r['title'] or ''}",

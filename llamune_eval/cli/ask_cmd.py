@@ -7,7 +7,7 @@ from pathlib import Path
 
 from llamune_eval.cli._common import load_config, run_async
 from llamune_eval.types import ChatResult, Message, Restart, SamplingParams
-from llamune_eval.ui import console, err_console
+from llamune_eval.ui import err_console, print_json
 
 
 async def _ask(
@@ -58,7 +58,7 @@ def ask(
 ) -> None:
     result = run_async(lambda: _ask(config, prompt, model, system, params, as_json))
     if as_json:
-        console.print_json(result.model_dump_json())
+        print_json(result)
         return
     sys.stdout.write("\n")
     rate = f"{result.tokens_per_s:.1f} tok/s" if result.tokens_per_s else "- tok/s"

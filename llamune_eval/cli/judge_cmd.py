@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 from rich.table import Table
 
 from llamune_eval.cli._common import fail, load_config, run_async
-from llamune_eval.ui import console, err_console
+from llamune_eval.ui import console, err_console, print_json
 
 MODES = ("", "auto", "single", "reference", "pairwise")
 
@@ -39,9 +38,9 @@ def judge(config: Path | None, judges: list[str], mode: str, all_samples: bool, 
     with Store(path) as st:
         rows = score_summary(st.judgements("error_kind IS NULL"))
     if as_json:
-        console.print_json(json.dumps({"run_id": outcome.run_id, "judged": outcome.done, "skipped": outcome.skipped,
-                                       "parse_failures": outcome.parse_failures, "errors": outcome.errors,
-                                       "scores": rows, "reliability": outcome.figures}, default=str))  # fmt: skip
+        print_json({"run_id": outcome.run_id, "judged": outcome.done, "skipped": outcome.skipped,
+                    "parse_failures": outcome.parse_failures, "errors": outcome.errors, "scores": rows,
+                    "reliability": outcome.figures})  # fmt: skip
         return
     err_console.print(f"judge run {outcome.run_id}: {outcome.done} judged, {outcome.skipped} already stored, "
                       f"{outcome.parse_failures} unparsable (kept raw), {outcome.errors} failed")  # fmt: skip

@@ -71,6 +71,12 @@ ModelOpt = Annotated[list[str] | None, typer.Option("--model", "-m", help="Model
 PresetOpt = Annotated[list[str] | None, typer.Option("--preset", "-p", help="Preset name (repeatable).")]
 StoreOpt = Annotated[Path | None, typer.Option("--store", help="DuckDB results file (default: llamune.duckdb).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+PreviewOpt = Annotated[
+    bool, typer.Option("--preview", help="Write recommended/<quarter>.preview.json, which llamune never applies.")
+]
+ReviseOpt = Annotated[
+    bool, typer.Option("--revise", help="If the quarter is published with another decision, publish a revision.")
+]
 
 
 @app.command()
@@ -92,6 +98,8 @@ def run_command(
     store: StoreOpt = None,
     quarter: QuarterOpt = None,
     sweep_only: Annotated[bool, typer.Option("--sweep-only", help="Only generate and score samples.")] = False,
+    preview: PreviewOpt = False,
+    revise: ReviseOpt = False,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
@@ -102,7 +110,8 @@ def run_command(
 
     do_run(config, {"suite": suite or [], "model": model or [], "preset": preset or [], "limit": limit,
                     "repeats": repeats, "concurrency": concurrency, "store": store, "progress": progress,
-                    "json": as_json, "quarter": quarter, "sweep_only": sweep_only})  # fmt: skip
+                    "json": as_json, "quarter": quarter, "sweep_only": sweep_only, "preview": preview,
+                    "revise": revise})  # fmt: skip
 
 
 @app.command()
@@ -153,14 +162,17 @@ def judge_command(
 @app.command("recommend")
 def recommend_command(
     quarter: Annotated[str, typer.Option(help="YYYY-Qn, e.g. 2026-Q1.")],
-    out: Annotated[Path, typer.Option(help="Folder of recommended settings files.")] = Path("recommended"),
+    out: Annotated[Path | None, typer.Option(help="Folder of recommended settings (default: [paths]).")] = None,
+    preview: PreviewOpt = False,
+    revise: ReviseOpt = False,
     store: StoreOpt = None,
     config: ConfigOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Decide the quarter's settings per hardware tier from the evidence and write recommended/<quarter>.json."""
-    from llamune_eval.cli.usage_cmd import recommend
+    """Decide the quarter's settings per hardware tier from the evidence and publish recommended/<quarter>.json."""
+    from llamune_eval.cli.recommend_cmd import recommend
 
-    recommend(config, quarter, out, store)
+    recommend(config, quarter, out, store, preview, revise, as_json)
 
 
 @app.command("report")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from rich.table import Table
 
 from llamune_eval.cli._common import human_bytes, load_config, run_async
-from llamune_eval.ui import console, err_console, prepare_embedded
+from llamune_eval.ui import console, err_console, prepare_embedded, print_json
 
 
 async def _collect(config: Path | None) -> tuple[list[dict[str, object]], list[str]]:
@@ -35,7 +34,7 @@ async def _collect(config: Path | None) -> tuple[list[dict[str, object]], list[s
 def show_models(config: Path | None, as_json: bool) -> None:
     rows, problems = run_async(lambda: _collect(config))
     if as_json:
-        console.print_json(json.dumps({"models": rows, "problems": problems}))
+        print_json({"models": rows, "problems": problems})
         return
     table = Table(title="Models", title_justify="left")
     table.add_column("engine", no_wrap=True)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from llamune_eval.cli._common import fail, load_config, run_async
-from llamune_eval.ui import console, err_console
+from llamune_eval.ui import console, err_console, print_json
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -24,29 +22,38 @@ def print_leaderboard(rows: list[Any], title: str = "Leaderboard") -> None:
     for col in ("suite", "model", "preset", "metric", "mean", "95% CI", "n", "err%", "parse-fail%", "judge", "tok/s"):
         table.add_column(col, justify="left" if col in ("suite", "model", "preset", "metric") else "right")
     for r in rows:
-        ci = f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]" if not math.isnan(r.ci_low) else "-"
+        ci = f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]" if r.ci_low is not None else "-"
         table.add_row(
-            r.suite, r.model, r.preset, r.metric, _fmt(r.value), ci, str(r.n), f"{100 * r.error_rate:.1f}",
-            f"{100 * r.parse_fail_rate:.1f}", str(r.pending_judge or "-"), _fmt(r.median_tokens_per_s, 1),
+            escape(r.suite), escape(r.model), escape(r.preset), r.metric, _fmt(r.value), ci, str(r.n),
+            f"{100 * r.error_rate:.1f}", f"{100 * r.parse_fail_rate:.1f}", str(r.pending_judge or "-"),
+            _fmt(r.median_tokens_per_s, 1),
         )  # fmt: skip
     console.print(table)
 
 
 def _announce(run_id: str, planned: int, skipped: int, path: Path) -> None:
     err_console.print(f"run {run_id}: {planned} samples planned, {skipped} already stored, {planned - skipped} to "
-                      f"generate → {path}")  # fmt: skip
+                      f"generate → {path}", markup=False)  # fmt: skip
+
+
+def _board(cfg: Any, store_path: Path, quarter: str | None, keys: set[str] | None = None, **filters: Any) -> list[Any]:
+    from llamune_eval.analysis import Evidence, leaderboard
+    from llamune_eval.store.results import Store
+
+    with Store(store_path) as store:
+        ev = Evidence.load(store, quarter, keys=keys, seed=cfg.run.seed)
+    return leaderboard(ev, **filters)
 
 
 def run(config: Path | None, opts: dict[str, Any]) -> None:
     """The whole quarter (or only the sweep with --sweep-only), then the leaderboard and what was written where."""
-    from llamune_eval.runner import leaderboard
     from llamune_eval.runner.sweep import Sweep, sweep
-    from llamune_eval.store.results import Store
+    from llamune_eval.settings import next_quarter
 
     cfg = load_config(config)
     spec = Sweep(suites=opts["suite"], models=opts["model"], presets=opts["preset"], limit=opts["limit"],
                  repeats=opts["repeats"], concurrency=opts["concurrency"], store=opts["store"],
-                 progress=opts["progress"])  # fmt: skip
+                 progress=opts["progress"], quarter=opts["quarter"])  # fmt: skip
     quarter = None
     try:
         if opts["sweep_only"]:
@@ -55,17 +62,17 @@ def run(config: Path | None, opts: dict[str, Any]) -> None:
         else:
             from llamune_eval.runner.quarter import run_quarter
 
-            whole = run_async(lambda: run_quarter(cfg, spec, opts["quarter"], on_plan=_announce))
+            whole = run_async(lambda: run_quarter(cfg, spec, opts["quarter"], on_plan=_announce,
+                                                  preview=opts["preview"], revise=opts["revise"]))  # fmt: skip
             outcome, quarter = whole.sweep, whole
     except KeyboardInterrupt:
         fail("interrupted: every finished sample is stored; run the same command again to resume", 130)
-    with Store(outcome.store.path) as store:
-        rows = leaderboard(store, keys=outcome.keys)
+    rows = _board(cfg, outcome.store.path, None, outcome.keys)
     if opts["json"]:
         stages = [vars(s) for s in quarter.stages] if quarter else []
-        console.print_json(json.dumps({"run_id": outcome.run_id, "quarter": quarter.quarter if quarter else None,
-                                       "stages": stages, "leaderboard": [asdict(r) for r in rows]},
-                                      default=str))  # fmt: skip
+        print_json({"run_id": outcome.run_id, "quarter": quarter.quarter if quarter else
+                    (opts["quarter"] or cfg.run.quarter or next_quarter()), "stages": stages,
+                    "leaderboard": rows})  # fmt: skip
     else:
         print_leaderboard(rows, title=f"Leaderboard (run {outcome.run_id})")
         if quarter:
@@ -82,31 +89,27 @@ def _closing(q: Any) -> None:
     for col in ("stage", "status", "what", "written"):
         table.add_column(col)
     for s in q.stages:
-        colour = {"done": "green", "skipped": "yellow", "failed": "red"}.get(s.status, "")
+        colour = {"done": "green", "skipped": "yellow", "failed": "red", "preview": "yellow"}.get(s.status, "")
         detail, paths = escape(s.detail), escape("\n".join(s.paths))
         table.add_row(s.name, f"[{colour}]{s.status}[/]" if colour else s.status, detail, paths)
     console.print(table)
     report = next((p for p in q.stage("report").paths if p.endswith(".html")), None)
     if report:
-        console.print(f"report: {Path(report).resolve().as_uri()}")
+        console.print(f"report: {Path(report).resolve().as_uri()}", markup=False)
 
 
 def results(config: Path | None, opts: dict[str, Any]) -> None:
-    from llamune_eval.runner import leaderboard
-    from llamune_eval.store.results import Store
-
     cfg = load_config(config)
     path = Path(opts["store"] or cfg.paths.store)
     if not path.exists():
         fail(f"{path}: no results store yet (run `llamune-eval run` first)")
-    with Store(path) as store:
-        rows = leaderboard(store, suites=opts["suite"], models=opts["model"], presets=opts["preset"])
-        if opts["json"]:
-            console.print_json(json.dumps([asdict(r) for r in rows], default=str))
-        elif not rows:
-            err_console.print("no stored samples match")
-        else:
-            print_leaderboard(rows)
+    rows = _board(cfg, path, opts.get("quarter"), suites=opts["suite"], models=opts["model"], presets=opts["preset"])
+    if opts["json"]:
+        print_json(rows)
+    elif not rows:
+        err_console.print("no stored samples match")
+    else:
+        print_leaderboard(rows)
 
 
 def export(config: Path | None, fmt: str, out: Path | None, store_path: Path | None) -> None:
@@ -119,12 +122,12 @@ def export(config: Path | None, fmt: str, out: Path | None, store_path: Path | N
     target = out or Path(f"llamune-samples.{fmt}")
     with Store(path) as store:
         store.export(target, fmt)
-    err_console.print(f"wrote {target}")
+    err_console.print(f"wrote {target}", markup=False)
 
 
 def compare(config: Path | None, a: str, b: str, store_path: Path | None, as_json: bool) -> None:
-    from llamune_eval.runner.compare import as_dicts, verdict
-    from llamune_eval.runner.compare import compare as run_compare
+    from llamune_eval.analysis import Evidence, compare_configs
+    from llamune_eval.analysis.pairs import pick, verdict
     from llamune_eval.store.results import Store
 
     cfg = load_config(config)
@@ -132,17 +135,18 @@ def compare(config: Path | None, a: str, b: str, store_path: Path | None, as_jso
     if not path.exists():
         fail(f"{path}: no results store yet (run `llamune-eval run` first)")
     with Store(path) as store:
-        sel_a, sel_b, rows = run_compare(store, a, b, seed=cfg.run.seed)
-    summary = verdict(sel_a, sel_b, rows)
+        ev = Evidence.load(store, seed=cfg.run.seed)
+    ca, cb = pick(ev, a), pick(ev, b)
+    rows = compare_configs(ev, ca, cb)
+    summary = verdict(a, b, rows)
     if as_json:
-        console.print_json(json.dumps({"a": sel_a.label(), "b": sel_b.label(), "suites": as_dicts(rows),
-                                       "verdict": summary}, default=str))  # fmt: skip
+        print_json({"a": ca.label, "b": cb.label, "suites": rows, "verdict": summary})
         return
-    table = Table(title=f"{sel_a.label()} vs {sel_b.label()}", title_justify="left")
+    table = Table(title=f"{ca.label} vs {cb.label}", title_justify="left")
     for col in ("suite", "compared", "test", "n", "A", "B", "A - B", "95% CI", "p", "p (Holm)"):
         table.add_column(col, justify="left" if col in ("suite", "compared", "test") else "right")
     for r in rows:
-        table.add_row(r.suite, r.value, r.test, str(r.n), _fmt(r.mean_a), _fmt(r.mean_b), _fmt(r.diff),
+        table.add_row(escape(r.suite), r.value, r.test, str(r.n), _fmt(r.mean_a), _fmt(r.mean_b), _fmt(r.diff),
                       f"[{_fmt(r.low)}, {_fmt(r.high)}]", _fmt(r.p, 4), _fmt(r.p_holm, 4))  # fmt: skip
     console.print(table)
-    console.print(summary)
+    console.print(summary, markup=False, highlight=False)

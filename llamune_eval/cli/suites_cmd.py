@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from rich.table import Table
 
 from llamune_eval.cli._common import load_config
-from llamune_eval.ui import console, err_console
+from llamune_eval.ui import console, err_console, print_json
 
 
 def show_suites(config: Path | None, as_json: bool) -> None:
@@ -27,7 +26,7 @@ def show_suites(config: Path | None, as_json: bool) -> None:
             rows.append({"name": ref.name, "kind": ref.kind, "source": ref.source, "error": str(exc)})
     unavailable = [{"name": k, "reason": v} for k, v in UNAVAILABLE.items()]
     if as_json:
-        console.print_json(json.dumps({"suites": rows, "unavailable": unavailable}, ensure_ascii=False))
+        print_json({"suites": rows, "unavailable": unavailable})
         return
     table = Table(title="Suites", title_justify="left")
     for col in ("suite", "kind", "items", "metric", "source"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 from rich.table import Table
 
 from llamune_eval.cli._common import load_config
-from llamune_eval.ui import console, err_console
+from llamune_eval.ui import console, err_console, print_json
 
 
 def _fmt(value: Any, digits: int = 2) -> str:
@@ -37,7 +36,7 @@ def report(config: Path | None, quarter: str | None, store_path: Path | None, as
     with Store(store_path or cfg.paths.store) as store:
         metrics = usage_metrics(store, quarter, seed=cfg.run.seed)
     if as_json:
-        console.print_json(json.dumps(metrics, ensure_ascii=False, default=str))
+        print_json(metrics)
         return
     table = Table(title=f"Model usage{f' ({quarter})' if quarter else ''}", title_justify="left")
     for col in ("model", "count", "avg time (s)", "success", "rating", "rated"):
@@ -56,24 +55,3 @@ def report(config: Path | None, quarter: str | None, store_path: Path | None, as
         console.print(f"/retry {config_name}: {a['adopted']}/{a['retries']} adopted")
     for name, (point, low, high) in metrics["retryBradleyTerry"].items():
         console.print(f"Bradley–Terry from /retry {name}: {point:+.2f} [{low:+.2f}, {high:+.2f}]")
-
-
-def recommend(config: Path | None, quarter: str, out: Path, store_path: Path | None) -> None:
-    from llamune_eval.cli._common import run_async
-    from llamune_eval.engines import open_engine
-    from llamune_eval.recommend import build, seal, write
-    from llamune_eval.store.results import Store
-
-    cfg = load_config(config)
-
-    async def listed() -> list[Any]:
-        async with open_engine(cfg) as engine:
-            return await engine.list_models()
-
-    models = run_async(listed)
-    with Store(store_path or cfg.paths.store) as store:
-        data = build(store, cfg, quarter, models, out)
-    path = write(out, seal(data, cfg.recommend.signing_key))
-    for tier in data["tiers"]:
-        console.print(f"{tier['memoryGB']} GB: {' → '.join(tier['executionOrder'])} (同時 {tier['concurrentLimit']})")
-    err_console.print(f"wrote {path} and {out / 'schema.json'}")

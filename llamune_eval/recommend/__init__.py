@@ -1,5 +1,6 @@
-"""The quarter's decision: which models each hardware tier runs, in what order, with which parameters."""
+"""The quarter's decision: which models each hardware tier runs, in what order, with which parameters, and why."""
 
-from llamune_eval.recommend.quarterly import build, json_schema, seal, write
+from llamune_eval.recommend.publish import PublishedError, decide_and_publish, json_schema, publish, seal
+from llamune_eval.recommend.quarterly import build
 
-__all__ = ["build", "json_schema", "seal", "write"]
+__all__ = ["PublishedError", "build", "decide_and_publish", "json_schema", "publish", "seal"]

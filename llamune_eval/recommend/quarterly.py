@@ -1,180 +1,136 @@
-"""The quarter's file: RecommendedSettings per tier, the QuarterlyUpdate against the previous quarter, evidence,
-canonical-JSON digest and an optional Ed25519 signature; validated against `recommended/schema.json`."""
+"""The quarter's file: RecommendedSettings per hardware tier, decided by the rule in `decide` from the evidence
+and the chat usage, with the QuarterlyUpdate against the file in force and the evidence behind every choice."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from llamune_eval.analysis import Evidence
+from llamune_eval.analysis.memory import DEFAULT_CTX, memory_need, parameter_count
 from llamune_eval.config import Config as AppConfig
-from llamune_eval.engines.ollama import parse_parameter_size
-from llamune_eval.recommend.evidence import Config, gather, memory_need
-from llamune_eval.recommend.select import TierChoice, choose
-from llamune_eval.settings import VERSION, RecommendedSettings, canonical, digest_of, newest_recommended
+from llamune_eval.presets import resolve as resolve_presets
+from llamune_eval.recommend.decide import decide
+from llamune_eval.recommend.tiers import Tier, cross_checks, tier_entry, tier_evidence
+from llamune_eval.recommend.update import old_main, quarterly_update
+from llamune_eval.settings import QUARTER, RecommendedSettings, load_recommended, published_files, quarter_of
 from llamune_eval.store.results import Store
+from llamune_eval.store.selection import model_facts
 from llamune_eval.types import InputError, ModelInfo
-
-PURPOSES = ("メイン推論", "クロスチェック")
-SCHEMA_URL = "https://json-schema.org/draft/2020-12/schema"
+from llamune_eval.usage.signals import UsageSignals, usage_signals
 
 
-def json_schema() -> dict[str, Any]:
-    schema = RecommendedSettings.model_json_schema(by_alias=True)
-    return {"$schema": SCHEMA_URL, "title": "llamune RecommendedSettings", **schema}
+def in_force(out_dir: Path, quarter: str) -> RecommendedSettings | None:
+    """The newest published file for this quarter or an earlier one: the status quo the decision defends."""
+    if not out_dir.is_dir():
+        return None
+    for path in published_files(out_dir):
+        if quarter_of(path.stem) <= quarter:
+            try:
+                return load_recommended(path)
+            except InputError:
+                continue
+    return None
 
 
-def _model_config(c: Config, priority: int, purpose: str) -> dict[str, Any]:
-    keys = ("temperature", "top_p", "top_k", "max_tokens", "repeat_penalty", "num_ctx")
-    params = {k: c.params.get(k) for k in keys if c.params.get(k) is not None}
-    return {"name": c.model, "priority": priority, "purpose": purpose, "parameters": params, "preset": c.preset}
+def memory_needs(ev: Evidence, store: Store, cfg: AppConfig, listed: list[ModelInfo]) -> dict[str, int]:
+    """config label -> weights plus the KV cache of the preset's context. Sizes from the engines' lists, else
+    the facts the runs recorded, else `[recommend.model_sizes]`; an unknown size is too little evidence."""
+    facts = model_facts(store) | {m.name: m.model_dump() for m in listed if m.size_bytes}
+    out = {}
+    for c in ev.configs.values():
+        known = facts.get(c.model, {})
+        size = known.get("size_bytes") or cfg.recommend.model_sizes.get(c.model)
+        if size is None:
+            raise InputError(f"too little evidence: the size of {c.model} is unknown (serve it, or set "
+                             f"[recommend.model_sizes] \"{c.model}\" = BYTES)")  # fmt: skip
+        ctx = (c.params.num_ctx if c.params else None) or DEFAULT_CTX
+        out[c.label] = memory_need(int(size), parameter_count(known), ctx, cfg.recommend.kv_bytes_per_param_token)
+    return out
 
 
-def _tier(choice: TierChoice) -> dict[str, Any]:
-    models = [_model_config(choice.main, 1, PURPOSES[0])]
-    models += [_model_config(c, i, PURPOSES[1]) for i, (c, _) in enumerate(choice.cross_checks, 2)]
-    return {
-        "memoryGB": choice.memory_gb,
-        "models": models,
-        "executionOrder": [m["name"] for m in models],
-        "concurrentLimit": choice.concurrent_limit,
-    }
+def thin_suites(ev: Evidence, tiers: list[Tier], min_items: int) -> list[dict[str, Any]]:
+    """Counted suites where a chosen configuration has fewer than `min_items` items: not enough to publish."""
+    out: dict[str, int] = {}
+    for t in tiers:
+        for c in [t.decision.main, *(x for x, _, _ in t.cross_checks)]:
+            for s in ev.counted_suites():
+                n = c.config.suites[s].n
+                if n < min_items:
+                    out[s] = min(n, out.get(s, n))
+    return [{"suite": s, "n": n, "minItems": min_items} for s, n in sorted(out.items())]
 
 
-def _evidence(choice: TierChoice) -> dict[str, Any]:
-    def facts(c: Config) -> dict[str, Any]:
-        return {
-            "config": c.label,
-            "quality": c.quality,
-            "latency_s": c.latency_s,
-            "suites": c.suites,
-            "categories": c.categories,
-            "run_ids": sorted(c.run_ids),
-        }
-
-    return {
-        "main": facts(choice.main),
-        "pareto_front": choice.front,
-        "memory_bytes": choice.memory,
-        "cross_checks": [facts(c) | {"catches_main_mistakes": share} for c, share in choice.cross_checks],
-    }
+def _usage(usage: UsageSignals) -> dict[str, Any]:
+    return {"period": usage.period or "all", "events": usage.events,
+            "models": {m: {"answers": s.answers, "successes": s.successes, "up": s.up, "down": s.down,
+                           "rating": s.rating, "success": s.success, "retry": s.retry,
+                           "retryDecisions": s.retry_decisions} for m, s in sorted(usage.models.items())}}  # fmt: skip
 
 
-def best_presets(configs: list[Config]) -> dict[str, dict[str, str]]:
-    """Per model, the preset that scored best in each task category (the file's `preset` is the best overall)."""
+def best_presets(ev: Evidence) -> dict[str, dict[str, str]]:
+    """Per model, the preset that scored best in each task category (the file's `preset` is the tier's choice)."""
     best: dict[str, dict[str, tuple[float, str]]] = {}
-    for c in configs:
-        for category, value in c.categories.items():
+    for c in ev.configs.values():
+        for category, value in ev.category_quality(c).items():
             seen = best.setdefault(c.model, {}).get(category)
             if seen is None or value > seen[0]:
                 best[c.model][category] = (value, c.preset)
-    return {m: {cat: preset for cat, (_, preset) in cats.items()} for m, cats in best.items()}
+    return {m: {cat: preset for cat, (_, preset) in cats.items()} for m, cats in sorted(best.items())}
 
 
-def quarterly_update(new: dict[str, Any], old: RecommendedSettings | None) -> dict[str, Any] | None:
-    if old is None:
-        return None
-    names_new = {m["name"] for t in new["tiers"] for m in t["models"]}
-    names_old = {m.name for t in old.tiers for m in t.models} | {m.name for m in old.models}
-    changes = []
-    for tier in new["tiers"]:
-        old_tier = next((t for t in old.tiers if t.memory_gb == tier["memoryGB"]), None)
-        old_main = old_tier.execution_order[0] if old_tier and old_tier.execution_order else None
-        if old_main and old_main != tier["executionOrder"][0]:
-            changes.append(f"{tier['memoryGB']}GB: メイン {old_main} → {tier['executionOrder'][0]}")
-    improvements = []
-    old_evidence = old.evidence.get("tiers", {})
-    for tier in new["tiers"]:
-        before = old_evidence.get(str(tier["memoryGB"]), {}).get("main", {})
-        after = new["evidence"]["tiers"][str(tier["memoryGB"])]["main"]
-        if before.get("config") == after["config"] and before.get("latency_s") and after["latency_s"]:
-            change = (before["latency_s"] - after["latency_s"]) / before["latency_s"]
-            if abs(change) >= 0.05:  # only what was measured, and only beyond noise
-                word = "向上" if change > 0 else "低下"
-                improvements.append(
-                    {
-                        "tier": tier["memoryGB"],
-                        "model": after["config"],
-                        "description": f"推論速度 {abs(change):.0%}{word}",
-                    }
-                )
-    return {
-        "newVersion": new["version"],
-        "oldVersion": old.version,
-        "changes": changes,
-        "newModels": sorted(names_new - names_old),
-        "deprecatedModels": sorted(names_old - names_new),
-        "performanceImprovements": improvements,
-    }
-
-
-def build(store: Store, cfg: AppConfig, quarter: str, listed: list[ModelInfo], out_dir: Path) -> dict[str, Any]:
-    if not VERSION.match(quarter):
+def build(store: Store, cfg: AppConfig, quarter: str, listed: list[ModelInfo], out_dir: Path,
+          *, preview: bool | None = None) -> dict[str, Any]:  # fmt: skip
+    """The quarter's settings (not yet sealed). `preview`: True writes a preview whatever the evidence; False
+    refuses to decide on too little evidence; None (the quarter's run) makes a preview of too little evidence."""
+    if not QUARTER.match(quarter):
         raise InputError(f"quarter {quarter!r} is not YYYY-Qn")
-    configs = list(gather(store).values())
-    if not configs:
+    rule = cfg.recommend
+    ev = Evidence.load(store, quarter, presets=resolve_presets(cfg.presets), seed=cfg.run.seed)
+    if not ev.configs or not ev.counted_suites():
         raise InputError("too little evidence: the store has no scored samples (run `llamune-eval run` first)")
-    info = {m.name: m for m in listed}
-    memory: dict[str, int] = {}
-    for c in configs:
-        m = info.get(c.model)
-        size = m.size_bytes if m and m.size_bytes else cfg.recommend.model_sizes.get(c.model)
-        if size is None:
-            raise InputError(
-                f"too little evidence: the size of {c.model} is unknown (serve it, or set "
-                f"[recommend.model_sizes] {c.model} = BYTES)"
-            )
-        params = (m.parameter_count if m else None) or parse_parameter_size(m.parameter_size if m else None)
-        need = memory_need(size, params, int(c.params.get("num_ctx") or 4096), cfg.recommend.kv_bytes_per_param_token)
-        memory[c.model] = max(memory.get(c.model, 0), need)
-    choices = [choose(configs, memory, gb, cfg.recommend) for gb in sorted(cfg.recommend.tiers)]
-    tiers = [_tier(ch) for ch in choices]
+    memory = memory_needs(ev, store, cfg, listed)
+    usage = usage_signals(store, quarter)
+    old = in_force(out_dir, quarter)
+    tiers = []
+    for gb in sorted(rule.tiers):
+        previous = old_main(old, gb) if old else None
+        decision = decide(ev, gb, memory, rule, usage, (previous[0], previous[1] or "") if previous else None,
+                          old.version if old else None)  # fmt: skip
+        tiers.append(cross_checks(ev, decision, rule.max_models))
+    thin = thin_suites(ev, tiers, rule.min_items)
+    if thin and preview is False:
+        listing = ", ".join(f"{t['suite']} {t['n']}" for t in thin)
+        raise InputError(f"too little evidence to publish {quarter}: items per suite {listing} (minimum "
+                         f"{rule.min_items}, [recommend] min_items); `--preview` writes a preview that llamune "
+                         "never applies")  # fmt: skip
+    entries = [tier_entry(t) for t in tiers]
+    counted = ev.counted_suites()
     data: dict[str, Any] = {
-        "version": quarter,
-        "quarter": quarter.replace("-", " "),
-        "models": tiers[0]["models"],
-        "executionOrder": tiers[0]["executionOrder"],
-        "concurrentLimit": tiers[0]["concurrentLimit"],
-        "updatedAt": datetime.now(UTC).isoformat(timespec="seconds"),
-        "tiers": tiers,
+        "version": quarter, "quarter": quarter.replace("-", " "), "preview": bool(preview or thin),
+        "models": entries[0]["models"], "executionOrder": entries[0]["executionOrder"],
+        "concurrentLimit": entries[0]["concurrentLimit"],
+        "updatedAt": datetime.now(UTC).isoformat(timespec="seconds"), "tiers": entries,
         "evidence": {
-            "tiers": {str(ch.memory_gb): _evidence(ch) for ch in choices},
-            "best_presets": best_presets(configs),
+            "rule": rule.model_dump(mode="json", exclude={"model_sizes", "signing_key"}), "countedSuites": counted,
+            "notCounted": [{"suite": s, "reason": "no configuration has a value yet (waiting for the judge)"}
+                           for s in ev.suites() if s not in counted],
+            "publishable": not thin, "thinSuites": thin, "usage": _usage(usage),
+            "tiers": [tier_evidence(ev, t, rule.alpha) for t in tiers], "bestPresets": best_presets(ev),
         },
-    }
-    previous, _ = newest_recommended(out_dir) if out_dir.is_dir() else (None, [])
-    previous = previous if previous is not None and previous.version < quarter else None
-    data["update"] = quarterly_update(data, previous)
-    lines = [f"{t['memoryGB']}GB: {' → '.join(t['executionOrder'])}" for t in tiers]
+    }  # fmt: skip
+    data["update"] = quarterly_update(data, tiers, ev, old, rule.alpha) if old else None
+    lines = [f"{e['memoryGB']}GB: {' → '.join(e['executionOrder'])}（{t.decision.reason}）"
+             for e, t in zip(entries, tiers, strict=True)]  # fmt: skip
+    if data["preview"]:
+        why = "証拠不足: " + ", ".join(f"{t['suite']} {t['n']}問" for t in thin) if thin else "プレビューとして作成"
+        lines.insert(0, f"プレビュー（適用されません）: {why}")
     if data["update"]:
-        lines += data["update"]["changes"] + [
-            f"新規: {', '.join(data['update']['newModels']) or '-'}",
-            f"廃止: {', '.join(data['update']['deprecatedModels']) or '-'}",
-        ]
+        lines += [*data["update"]["changes"], f"新規: {', '.join(data['update']['newModels']) or '-'}",
+                  f"廃止: {', '.join(data['update']['deprecatedModels']) or '-'}",
+                  f"性能: {data['update']['performanceImprovements']}"]  # fmt: skip
     data["changelog"] = "\n".join(lines)
+    if data["update"] is None:
+        del data["update"]
     return data
-
-
-def seal(data: dict[str, Any], signing_key: Path | None) -> dict[str, Any]:
-    """Validate against the schema, then add the digest (and the signature over the same canonical bytes)."""
-    import jsonschema
-
-    jsonschema.Draft202012Validator(json_schema()).validate(data)
-    RecommendedSettings.model_validate(data)
-    sealed = dict(data)
-    sealed["digest"] = digest_of(sealed)
-    if signing_key is not None:
-        from cryptography.hazmat.primitives.serialization import load_pem_private_key
-
-        key = load_pem_private_key(signing_key.read_bytes(), password=None)
-        sealed["signature"] = key.sign(canonical(sealed)).hex()  # type: ignore[union-attr, call-arg]
-    return sealed
-
-
-def write(out_dir: Path, data: dict[str, Any]) -> Path:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "schema.json").write_text(json.dumps(json_schema(), ensure_ascii=False, indent=2), encoding="utf-8")
-    path = out_dir / f"{data['version']}.json"
-    path.write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True), encoding="utf-8")
-    return path

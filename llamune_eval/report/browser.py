@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from llamune_eval.report.samples import Selection, text_of
+from llamune_eval.analysis import Evidence
+from llamune_eval.report.samples import text_of
 
 VERDICT_CODE = {"right": "r", "wrong": "w", "error": "e", "pending": "p"}
 
 
-def browser_section(sel: Selection) -> dict[str, Any]:
+def browser_section(ev: Evidence) -> dict[str, Any]:
     """items: [suite index, item id, repeat, prompt, reference, eval aspect];
     answers: [item index, config index, verdict (r/w/e/p), value, answer, parsed, error]."""
     suites: dict[str, int] = {}
@@ -18,17 +19,16 @@ def browser_section(sel: Selection) -> dict[str, Any]:
     items: dict[tuple[str, str, int], int] = {}
     item_rows: list[list[Any]] = []
     answers: list[list[Any]] = []
-    for r in sel.rows:
-        s = suites.setdefault(r["suite"], len(suites))
-        c = configs.setdefault(f"{r['model']}:{r['preset']}", len(configs))
-        key = (r["suite"], r["item_id"], r["repeat"])
+    for r in ev.rows:
+        s = suites.setdefault(r.suite, len(suites))
+        c = configs.setdefault(f"{r.model}:{r.preset}", len(configs))
+        key = (r.suite, r.item_id, r.repeat)
         if key not in items:
             items[key] = len(item_rows)
-            item_rows.append([s, r["item_id"], r["repeat"], text_of(r["prompt"]), text_of(r["reference"]),
-                              r["eval_aspect"] or ""])  # fmt: skip
-        value = sel.value(r)
-        answers.append([items[key], c, VERDICT_CODE[sel.verdict(r)], None if value is None else round(value, 4),
-                        text_of(r["output"]), r["parsed"] or "", r["error"] or ""])  # fmt: skip
+            item_rows.append([s, r.item_id, r.repeat, text_of(r.prompt), text_of(r.reference), r.eval_aspect or ""])
+        value = ev.value(r) if r.ok else None
+        answers.append([items[key], c, VERDICT_CODE[ev.verdict(r)], None if value is None else round(value, 4),
+                        text_of(r.output), r.parsed or "", r.error or ""])  # fmt: skip
     return {"suites": list(suites), "configs": list(configs), "items": item_rows, "answers": answers}
 
 

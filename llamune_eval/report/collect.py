@@ -4,17 +4,16 @@ json` writes exactly this; the HTML is rendered from it."""
 
 from __future__ import annotations
 
-import json
 import math
-import statistics
-from collections.abc import Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from llamune_eval.analysis import Evidence
+from llamune_eval.analysis.pairs import apply_holm, paired
+from llamune_eval.analysis.pareto import front
+from llamune_eval.benchmarks import PairedTest
 from llamune_eval.config import Config
-from llamune_eval.report.samples import BINARY, PAIRED, Selection, select
-from llamune_eval.runner.leaderboard import leaderboard_rows
-from llamune_eval.scoring.stats import bootstrap_ci, holm, mcnemar_exact, paired_bootstrap
 from llamune_eval.store.results import Store
 
 SCHEMA_VERSION = "llamune-report-1"
@@ -28,129 +27,80 @@ def _num(value: Any) -> float | None:
     return float(value)
 
 
-def unit(metric: str, value: float | None) -> float | None:
-    """A headline value on 0..1 for colour and averaging (negative correlations count as 0)."""
-    if value is None:
-        return None
-    return max(0.0, min(1.0, value)) if metric in ("pearson", "spearman") else value
-
-
-def _paired(kind: str, a: dict[Any, float], b: dict[Any, float], judged: bool, seed: int) -> tuple[int, float, float]:
-    """(items shared, mean difference a - b as 'better', two-sided p) on the items both configurations answered."""
-    common = sorted(set(a) & set(b))
-    if not common:
-        return 0, math.nan, math.nan
-    sign = -1.0 if PAIRED.get(kind) == "abs_error" and not judged else 1.0
-    xa, xb = [sign * a[k] for k in common], [sign * b[k] for k in common]
-    diff = statistics.fmean(xa) - statistics.fmean(xb)
-    if PAIRED.get(kind) in BINARY and not judged:
-        return len(common), diff, mcnemar_exact([x >= 0.5 for x in xa], [x >= 0.5 for x in xb])
-    return len(common), diff, paired_bootstrap(xa, xb, resamples=2000, seed=seed)[3]
-
-
-def leaderboard_section(sel: Selection, seed: int) -> list[dict[str, Any]]:
-    """Per suite: every configuration with its interval, and the paired test against the suite's best one."""
-    rows = leaderboard_rows(sel.rows, sel.values, seed)
-    paired, judged_suites, kinds = sel.paired, sel.judged_suites, sel.kinds
-    suites: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        entry = {
-            "model": row.model, "preset": row.preset, "metric": row.metric, "value": _num(row.value),
-            "ci": [_num(row.ci_low), _num(row.ci_high)], "n": row.n, "errors": row.errors,
-            "errorRate": row.error_rate, "parseFailRate": row.parse_fail_rate, "pendingJudge": row.pending_judge,
-            "tokensPerS": _num(row.median_tokens_per_s),
-        }  # fmt: skip
-        if row.suite in judged_suites:  # judged suites: the judge's mean share of the scale is the headline
-            judged = list(paired.get((row.suite, row.model, row.preset), {}).values())
-            entry |= {"metric": "judge", "value": statistics.fmean(judged) if judged else None,
-                      "ci": [_num(x) for x in bootstrap_ci(judged, seed=seed)] if judged else [None, None],
-                      "n": len(judged)}  # fmt: skip
-        suites.setdefault(row.suite, []).append(entry)
+def leaderboard_section(ev: Evidence) -> list[dict[str, Any]]:
+    """Per suite: every configuration with its interval, and the paired test against the suite's best one
+    (Holm-corrected within the suite)."""
     out = []
-    for suite, entries in suites.items():
-        scored = [e for e in entries if e["value"] is not None]
-        scored.sort(key=lambda e: -e["value"])
+    for suite in ev.suites():
+        stats = [(c, c.suites[suite]) for c in ev.configs.values() if suite in c.suites]
+        entries: list[dict[str, Any]] = []
+        for c, st in stats:
+            entries.append({"model": c.model, "preset": c.preset, "metric": st.metric, "value": st.value,
+                            "ci": [st.low, st.high], "n": st.n, "errors": st.errors, "errorRate": st.error_rate,
+                            "parseFailRate": st.parse_fail_rate, "pendingJudge": st.pending,
+                            "tokensPerS": st.tokens_per_s, "unit": st.unit, "note": st.note,
+                            "others": st.others})  # fmt: skip
+        scored = sorted((e for e in entries if e["value"] is not None), key=lambda e: -e["value"])
         best = scored[0] if scored else None
-        tests = []
-        for e in entries:
-            e["unit"] = unit(e["metric"], e["value"])
+        tests: list[tuple[dict[str, Any], PairedTest]] = []
+        for (c, _), e in zip(stats, entries, strict=True):
             if best is None or e is best:
                 e["vsBest"] = {"best": e is best}
                 continue
-            n, diff, p = _paired(kinds[suite], paired.get((suite, e["model"], e["preset"]), {}),
-                                 paired.get((suite, best["model"], best["preset"]), {}), suite in judged_suites,
-                                 seed)  # fmt: skip
-            e["vsBest"] = {"best": False, "n": n, "diff": _num(diff), "p": _num(p)}
-            if not math.isnan(p):
-                tests.append(e)
-        for e, adjusted in zip(tests, holm([e["vsBest"]["p"] for e in tests]), strict=True):
-            e["vsBest"]["pHolm"] = adjusted
-            e["vsBest"]["worse"] = adjusted < ALPHA and (e["vsBest"]["diff"] or 0) < 0
+            leader = ev.configs[(best["model"], best["preset"])]
+            t = paired(ev, suite, c, leader)
+            e["vsBest"] = {"best": False, "n": t.n, "diff": t.diff, "p": t.p}
+            if t.p is not None:
+                tests.append((e, t))
+        apply_holm([t for _, t in tests])
+        for e, t in tests:
+            e["vsBest"] |= {"pHolm": t.p_holm, "worse": bool(t.p_holm is not None and t.p_holm < ALPHA
+                                                             and (t.diff or 0) < 0)}  # fmt: skip
         entries.sort(key=lambda e: (e["value"] is None, -(e["value"] or 0)))
-        out.append({"suite": suite, "kind": kinds[suite], "metric": entries[0]["metric"], "rows": entries,
+        out.append({"suite": suite, "kind": ev.kinds[suite], "metric": entries[0]["metric"], "rows": entries,
                     "best": f"{best['model']}:{best['preset']}" if best else None})  # fmt: skip
     return out
 
 
-def _front(points: list[dict[str, Any]], x: str, higher_x: bool) -> set[str]:
-    """Labels of points no other point beats on quality and on `x` (higher or lower is better)."""
-    ok = [p for p in points if p["quality"] is not None and p[x] is not None]
-
-    def beats(o: dict[str, Any], c: dict[str, Any]) -> bool:
-        ox, cx = (o[x], c[x]) if higher_x else (-o[x], -c[x])
-        return bool(o["quality"] >= c["quality"] and ox >= cx and (o["quality"] > c["quality"] or ox > cx))
-
-    return {c["label"] for c in ok if not any(beats(o, c) for o in ok)}
-
-
-def configs_section(sel: Selection, board: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One point per model x preset: mean quality over suites, median tokens/s, TTFT and latency; Pareto flags."""
-    by: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for r in sel.rows:
-        if r["status"] == "ok":
-            by.setdefault((r["model"], r["preset"]), []).append(r)
-    quality: dict[tuple[str, str], list[float]] = {}
-    for suite in board:
-        for e in suite["rows"]:
-            if e["unit"] is not None:
-                quality.setdefault((e["model"], e["preset"]), []).append(e["unit"])
+def configs_section(ev: Evidence) -> list[dict[str, Any]]:
+    """One point per model x preset: quality over the counted suites, median tokens/s, TTFT and latency; Pareto
+    flags (quality against tokens/s, and against TTFT)."""
+    counted = ev.counted_suites()
     points = []
-    for (model, preset), rows in sorted(by.items()):
+    for c in ev.configs.values():
+        quality = ev.quality(c, counted)
+        missing = ev.missing(c, counted)
+        points.append({"label": c.label, "model": c.model, "preset": c.preset, "quality": quality,
+                       "qualityNote": f"no value on {', '.join(missing)}" if missing else None,
+                       "suites": len(counted) - len(missing), "tokensPerS": c.tokens_per_s, "ttftS": c.ttft_s,
+                       "latencyS": c.latency_s, "samples": c.samples})  # fmt: skip
 
-        def median(name: str, rows: Sequence[dict[str, Any]] = rows) -> float | None:
-            got = [r[name] for r in rows if r[name]]
-            return statistics.median(got) if got else None
+    def axes(x: str, sign: float) -> Callable[[dict[str, Any]], tuple[float | None, float | None]]:
+        return lambda p: (p["quality"], None if p[x] is None else sign * p[x])
 
-        q = quality.get((model, preset))
-        points.append({"label": f"{model}:{preset}", "model": model, "preset": preset,
-                       "quality": statistics.fmean(q) if q else None, "suites": len(q or []),
-                       "tokensPerS": median("tokens_per_s"), "ttftS": median("ttft_s"),
-                       "latencyS": median("latency_s"), "samples": len(rows)})  # fmt: skip
-    fast = _front(points, "tokensPerS", higher_x=True)
-    quick = _front(points, "ttftS", higher_x=False)
+    fast = {p["label"] for p in front(points, axes("tokensPerS", 1.0))}
+    quick = {p["label"] for p in front(points, axes("ttftS", -1.0))}
     for p in points:
         p["paretoTokensPerS"] = p["label"] in fast
         p["paretoTtft"] = p["label"] in quick
     return points
 
 
-def memory_section(store: Store, cfg: Config, sel: Selection) -> list[dict[str, Any]]:
-    """Per model: file size and the estimated need with the KV cache of its largest context (as `recommend`)."""
-    from llamune_eval.engines.ollama import parse_parameter_size
-    from llamune_eval.recommend.evidence import memory_need
+def memory_section(store: Store, cfg: Config, ev: Evidence) -> list[dict[str, Any]]:
+    """Per model: file size and the estimated need with the KV cache of its largest context (as the decision)."""
+    from llamune_eval.analysis.memory import DEFAULT_CTX, memory_need, parameter_count
+    from llamune_eval.store.selection import model_facts
 
-    facts: dict[str, dict[str, Any]] = {}
-    for (plan,) in store.con.execute("SELECT plan FROM runs ORDER BY started_at").fetchall():
-        facts |= (json.loads(plan) if plan else {}).get("model_facts", {})
+    facts = model_facts(store)
     ctx: dict[str, int] = {}
-    for model, params_json in {(r["model"], r["params"]) for r in sel.rows}:  # each parameter set parsed once
-        num_ctx = int(json.loads(params_json or "{}").get("num_ctx") or 4096)
-        ctx[model] = max(ctx.get(model, 0), num_ctx)
+    for c in ev.configs.values():
+        num_ctx = (c.params.num_ctx if c.params else None) or DEFAULT_CTX
+        ctx[c.model] = max(ctx.get(c.model, 0), num_ctx)
     out = []
     for model in sorted(ctx):
         f = facts.get(model, {})
         size = f.get("size_bytes") or cfg.recommend.model_sizes.get(model)
-        params = f.get("parameter_count") or parse_parameter_size(f.get("parameter_size"))
+        params = parameter_count(f)
         need = memory_need(size, params, ctx[model], cfg.recommend.kv_bytes_per_param_token) if size else None
         out.append({"model": model, "sizeBytes": size, "parameterCount": params, "quantization": f.get("quantization"),
                     "family": f.get("family"), "numCtx": ctx[model], "needBytes": need})  # fmt: skip
@@ -167,35 +117,35 @@ def heatmap_section(board: list[dict[str, Any]], configs: list[dict[str, Any]]) 
             "cells": cells}  # fmt: skip
 
 
-def preset_effect_section(sel: Selection, board: list[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
+def preset_effect_section(ev: Evidence, board: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per model with several presets: each preset against the model's baseline (balanced, else the first), per
-    suite, with a paired test Holm-corrected within the model."""
-    paired, judged_suites, kinds = sel.paired, sel.judged_suites, sel.kinds
+    suite, with the benchmark's paired test Holm-corrected within the model."""
     presets: dict[str, list[str]] = {}
-    for r in sel.rows:
-        if r["preset"] not in presets.setdefault(r["model"], []):
-            presets[r["model"]].append(r["preset"])
+    for model, preset in ev.configs:
+        presets.setdefault(model, []).append(preset)
     out = []
     for model, names in sorted(presets.items()):
         if len(names) < 2:
             continue
         base = "balanced" if "balanced" in names else names[0]
         cells: list[dict[str, Any]] = []
+        tests: list[tuple[dict[str, Any], PairedTest]] = []
         for preset in (p for p in names if p != base):
+            mine_c, base_c = ev.configs[(model, preset)], ev.configs[(model, base)]
             for suite in board:
-                mine = next((e for e in suite["rows"] if e["model"] == model and e["preset"] == preset), None)
-                theirs = next((e for e in suite["rows"] if e["model"] == model and e["preset"] == base), None)
-                if mine is None or theirs is None or mine["unit"] is None or theirs["unit"] is None:
+                name = suite["suite"]
+                mine, theirs = mine_c.suites.get(name), base_c.suites.get(name)
+                if mine is None or theirs is None or mine.unit is None or theirs.unit is None:
                     continue
-                n, _, p = _paired(kinds[suite["suite"]], paired.get((suite["suite"], model, preset), {}),
-                                  paired.get((suite["suite"], model, base), {}), suite["suite"] in judged_suites,
-                                  seed)  # fmt: skip
-                cells.append({"preset": preset, "suite": suite["suite"], "delta": mine["unit"] - theirs["unit"],
-                              "n": n, "p": _num(p)})  # fmt: skip
-        tested = [c for c in cells if c["p"] is not None]
-        for c, adjusted in zip(tested, holm([c["p"] for c in tested]), strict=True):
-            c["pHolm"] = adjusted
-            c["significant"] = adjusted < ALPHA
+                t = paired(ev, name, mine_c, base_c)
+                cell = {"preset": preset, "suite": name, "delta": mine.unit - theirs.unit, "n": t.n, "p": t.p}
+                cells.append(cell)
+                if t.p is not None:
+                    tests.append((cell, t))
+        apply_holm([t for _, t in tests])
+        for cell, t in tests:
+            cell["pHolm"] = t.p_holm
+            cell["significant"] = t.p_holm is not None and t.p_holm < ALPHA
         out.append({"model": model, "base": base, "presets": [p for p in names if p != base], "cells": cells})
     return out
 
@@ -215,39 +165,34 @@ def judge_section(store: Store, cfg: Config) -> dict[str, Any] | None:
 
 
 def usage_section(store: Store, quarter: str, seed: int) -> dict[str, Any] | None:
-    """The usage of the quarter before the report's (the data the quarter's choice rests on), else of all time."""
+    """The usage the quarter's choice rests on (the quarter before the report's, else all time)."""
+    from llamune_eval.store.usage import events_per_quarter
     from llamune_eval.usage import usage_metrics
-    from llamune_eval.usage.ingest import SCHEMA
-    from llamune_eval.usage.metrics import QUARTER
+    from llamune_eval.usage.signals import data_period
 
-    store.con.execute(SCHEMA)
-    per_quarter = store.con.execute(
-        f"SELECT {QUARTER} AS q, count(*) FROM usage_events GROUP BY q ORDER BY q"
-    ).fetchall()
+    per_quarter = events_per_quarter(store)
     if not per_quarter:
         return None
-    from llamune_eval.settings import previous_quarter
-
-    data_quarter = previous_quarter(quarter)
-    chosen = data_quarter if any(q == data_quarter for q, _ in per_quarter) else None
-    metrics = usage_metrics(store, chosen, seed=seed)
-    metrics["period"] = chosen or "all"
-    metrics["eventsPerQuarter"] = {q: n for q, n in per_quarter}
+    period, _ = data_period(store, quarter)
+    metrics = usage_metrics(store, period, seed=seed)
+    metrics["period"] = period or "all"
+    metrics["eventsPerQuarter"] = per_quarter
     return metrics
 
 
 def collect(store: Store, cfg: Config, quarter: str) -> dict[str, Any]:
     """Everything the report shows, as JSON-ready data (settings from `[paths] recommended`, earlier quarters'
     reports from `[paths] reports`)."""
+    from llamune_eval.presets import resolve as resolve_presets
     from llamune_eval.report.browser import browser_section
     from llamune_eval.report.history import history_section
     from llamune_eval.report.summary import summary_section
 
     seed = cfg.run.seed
-    sel = select(store)
-    board = leaderboard_section(sel, seed)
-    configs = configs_section(sel, board)
-    browser = browser_section(sel)
+    ev = Evidence.load(store, quarter, presets=resolve_presets(cfg.presets), seed=seed, texts=True)
+    board = leaderboard_section(ev)
+    configs = configs_section(ev)
+    browser = browser_section(ev)
     runs = [{k: (str(v) if isinstance(v, datetime) else v) for k, v in r.items()} for r in store.runs()]
     return {
         "schema": SCHEMA_VERSION,
@@ -255,18 +200,19 @@ def collect(store: Store, cfg: Config, quarter: str) -> dict[str, Any]:
         "generatedAt": datetime.now(UTC).isoformat(timespec="seconds"),
         "runs": runs,
         "counts": {
-            "samples": len(sel.rows),
-            "errors": sum(r["status"] != "ok" for r in sel.rows),
+            "samples": len(ev.rows),
+            "errors": sum(not r.ok for r in ev.rows),
             "suites": len(board),
             "configs": len(configs),
             "models": len({c["model"] for c in configs}),
         },
+        "countedSuites": ev.counted_suites(),
         "summary": summary_section(cfg.paths.recommended, quarter),
         "leaderboard": board,
         "configs": configs,
-        "memory": memory_section(store, cfg, sel),
+        "memory": memory_section(store, cfg, ev),
         "heatmap": heatmap_section(board, configs),
-        "presetEffect": preset_effect_section(sel, board, seed),
+        "presetEffect": preset_effect_section(ev, board),
         "judge": judge_section(store, cfg),
         "usage": usage_section(store, quarter, seed),
         "history": history_section(cfg.paths.reports, quarter, browser, board),

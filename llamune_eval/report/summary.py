@@ -1,38 +1,65 @@
-"""The report's first section: the quarter's recommended settings per tier and the evidence behind each choice,
-read from the sealed settings file (its digest is checked, so the report never shows a file the chat refuses)."""
+"""The report's first section: the quarter's settings per tier and the evidence behind each choice, read from the
+sealed settings file (its digest is checked, so the report never shows a file the chat would refuse). Without a
+published file the quarter's preview is shown, marked as one."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from llamune_eval.settings import load_recommended
+from llamune_eval import jsonio
+from llamune_eval.settings import digest_of, load_recommended, published_files, quarter_of
 from llamune_eval.types import InputError
 
 
-def summary_section(folder: Path, quarter: str) -> dict[str, Any]:
-    path = folder / f"{quarter}.json"
-    if not path.is_file():
-        return {"path": str(path), "error": f"{path} がありません（`llamune-eval recommend --quarter {quarter}`）"}
-    try:
+def _files(folder: Path, quarter: str) -> list[Path]:
+    """This quarter's published file (its newest revision), else its preview."""
+    published = [p for p in published_files(folder) if quarter_of(p.stem) == quarter] if folder.is_dir() else []
+    preview = folder / f"{quarter}.preview.json"
+    return published[:1] or ([preview] if preview.is_file() else [])
+
+
+def _read(path: Path) -> dict[str, Any]:
+    """A published file through the chat runtime's own check; a preview by its digest (it is never applied)."""
+    if not path.name.endswith(".preview.json"):
         load_recommended(path)
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (InputError, ValueError, OSError) as exc:
+    try:
+        data = jsonio.loads(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: not readable JSON ({exc})") from exc
+    if not isinstance(data, dict) or data.get("digest") != digest_of(data):
+        raise InputError(f"{path}: digest does not match the content (altered or truncated)")
+    return data
+
+
+def summary_section(folder: Path, quarter: str) -> dict[str, Any]:
+    found = _files(folder, quarter)
+    if not found:
+        path = folder / f"{quarter}.json"
+        return {"path": str(path), "error": f"{path} がありません（`llamune-eval recommend --quarter {quarter}`）"}
+    path = found[0]
+    try:
+        data = _read(path)
+    except InputError as exc:
         return {"path": str(path), "error": str(exc)}
     evidence = data.get("evidence", {})
-    tiers = []
-    for tier in data.get("tiers", []):
-        why = evidence.get("tiers", {}).get(str(tier["memoryGB"]), {})
-        tiers.append({**tier, "evidence": why})
+    by_gb = {t.get("memoryGB"): t for t in evidence.get("tiers", []) if isinstance(t, dict)}
+    tiers = [{**tier, "evidence": by_gb.get(tier["memoryGB"], {})} for tier in data.get("tiers", [])]
     return {
         "path": str(path),
         "version": data.get("version"),
+        "preview": bool(data.get("preview")),
         "updatedAt": data.get("updatedAt"),
         "digest": data.get("digest"),
         "signed": bool(data.get("signature")),
         "tiers": tiers,
-        "bestPresets": evidence.get("best_presets", {}),
+        "rule": evidence.get("rule", {}),
+        "countedSuites": evidence.get("countedSuites", []),
+        "notCounted": evidence.get("notCounted", []),
+        "publishable": evidence.get("publishable", True),
+        "thinSuites": evidence.get("thinSuites", []),
+        "usageEvidence": evidence.get("usage"),
+        "bestPresets": evidence.get("bestPresets", {}),
         "update": data.get("update"),
         "changelog": data.get("changelog"),
     }

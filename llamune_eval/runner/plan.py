@@ -29,10 +29,12 @@ class Unit:
     repeat: int
     key: str
     params_json: str
+    preset_params_json: str  # the configuration's own parameters: what the chat runtime would be given
 
 
 def effective_params(preset: Preset, suite: Suite, seed: int) -> SamplingParams:
-    """The preset's parameters with the suite's answer-length cap and this repeat's seed."""
+    """What one request sends: the preset's parameters with the suite's answer-length cap and this repeat's seed.
+    The cap belongs to the request, never to the configuration (`Unit.preset_params_json` keeps the preset's own)."""
     p = preset.params
     max_tokens = min(p.max_tokens, suite.max_tokens) if suite.max_tokens else p.max_tokens
     return p.model_copy(update={"max_tokens": max_tokens, "seed": seed})
@@ -52,13 +54,13 @@ def build_plan(
     for info in models:
         model, digest = info.name, info.digest or ""
         for preset in presets:
+            own = preset.params.model_dump_json()
             for suite in suites:
                 for repeat in range(repeats):
                     params = effective_params(preset, suite, seed + repeat)
                     params_json = params.model_dump_json()
                     for item in suite.items:
                         key = sample_key(suite, item.id, model, digest, preset.name, params_json, repeat)
-                        units.append(
-                            Unit(suite, item, model, digest, info.engine, preset.name, params, repeat, key, params_json)
-                        )
+                        units.append(Unit(suite, item, model, digest, info.engine, preset.name, params, repeat, key,
+                                          params_json, own))  # fmt: skip
     return units

@@ -1,9 +1,10 @@
-"""The whole quarter in one command: sweep → judge (when configured) → usage ingest (when chat databases are
-configured) → recommend → report, on one engine and one progress display.
+"""The whole quarter in one command: sweep → judge (when configured) → usage ingest (the configured chat databases,
+else this machine's own) → recommend → report, on one engine and one progress display.
 
 Every stage is idempotent (stored samples and judgements are skipped, usage events are keyed, the settings and
 the report are recomputed from the store), so running the same command again after a kill resumes the quarter.
-A stage that cannot decide (too little evidence) is reported and skipped; the report is always written.
+A stage that cannot decide is reported and skipped; too little evidence to publish makes a preview; the report is
+always written.
 """
 
 from __future__ import annotations
@@ -42,7 +43,13 @@ class QuarterOutcome:
 
 
 def usage_sources(cfg: Config) -> list[Path]:
-    """The configured chat databases, glob patterns expanded (relative to the working directory)."""
+    """The configured chat databases, glob patterns expanded (relative to the working directory); with none
+    configured, this machine's own chat database when `llamune` has written one."""
+    if not cfg.usage.databases:
+        from llamune_eval.settings import default_chat_db
+
+        own = default_chat_db()
+        return [own] if own.is_file() else []
     found: list[Path] = []
     for pattern in cfg.usage.databases:
         matches = sorted(glob.glob(str(Path(pattern).expanduser())))
@@ -58,6 +65,8 @@ async def run_quarter(
     quarter: str | None = None,
     *,
     on_plan: Callable[..., Any] | None = None,
+    preview: bool = False,
+    revise: bool = False,
 ) -> QuarterOutcome:
     from llamune_eval.engines import open_engine
     from llamune_eval.ui import make_progress
@@ -86,7 +95,7 @@ async def run_quarter(
 
         async with open_engine(cfg) as engine:
             stage = begin("sweep")
-            spec.display, spec.store = display, store_path
+            spec.display, spec.store, spec.quarter = display, store_path, quarter
             outcome = await sweep(cfg, spec, on_plan=planned, engine=engine)
             outcome.store.close()
             new = outcome.planned - outcome.skipped
@@ -102,36 +111,44 @@ async def run_quarter(
             else:
                 end(stage, "skipped", "no judge configured ([judge] models)")
             listed = await engine.list_models()
-        _offline_stages(cfg, quarter, store_path, listed, stages, begin, end)
+        _offline_stages(cfg, quarter, store_path, listed, stages, begin, end, preview, revise)
     return QuarterOutcome(quarter, outcome, stages)
 
 
 def _offline_stages(cfg: Config, quarter: str, store_path: Path, listed: list[Any], stages: list[Stage],
-                    begin: Callable[[str], Stage], end: Callable[..., None]) -> None:  # fmt: skip
+                    begin: Callable[[str], Stage], end: Callable[..., None], preview: bool,
+                    revise: bool) -> None:  # fmt: skip
     """usage → recommend → report: the stages that need the store only."""
     from llamune_eval.store.results import Store
 
     with Store(store_path) as store:
         stage = begin("usage")
-        if cfg.usage.databases:
-            from llamune_eval.usage import ingest
+        try:
+            sources = usage_sources(cfg)
+            if sources:
+                from llamune_eval.usage import ingest
 
-            try:
-                results = ingest(store, usage_sources(cfg))
+                results = ingest(store, sources)
                 end(stage, "done", f"{sum(r.added for r in results)} new events from {len(results)} database(s)",
                     [r.source for r in results])  # fmt: skip
-            except InputError as exc:
-                end(stage, "failed", str(exc))
-        else:
-            end(stage, "skipped", "no chat databases configured ([usage] databases)")
+            else:
+                end(stage, "skipped", "no chat database ([usage] databases, or this machine's own llamune database)")
+        except InputError as exc:
+            end(stage, "failed", str(exc))
         stage = begin("recommend")
         try:
-            from llamune_eval.recommend import build, seal, write
+            from llamune_eval.recommend import decide_and_publish
 
-            data = build(store, cfg, quarter, listed, cfg.paths.recommended)
-            path = write(cfg.paths.recommended, seal(data, cfg.recommend.signing_key))
+            data, path, status = decide_and_publish(cfg, store, quarter, listed, cfg.paths.recommended,
+                                                    preview=True if preview else None, revise=revise)  # fmt: skip
             mains = ", ".join(f"{t['memoryGB']} GB: {t['executionOrder'][0]}" for t in data["tiers"])
-            end(stage, "done", mains, [str(path)])
+            if status == "preview":
+                thin = data["evidence"]["thinSuites"]
+                why = "too little evidence to publish (" + ", ".join(f"{t['suite']} {t['n']} items" for t in thin) \
+                    + f"; minimum {cfg.recommend.min_items})" if thin else "asked for with --preview"  # fmt: skip
+                end(stage, "preview", f"{mains}; a preview llamune never applies: {why}", [str(path)])
+            else:
+                end(stage, "done", f"{mains} ({status})", [str(path)])
         except InputError as exc:
             end(stage, "skipped", str(exc))
         stage = begin("report")

@@ -14,6 +14,7 @@ from llamune_eval.engines import EmbeddedBackend, Engine, open_engine
 from llamune_eval.presets import resolve
 from llamune_eval.runner.execute import RunStats, execute
 from llamune_eval.runner.plan import Unit, build_plan
+from llamune_eval.settings import next_quarter
 from llamune_eval.store.results import SampleRecord, Store
 from llamune_eval.types import InputError, ModelInfo
 
@@ -31,6 +32,7 @@ class Sweep:
     store: Path | None = None
     progress: bool = True
     display: Any = None  # a rich Progress to draw on instead of a new one
+    quarter: str | None = None  # the quarter the run is for (recorded with the run; default: the next one)
 
 
 @dataclass
@@ -126,7 +128,8 @@ async def sweep(cfg: Config, spec: Sweep, *, on_plan: Any = None, engine: Engine
         store.begin_run(run_id, cfg.model_dump(mode="json"), suite_facts,
                         {"models": [m.name for m in models], "presets": names, "repeats": repeats,
                          "model_facts": {m.name: m.model_dump(mode="json") for m in models}},
-                        len(plan), len(plan) - len(todo))  # fmt: skip
+                        len(plan), len(plan) - len(todo),
+                        spec.quarter or cfg.run.quarter or next_quarter())  # fmt: skip
         if on_plan is not None:
             on_plan(run_id, len(plan), len(plan) - len(todo), store.path)
         bars = _Bars(todo, spec.progress, spec.display)

@@ -10,7 +10,8 @@ commits would slow the run itself; the journal keeps the hot path to one small w
 
 from __future__ import annotations
 
-import json
+import os
+import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,40 +20,17 @@ from typing import Any
 
 import orjson
 
+from llamune_eval import jsonio
 from llamune_eval.store._duckdb import connect
+from llamune_eval.store.schema import SCHEMA, USAGE_SCHEMA
 from llamune_eval.types import InputError
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    run_id VARCHAR PRIMARY KEY, started_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR,
-    config JSON, suites JSON, plan JSON, samples_planned INTEGER, samples_skipped INTEGER
-);
-CREATE TABLE IF NOT EXISTS samples (
-    key VARCHAR PRIMARY KEY, run_id VARCHAR, suite VARCHAR, suite_version VARCHAR, template_version VARCHAR,
-    kind VARCHAR, category VARCHAR, item_id VARCHAR, model VARCHAR, model_digest VARCHAR, engine VARCHAR,
-    endpoint VARCHAR, preset VARCHAR, params JSON, repeat INTEGER, seed BIGINT, prompt JSON, output JSON,
-    finish_reason VARCHAR, prompt_tokens INTEGER, completion_tokens INTEGER, ttft_s DOUBLE, latency_s DOUBLE,
-    tokens_per_s DOUBLE, attempts INTEGER, status VARCHAR, error_kind VARCHAR, error VARCHAR, unsupported JSON,
-    parsed VARCHAR, parse_ok BOOLEAN, pending_judge BOOLEAN, created_at TIMESTAMP
-);
-CREATE TABLE IF NOT EXISTS scores (key VARCHAR, metric VARCHAR, value DOUBLE, PRIMARY KEY (key, metric));
-ALTER TABLE samples ADD COLUMN IF NOT EXISTS reference JSON;
-ALTER TABLE samples ADD COLUMN IF NOT EXISTS eval_aspect VARCHAR;
-CREATE TABLE IF NOT EXISTS judgements (
-    key VARCHAR PRIMARY KEY, run_id VARCHAR, mode VARCHAR, suite VARCHAR, item_id VARCHAR, repeat INTEGER,
-    sample_key VARCHAR, sample_key_b VARCHAR, model VARCHAR, preset VARCHAR, model_b VARCHAR, preset_b VARCHAR,
-    position VARCHAR, judge_model VARCHAR, judge_digest VARCHAR, judge_family VARCHAR, model_family VARCHAR,
-    template_version VARCHAR, scale INTEGER, trial INTEGER, raw VARCHAR, ok BOOLEAN, overall DOUBLE, criteria JSON,
-    winner VARCHAR, answer_chars INTEGER, latency_s DOUBLE, error_kind VARCHAR, error VARCHAR, created_at TIMESTAMP
-);
-CREATE TABLE IF NOT EXISTS judge_runs (run_id VARCHAR PRIMARY KEY, created_at TIMESTAMP, figures JSON);
-"""
 SAMPLE_COLUMNS = (
     "key", "run_id", "suite", "suite_version", "template_version", "kind", "category", "item_id", "model",
     "model_digest", "engine", "endpoint", "preset", "params", "repeat", "seed", "prompt", "output",
     "finish_reason", "prompt_tokens", "completion_tokens", "ttft_s", "latency_s", "tokens_per_s", "attempts",
     "status", "error_kind", "error", "unsupported", "parsed", "parse_ok", "pending_judge", "created_at",
-    "reference", "eval_aspect",
+    "reference", "eval_aspect", "preset_params",
 )  # fmt: skip
 JUDGEMENT_COLUMNS = (
     "key", "run_id", "mode", "suite", "item_id", "repeat", "sample_key", "sample_key_b", "model", "preset", "model_b",
@@ -88,10 +66,11 @@ class Store:
             self.con = connect(self.path)
         except Exception as exc:
             raise StoreError(f"{self.path}: cannot open the store: {str(exc).splitlines()[0]}") from exc
-        self.con.execute(SCHEMA)
+        self.con.execute(SCHEMA + USAGE_SCHEMA)
         self.journal = self.path.with_name(self.path.name + ".journal.jsonl")
         self.judgement_journal = self.path.with_name(self.path.name + ".judgements.jsonl")
         self.recover()
+        self.mark_interrupted()
 
     def _struct(self, table: str, columns: Sequence[str]) -> str:
         types = dict(self.con.execute(
@@ -155,19 +134,36 @@ class Store:
         self.close()
 
     # runs
-    def begin_run(self, run_id: str, config: Any, suites: Any, plan: Any, planned: int, skipped: int) -> None:
+    def begin_run(self, run_id: str, config: Any, suites: Any, plan: Any, planned: int, skipped: int,
+                  quarter: str | None = None) -> None:  # fmt: skip
+        """A run is 'running' until `end_run`; its process and host are kept so a later open can tell it died."""
         self.con.execute(
-            "INSERT INTO runs VALUES (?, ?, NULL, 'running', ?, ?, ?, ?, ?)",
-            [run_id, now(), json.dumps(config, default=str), json.dumps(suites, default=str),
-             json.dumps(plan, default=str), planned, skipped],
+            "INSERT INTO runs (run_id, started_at, finished_at, status, config, suites, plan, samples_planned, "
+            "samples_skipped, quarter, pid, host) VALUES (?, ?, NULL, 'running', ?, ?, ?, ?, ?, ?, ?, ?)",
+            [run_id, now(), jsonio.dumps(config), jsonio.dumps(suites), jsonio.dumps(plan), planned, skipped,
+             quarter, os.getpid(), socket.gethostname()],
         )  # fmt: skip
+
+    def mark_interrupted(self) -> int:
+        """Runs left 'running' by a process that died (SIGKILL, power loss) become 'interrupted'.
+
+        DuckDB lets one process at a time open the file for writing, so a 'running' run found on open belongs to
+        a process that is gone, unless it is this very process (which may open the store twice).
+        """
+        cur = self.con.execute(
+            "UPDATE runs SET status = 'interrupted' WHERE status = 'running' "
+            "AND NOT (coalesce(pid, -1) = ? AND coalesce(host, '') = ?)",
+            [os.getpid(), socket.gethostname()],
+        )
+        row = cur.fetchone()
+        return int(row[0]) if row else 0
 
     def end_run(self, run_id: str, status: str) -> None:
         self.con.execute("UPDATE runs SET finished_at = ?, status = ? WHERE run_id = ?", [now(), status, run_id])
 
     def runs(self) -> list[dict[str, Any]]:
-        return self._dicts("SELECT run_id, started_at, finished_at, status, samples_planned, samples_skipped "
-                           "FROM runs ORDER BY started_at")  # fmt: skip
+        return self._dicts("SELECT run_id, started_at, finished_at, status, samples_planned, samples_skipped, "
+                           "quarter FROM runs ORDER BY started_at")  # fmt: skip
 
     # samples
     def finished_keys(self) -> set[str]:
@@ -187,7 +183,11 @@ class Store:
         return {k for (k,) in self.con.execute("SELECT key FROM judgements WHERE error_kind IS NULL").fetchall()}
 
     def save_judge_figures(self, run_id: str, figures: Any) -> None:
-        self.con.execute("INSERT OR REPLACE INTO judge_runs VALUES (?, ?, ?)", [run_id, now(), json.dumps(figures)])
+        self.con.execute("INSERT OR REPLACE INTO judge_runs VALUES (?, ?, ?)", [run_id, now(), jsonio.dumps(figures)])
+
+    def models(self) -> list[str]:
+        """Every model with stored samples."""
+        return [m for (m,) in self.con.execute("SELECT DISTINCT model FROM samples ORDER BY model").fetchall()]
 
     def samples(self, where: str = "", params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         sql = "SELECT * FROM samples" + (f" WHERE {where}" if where else "")

@@ -14,16 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from llamune_eval.store.results import Store
+from llamune_eval.store.schema import USAGE_SCHEMA as SCHEMA
+
+__all__ = ["SCHEMA", "IngestResult", "ingest"]
 from llamune_eval.types import InputError
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS usage_events (
-    event_id VARCHAR PRIMARY KEY, source VARCHAR, session_id VARCHAR, message_id BIGINT, turn INTEGER,
-    kind VARCHAR, model VARCHAR, preset VARCHAR, params JSON, ttft_s DOUBLE, latency_s DOUBLE,
-    prompt_tokens INTEGER, completion_tokens INTEGER, success BOOLEAN, error_kind VARCHAR, adopted BOOLEAN,
-    rating INTEGER, comment VARCHAR, category VARCHAR, created_at TIMESTAMP
-);
-"""
 COLUMNS = ("event_id", "source", "session_id", "message_id", "turn", "kind", "model", "preset", "params", "ttft_s",
            "latency_s", "prompt_tokens", "completion_tokens", "success", "error_kind", "adopted", "rating", "comment",
            "category", "created_at")  # fmt: skip

@@ -11,7 +11,8 @@ from typing import Any
 
 from llamune_eval.scoring.stats import bradley_terry_ci
 from llamune_eval.store.results import Store
-from llamune_eval.usage.ingest import SCHEMA
+from llamune_eval.store.schema import USAGE_SCHEMA as SCHEMA
+from llamune_eval.store.usage import retry_decisions
 
 QUARTER = "strftime(created_at, '%Y') || '-Q' || quarter(created_at)"
 
@@ -70,12 +71,5 @@ def usage_metrics(store: Store, quarter: str | None = None, seed: int = 0) -> di
 
 
 def retry_preferences(store: Store, quarter: str | None = None) -> list[tuple[str, str, float]]:
-    """(winner, loser, 1.0) for every /retry decision: the adopted answer beat the one it displaced."""
-    in_quarter = "AND strftime(w.created_at, '%Y') || '-Q' || quarter(w.created_at) = ?" if quarter else ""
-    rows = store.con.execute(
-        "SELECT w.model || ':' || coalesce(w.preset, ''), l.model || ':' || coalesce(l.preset, '') "
-        "FROM usage_events w JOIN usage_events l ON w.source = l.source AND w.session_id = l.session_id "
-        f"AND w.turn = l.turn AND w.adopted AND NOT l.adopted AND w.event_id <> l.event_id {in_quarter}",
-        [quarter] if quarter else [],
-    ).fetchall()
-    return [(winner, loser, 1.0) for winner, loser in rows]
+    """(winner, loser, 1.0) per model:preset for every /retry decision: the adopted answer beat the displaced one."""
+    return [(w, loser, 1.0) for w, loser in retry_decisions(store, quarter, by_preset=True)]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from llamune_eval.benchmarks import Observed
 from llamune_eval.benchmarks.inhouse import load
 
 
@@ -48,13 +49,20 @@ def test_deterministic_scorers(tmp_path: Path, row: dict, answer: str, passed: f
     assert score.values["pass"] == passed
 
 
-def test_judge_items_wait_and_are_left_out_of_the_pass_rate(tmp_path: Path) -> None:
+def test_judge_items_wait_then_count_by_the_judges_share(tmp_path: Path) -> None:
     suite = _suite(
         tmp_path, [{"id": "1", "input": "q"}, {"id": "2", "input": "q", "scoring": "exact", "reference": "a"}]
     )
     scores = [suite.task.score(i, ["a"]) for i in suite.items]
     assert scores[0].pending_judge and not scores[1].pending_judge
-    assert suite.task.aggregate(scores) == {"pass_rate": 1.0}
+    waiting = [Observed(s.values, pending=s.pending_judge) for s in scores]
+    head = suite.task.headline(waiting)
+    assert (head.metric, head.value) == ("judge", 1.0)  # the judged item waits: only the passed one counts
+    judged = [Observed({"judge": 0.4}, pending=True), waiting[1]]
+    assert suite.task.headline(judged).value == pytest.approx(0.7)  # a judged answer counts by its share
+    assert [suite.task.right(suite.task.value(o) or 0) for o in judged] == [False, True]  # right: 60% of the scale
+    failed = Observed({}, ok=False, pending=False)
+    assert suite.task.value(failed) == 0.0  # an answer that failed counts at the floor, never as absent
 
 
 def test_elyza_tasks_100_layout(tmp_path: Path) -> None:

@@ -57,7 +57,8 @@ def _chat(cwd: Path, script: list[str], *extra: str) -> subprocess.CompletedProc
 
 def test_scripted_session(chat_dir: Path) -> None:
     script = [
-        "Say hello.", "/good 丁寧", "Name a fruit.", "/retry", "7", "y", "/rewind 1", "y", "/history", "/others",
+        "Say hello.", "/category extraction", "/category auto", "/good 丁寧", "Name a fruit.", "/retry", "7", "y",
+        "/rewind 1", "y", "Write a Python function that adds 1 and 2.", "/category", "/history", "/others",
         "/settings", "/bogus", "/rewind 9", "/quit",
     ]  # fmt: skip
     proc = _chat(chat_dir, script)
@@ -65,20 +66,26 @@ def test_scripted_session(chat_dir: Path) -> None:
     out = proc.stdout
     assert "外部通信 0 B" in out
     assert "他のLLMからも回答が届きました" in out
-    assert "不明なコマンド /bogus" in out and "N は 1〜1 の質問番号です" in out
+    assert "不明なコマンド /bogus" in out and "N は 1〜2 の質問番号です" in out
+    assert "種別を extraction にしました" in out and "直前の質問の種別: coding（自動判定）" in out
     assert "custom 2026-Q1" in out
     con = sqlite3.connect(chat_dir / "chat.sqlite")
     con.row_factory = sqlite3.Row
     [session] = con.execute("SELECT * FROM sessions").fetchall()
     assert session["title"] == "Say hello."
     messages = con.execute("SELECT * FROM messages ORDER BY id").fetchall()
-    main_turn2 = [m for m in messages if m["turn"] == 2]
+    after_rewind = next(m["id"] for m in messages if m["content"].startswith("Write a Python"))
+    main_turn2 = [m for m in messages if m["turn"] == 2 and m["id"] < after_rewind]
     assert main_turn2 and all(m["deleted"] and m["deleted_reason"] in ("rewind", "retry") for m in main_turn2)
     visible = [m for m in messages if not m["deleted"] and m["source"] in ("main", "retry")]
-    assert [m["role"] for m in visible] == ["user", "assistant"]
+    assert [(m["turn"], m["role"]) for m in visible] == [(1, "user"), (1, "assistant"), (2, "user"), (2, "assistant")]
     events = con.execute("SELECT * FROM usage_events ORDER BY id").fetchall()
     kinds = [e["kind"] for e in events]
-    assert kinds.count("main") == 2 and kinds.count("background") == 2 and kinds.count("retry") == 1
+    assert kinds.count("main") == 3 and kinds.count("background") == 3 and kinds.count("retry") == 1
+    # each turn's events carry its category: /category relabelled turn 1, the rule read the others
+    assert [e["category"] for e in events if e["kind"] == "main"] == ["extraction", "general", "coding"]
+    assert sorted(e["category"] for e in events if e["kind"] == "background") == ["coding", "extraction", "general"]
+    assert [e["category"] for e in events if e["kind"] == "retry"] == ["general"]
     assert {e["model"] for e in events if e["kind"] == "background"} == {"qwen"}
     rated = [e for e in events if e["rating"] is not None]
     assert len(rated) == 1 and (rated[0]["rating"], rated[0]["comment"]) == (1, "丁寧")

@@ -8,15 +8,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+from llamune_eval import jsonio
 from llamune_eval.store import connect
 from tests.stubs.faults import FaultServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def _cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "llamune_eval.cli.main", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=120, env={**os.environ, "COLUMNS": "200"})  # fmt: skip
+                          text=True, timeout=120, env={**os.environ, "COLUMNS": "200", **(env or {})})  # fmt: skip
 
 
 def test_suites_lists_samples_and_says_marc_ja_is_gone(tmp_path: Path) -> None:
@@ -83,3 +84,28 @@ def test_judge_command_stores_unparsable_verdicts_as_such(tmp_path: Path) -> Non
     with Store(tmp_path / "llamune.duckdb") as store:
         raw = [(r["raw"], r["ok"], r["overall"]) for r in store.judgements()]
     assert len(raw) == 3 and all(r == ("Hello there!", False, None) for r in raw)
+
+
+def test_the_quarter_ingests_this_machines_chat_database_by_default(tmp_path: Path) -> None:
+    from llamune_eval.chat.db import Answer, ChatDB
+
+    db = ChatDB(tmp_path / "chat.sqlite")  # what `llamune` writes, at the path it writes it
+    sid = db.create_session("m")
+    mid = db.add_message(sid, 1, "assistant", "回答", model="m", preset="settings")
+    db.record_usage(sid, mid, "main", Answer(model="m", latency_s=0.5, category="coding"))
+    db.close()
+    with FaultServer() as srv:
+        (tmp_path / "llamune.toml").write_text(
+            f'[[engines]]\nkind = "openai"\nurl = "{srv.url}"\n[run]\nsuites_dir = "{ROOT / "suites"}"\n'
+            'presets = ["fast"]\n[recommend.model_sizes]\nm = 1000000\n'
+        )
+        proc = _cli("run", "--limit", "3", "-s", "extraction", "--no-progress", "--json", cwd=tmp_path,
+                    env={"LLAMUNE_CHAT_DB": str(tmp_path / "chat.sqlite")})  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    stages = {s["name"]: s for s in jsonio.loads(proc.stdout)["stages"]}
+    assert stages["usage"]["status"] == "done" and stages["usage"]["paths"] == [str(tmp_path / "chat.sqlite")]
+    assert stages["usage"]["detail"].startswith("1 new events")
+    assert stages["recommend"]["status"] == "preview"  # three items are too few to publish
+    preview = jsonio.loads((tmp_path / "recommended" / f"{jsonio.loads(proc.stdout)['quarter']}.preview.json")
+                           .read_bytes())  # fmt: skip
+    assert preview["evidence"]["usage"]["models"]["m"]["answers"] == 1

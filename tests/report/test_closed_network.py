@@ -3,7 +3,6 @@ the sample suites are all it needs, and it writes its settings file and report w
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -11,6 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from llamune_eval import jsonio
 
 ROOT = Path(__file__).resolve().parents[2]
 PROBE = "import socket; s = socket.socket(); s.settimeout(3); s.connect(('192.0.2.1', 80))"
@@ -38,17 +39,23 @@ def test_default_quarter_runs_in_a_loopback_only_namespace(tmp_path: Path, smoll
         pytest.skip("cannot make a network namespace here (unshare -n / -rn and ip link set lo up failed)")
     shutil.copytree(ROOT / "suites", tmp_path / "suites")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LLAMUNE_", "OLLAMA_"))}
+    env["XDG_DATA_HOME"] = str(tmp_path / "data")  # no chat database of this machine's user
     script = (f'ip link set lo up && "$0" -c "{PROBE}" 2>/dev/null && exit 99; '
               'exec "$0" -m llamune_eval.cli.main run --limit 1 --quarter 2027-Q1 --no-progress --json')  # fmt: skip
     proc = subprocess.run([*unshare, "sh", "-c", script, sys.executable], cwd=tmp_path, capture_output=True,
                           text=True, timeout=900, env=env)  # fmt: skip
     assert proc.returncode != 99, "the namespace reached an outside address"
     assert proc.returncode == 0, proc.stderr[-2000:]
-    out = json.loads(proc.stdout)
-    assert [s["name"] for s in out["stages"] if s["status"] == "done"] == ["sweep", "recommend", "report"]
-    settings = json.loads((tmp_path / "recommended" / "2027-Q1.json").read_text())
-    assert settings["version"] == "2027-Q1" and settings["tiers"]
+    out = jsonio.loads(proc.stdout)
+    status = {s["name"]: s["status"] for s in out["stages"]}
+    assert status == {"sweep": "done", "judge": "skipped", "usage": "skipped", "recommend": "preview",
+                      "report": "done"}  # one item per suite is too little evidence to publish: a preview  # fmt: skip
+    settings = jsonio.loads((tmp_path / "recommended" / "2027-Q1.preview.json").read_bytes())
+    assert settings["version"] == "2027-Q1" and settings["preview"] and settings["tiers"]
+    assert not (tmp_path / "recommended" / "2027-Q1.json").exists()
     report = (tmp_path / "reports" / "2027-Q1" / "index.html").read_text()
-    assert "llamune 四半期評価レポート 2027-Q1" in report
-    data = json.loads((tmp_path / "reports" / "2027-Q1" / "report.json").read_text())
+    assert (
+        "llamune 四半期評価レポート 2027-Q1" in report and "プレビュー：この設定は llamune に適用されません" in report
+    )
+    data = jsonio.loads((tmp_path / "reports" / "2027-Q1" / "report.json").read_bytes())
     assert data["counts"]["models"] == 2 and data["counts"]["samples"] == 6 * 2 * 3

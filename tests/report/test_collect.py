@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from bench._synth import synthesize
+from llamune_eval.analysis.pareto import front
 from llamune_eval.config import Config
 from llamune_eval.report import collect, make_report, render
-from llamune_eval.report.collect import _front
 from llamune_eval.report.render import safe_json
 from llamune_eval.runner.quarter import next_quarter
 from llamune_eval.store.results import Store
@@ -48,8 +48,8 @@ def test_the_strongest_model_leads_and_the_weakest_is_significantly_worse(synthe
 def test_pareto_front_is_exactly_the_undominated_points() -> None:
     points = [{"label": k, "quality": q, "tps": t} for k, q, t in
               [("a", 0.9, 10), ("b", 0.7, 30), ("c", 0.6, 20), ("d", 0.5, 40), ("e", None, 99)]]  # fmt: skip
-    assert _front(points, "tps", higher_x=True) == {"a", "b", "d"}
-    assert _front(points, "tps", higher_x=False) == {"a"}
+    assert {p["label"] for p in front(points, lambda p: (p["quality"], p["tps"]))} == {"a", "b", "d"}
+    assert {p["label"] for p in front(points, lambda p: (p["quality"], -p["tps"]))} == {"a"}
 
 
 def test_sections_are_complete(synthetic: Any) -> None:

@@ -11,9 +11,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
+from llamune_eval import jsonio
 from llamune_eval.engines.embedded import EmbeddedServer
+from llamune_eval.presets import BUILTIN
+from llamune_eval.settings import LLMParameters
 from llamune_eval.store.results import SampleRecord, Store
 from tests.report._browser import Browser, require_chromium
 
@@ -51,7 +55,7 @@ def _project(tmp: Path, url: str) -> None:
     (tmp / "llamune.toml").write_text(
         f'[[engines]]\nkind = "openai"\nurl = "{url}"\nmax_concurrency = 4\n'
         '[run]\npresets = ["fast", "balanced"]\n[usage]\ndatabases = ["usage/*.jsonl"]\n'
-        '[recommend]\ntiers = [16]\n[recommend.model_sizes]\n"smollm2:135m" = 100000000\n'
+        '[recommend]\ntiers = [16]\nmin_items = 3\n[recommend.model_sizes]\n"smollm2:135m" = 100000000\n'
     )
 
 
@@ -91,21 +95,47 @@ def quarter(tmp_path_factory: pytest.TempPathFactory, smollm2_server: EmbeddedSe
 
 
 def test_the_whole_quarter_writes_settings_and_report(quarter: Path) -> None:
-    stored = (quarter / "reports" / "2027-Q1" / "report.json").read_text()
-    data = json.loads(stored)
+    data = jsonio.loads((quarter / "reports" / "2027-Q1" / "report.json").read_bytes())  # NaN would fail here
     assert data["quarter"] == "2027-Q1" and data["counts"]["samples"] == 2 * 2 * 3
     assert {s["suite"] for s in data["leaderboard"]} == {"jnli", "hostile"}
     assert data["summary"]["tiers"][0]["executionOrder"] == ["smollm2:135m"]
-    settings = json.loads((quarter / "recommended" / "2027-Q1.json").read_text())
+    settings = jsonio.loads((quarter / "recommended" / "2027-Q1.json").read_bytes())
     assert settings["version"] == "2027-Q1" and settings["digest"] == data["summary"]["digest"]
+    assert not settings["preview"] and settings["evidence"]["publishable"]
+    schema = jsonio.loads((quarter / "recommended" / "schema.json").read_bytes())
+    jsonschema.Draft202012Validator(schema).validate(settings)
+    for tier in settings["tiers"]:  # what chat users get: the preset itself, not the suites' 8- and 24-token caps
+        for m in [*tier["models"], *settings["models"]]:
+            assert m["parameters"] == LLMParameters.of(BUILTIN[m["preset"]].params).view()
+            assert m["parameters"]["max_tokens"] == BUILTIN[m["preset"]].params.max_tokens >= 256
     again = _cli("run", "--limit", "3", "--quarter", "2027-Q1", "--no-progress", "--json", cwd=quarter)
     assert again.returncode == 0, again.stderr
-    out = json.loads(again.stdout)
+    out = jsonio.loads(again.stdout)
     assert "12 samples planned, 12 already stored, 0 to generate" in again.stderr  # resumed as a whole
     assert [s["status"] for s in out["stages"]] == ["done", "skipped", "done", "done", "done"]
+    assert "(unchanged)" in out["stages"][3]["detail"]  # the same decision: the published file is left as it is
     usage = data["usage"]  # the quarter before 2027-Q1 is the data the choice rests on
     assert usage["period"] == "2026-Q4" and usage["modelUsage"]["smollm2:135m"]["count"] == 6
     assert usage["retryAdoption"]["smollm2:135m:fast"]["retries"] == 3
+
+
+def test_every_json_output_is_strict(quarter: Path) -> None:
+    """`--json` of every command that has it, parsed with NaN and Infinity rejected."""
+    commands = (
+        ["results", "--json"],
+        ["compare", "smollm2:135m:fast", "smollm2:135m:balanced", "--json"],
+        ["usage", "--json"],
+        ["recommend", "--quarter", "2027-Q1", "--json"],
+        ["suites", "--json"],
+        ["models", "--json"],
+        ["report", "--quarter", "2027-Q1", "--format", "json", "--out", "-"],
+    )
+    for args in commands:
+        proc = _cli(*args, cwd=quarter)
+        assert proc.returncode == 0, (args, proc.stderr)
+        assert jsonio.loads(proc.stdout) is not None, args
+    rows = jsonio.loads(_cli("results", "--json", cwd=quarter).stdout)
+    assert {r["suite"] for r in rows} == {"jnli", "hostile"} and all(r["n"] == 3 for r in rows)
 
 
 def test_report_json_export_is_the_same_content(quarter: Path) -> None:

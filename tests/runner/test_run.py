@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from llamune_eval.analysis import Evidence, leaderboard
 from llamune_eval.config import Config
-from llamune_eval.runner import leaderboard
 from llamune_eval.runner.sweep import Sweep, sweep
 from llamune_eval.store.results import Store
 from tests.stubs.faults import FaultServer
@@ -42,10 +42,11 @@ async def test_run_on_the_embedded_engine_stores_and_scores(tmp_path: Path, smol
         params = json.loads(rows[0]["params"])
         assert params["temperature"] == 0.0 and params["seed"] == 0
         jcqa = [r for r in rows if r["suite"] == "jcommonsenseqa"]
-        assert all(json.loads(r["params"])["max_tokens"] == 8 for r in jcqa)  # the suite caps the preset
+        assert all(json.loads(r["params"])["max_tokens"] == 8 for r in jcqa)  # the suite caps the request
+        assert all(json.loads(r["preset_params"])["max_tokens"] == 256 for r in rows)  # not the configuration
         scores = store.scores_for(r["key"] for r in rows)
         assert all("correct" in scores[r["key"]] for r in jcqa)
-        board = leaderboard(store, keys=outcome.keys)
+        board = leaderboard(Evidence.load(store, keys=outcome.keys))
         assert {(b.suite, b.metric) for b in board} == {("extraction", "pass_rate"), ("jcommonsenseqa", "accuracy")}
         assert all(b.n == 3 for b in board)
     again = await sweep(cfg, spec)  # everything is stored: nothing is generated again
@@ -106,7 +107,9 @@ def test_sigkill_mid_run_then_resume_gives_every_sample_exactly_once(tmp_path: P
         identity = [(r["suite"], r["item_id"], r["model"], r["preset"], r["repeat"]) for r in rows]
         assert len(rows) == planned and len(set(identity)) == planned
         assert all(r["status"] == "ok" for r in rows)
-        assert [r["status"] for r in store.runs()] == ["running", "finished"]  # the killed run never ended
+        runs = store.runs()
+        assert [r["status"] for r in runs] == ["interrupted", "finished"]  # the killed run is marked as such
+        assert all(r["quarter"] for r in runs)  # each run records the quarter it was for
 
 
 @pytest.mark.parametrize("bad", ["--suite=nope", "--preset=nope", "--model=nope"])

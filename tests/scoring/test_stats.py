@@ -7,11 +7,14 @@ import pytest
 import scipy.stats
 
 from llamune_eval.scoring.stats import (
+    bootstrap_ci,
     bradley_terry,
     bradley_terry_ci,
+    fisher_exact,
     holm,
     mcnemar_exact,
     paired_bootstrap,
+    resampled_means,
     wilcoxon_signed_rank,
 )
 
@@ -68,3 +71,25 @@ def test_bradley_terry_recovers_a_synthetic_tournament() -> None:
     ci = bradley_terry_ci(games[:600], resamples=60, seed=1)
     assert all(low <= point <= high for point, low, high in ci.values())
     assert ci["A"][1] > ci["D"][2]  # clearly separated
+
+
+@pytest.mark.parametrize("table", [(8, 2, 1, 5), (30, 0, 0, 30), (3, 3, 3, 3), (0, 5, 2, 0), (12, 7, 4, 20)])
+def test_fisher_exact_matches_scipy(table: tuple[int, int, int, int]) -> None:
+    a, b, c, d = table
+    expected = scipy.stats.fisher_exact([[a, b], [c, d]]).pvalue
+    assert fisher_exact(a, b, c, d) == pytest.approx(expected, rel=1e-9)
+    assert fisher_exact(0, 0, 3, 4) == 1.0  # an empty row: no evidence either way
+
+
+def test_resampling_counts_of_few_levels_is_the_item_bootstrap() -> None:
+    """Right/wrong values resampled as multinomial counts: the same distribution as drawing items (checked against
+    the index-matrix draw's mean and spread), in time independent of the number of items."""
+    data = np.array([1.0] * 700 + [0.0] * 300)
+    counts = resampled_means(data, 20_000, np.random.default_rng(0))
+    items = data[np.random.default_rng(1).integers(0, data.size, size=(20_000, data.size))].mean(axis=1)
+    assert counts.mean() == pytest.approx(items.mean(), abs=1e-3)
+    assert counts.std() == pytest.approx(items.std(), rel=0.03) and counts.std() == pytest.approx(
+        (0.7 * 0.3 / 1000) ** 0.5, rel=0.03
+    )  # fmt: skip
+    low, high = bootstrap_ci(data.tolist(), seed=0)
+    assert low == pytest.approx(0.7 - 1.96 * (0.21 / 1000) ** 0.5, abs=0.01) and high > 0.7

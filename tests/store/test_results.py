@@ -40,3 +40,15 @@ def test_a_retried_sample_replaces_its_failed_row_and_scores(tmp_path: Path) -> 
         assert [r["status"] for r in store.samples()] == ["ok"]
         assert store.scores_for(["a"]) == {"a": {"correct": 0.0}}
         assert store.recover() == 0  # nothing left in the journal
+
+
+def test_a_run_left_running_by_a_dead_process_is_marked_interrupted(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.duckdb") as store:
+        store.begin_run("mine", {}, [], {}, 1, 0, "2027-Q1")
+        store.begin_run("dead", {}, [], {}, 1, 0, "2027-Q1")
+        store.con.execute("UPDATE runs SET pid = -5 WHERE run_id = 'dead'")  # the process that made it is gone
+        assert store.mark_interrupted() == 1
+        status = {r["run_id"]: (r["status"], r["quarter"]) for r in store.runs()}
+    assert status == {"mine": ("running", "2027-Q1"), "dead": ("interrupted", "2027-Q1")}
+    with Store(tmp_path / "s.duckdb") as store:  # this process: its own runs stay as they are
+        assert {r["run_id"]: r["status"] for r in store.runs()}["mine"] == "running"

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from llamune_eval.runner.compare import compare, verdict
+from llamune_eval.analysis import Evidence, SuiteComparison, compare_configs
+from llamune_eval.analysis.pairs import pick, verdict
 from llamune_eval.store.results import SAMPLE_COLUMNS, SampleRecord, Store, now
 from llamune_eval.types import InputError
 from tests.stubs.faults import FaultServer
@@ -27,6 +28,11 @@ def _put(store: Store, rows: list[tuple[str, str, str, str, int, dict[str, float
         }  # fmt: skip
         writer.put(SampleRecord(row, scores))
     writer.close()
+
+
+def compare(store: Store, a: str, b: str) -> tuple[str, str, list[SuiteComparison]]:
+    ev = Evidence.load(store)
+    return a, b, compare_configs(ev, pick(ev, a), pick(ev, b))
 
 
 def test_a_clear_difference_is_found_and_an_equal_suite_is_not(tmp_path: Path) -> None:
@@ -53,9 +59,10 @@ def test_model_preset_selectors_and_errors(tmp_path: Path) -> None:
     rows = [("jnli", "jnli", "m:7b", p, i, {"correct": float(i % 2)}) for p in ("fast", "code") for i in range(10)]
     with Store(tmp_path / "r.duckdb") as store:
         _put(store, rows)
-        a, b, result = compare(store, "m:7b:fast", "m:7b:code")
+        ev = Evidence.load(store)
+        a, b = pick(ev, "m:7b:fast"), pick(ev, "m:7b:code")
         assert (a.model, a.preset, b.preset) == ("m:7b", "fast", "code")
-        assert result[0].diff == 0
+        assert compare_configs(ev, a, b)[0].diff == 0
         with pytest.raises(InputError, match="several presets"):
             compare(store, "m:7b", "m:7b:code")
         with pytest.raises(InputError, match="matches no stored"):

@@ -1,0 +1,261 @@
+"""One typed view of the evidence, read once from the store and shared by `results`, `compare`, `recommend` and the
+report: per suite x configuration its headline with interval and counts, per configuration its parameters,
+speed and quality, and every sample's value as its benchmark defines it.
+
+The samples are the store's one selection (`store.selection`); the per-sample values, right/wrong, intervals and
+paired tests are the benchmarks' own rules (`benchmarks._rules`). Nothing here re-defines either.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from llamune_eval.benchmarks import Observed, Task, task_for
+from llamune_eval.presets import Preset
+from llamune_eval.store.results import Store
+from llamune_eval.store.selection import SampleRow, current_samples, judge_shares, scores_of
+from llamune_eval.types import SamplingParams
+
+Config = tuple[str, str]  # (model, preset)
+PairKey = tuple[str, int]  # (item id, repeat)
+
+
+@dataclass
+class SuiteStat:
+    """One suite for one configuration. Failed and unreadable answers are values at the floor and count in `n`;
+    answers waiting for the judge are `pending` and count nowhere else."""
+
+    suite: str
+    kind: str
+    metric: str
+    category: str
+    value: float | None
+    unit: float | None
+    n: int
+    samples: int
+    errors: int
+    parse_failures: int
+    pending: int
+    tokens_per_s: float | None
+    suite_version: str
+    template_version: str
+    others: dict[str, float | None] = field(default_factory=dict)
+    note: str | None = None
+    values: dict[PairKey, float] = field(default_factory=dict, repr=False)
+    latencies: dict[PairKey, float] = field(default_factory=dict, repr=False)
+    observed: list[Observed] = field(default_factory=list, repr=False)
+    task: Task | None = field(default=None, repr=False)
+    seed: int = 0
+    _ci: tuple[float | None, float | None] | None = field(default=None, repr=False)
+
+    def interval(self) -> tuple[float | None, float | None]:
+        """The headline's 95% interval, by the benchmark's rule; computed where it is first shown."""
+        if self._ci is None:
+            ok = self.value is not None and self.task is not None
+            self._ci = self.task.interval(self.observed, self.seed) if ok and self.task else (None, None)
+        return self._ci
+
+    @property
+    def low(self) -> float | None:
+        return self.interval()[0]
+
+    @property
+    def high(self) -> float | None:
+        return self.interval()[1]
+
+    @property
+    def error_rate(self) -> float:
+        return self.errors / self.samples if self.samples else 0.0
+
+    @property
+    def parse_fail_rate(self) -> float:
+        answered = self.samples - self.errors - self.pending
+        return self.parse_failures / answered if answered > 0 else 0.0
+
+
+@dataclass
+class ConfigStat:
+    """A model x preset: the preset's own parameters (never a suite's answer cap), speed, and its suites."""
+
+    model: str
+    preset: str
+    params: SamplingParams | None
+    params_note: str | None
+    suites: dict[str, SuiteStat]
+    latency_s: float | None
+    ttft_s: float | None
+    tokens_per_s: float | None
+    samples: int
+    run_ids: set[str]
+
+    @property
+    def label(self) -> str:
+        return f"{self.model}:{self.preset}"
+
+
+def _median(values: Iterable[float | None]) -> float | None:
+    got = [v for v in values if v]
+    return statistics.median(got) if got else None
+
+
+def preset_params(rows: list[SampleRow], preset: str, presets: dict[str, Preset]) -> tuple[SamplingParams | None,
+                                                                                             str | None]:  # fmt: skip
+    """The configuration's parameters: the preset as the newest sample recorded it, else as llamune.toml has it."""
+    for row in sorted(rows, key=lambda r: str(r.created_at), reverse=True):
+        if row.preset_params:
+            try:
+                return SamplingParams.model_validate_json(row.preset_params), None
+            except ValidationError:
+                continue
+    if preset in presets:
+        return presets[preset].params, "parameters from the preset's current definition (not recorded with samples)"
+    return None, f"the parameters of preset {preset!r} are unknown (not recorded, not defined in llamune.toml)"
+
+
+class Evidence:
+    """The quarter's evidence. Build it with `Evidence.load(store, quarter)`."""
+
+    def __init__(self, rows: list[SampleRow], values: dict[str, dict[str, float]], *, quarter: str | None = None,
+                 presets: dict[str, Preset] | None = None, seed: int = 0) -> None:  # fmt: skip
+        self.rows, self.quarter, self.seed = rows, quarter, seed
+        self.memo: dict[Any, Any] = {}  # comparisons already made (every tier compares the same pairs)
+        self.observed = {r.key: _observe(r, values.get(r.key, {})) for r in rows}
+        self.kinds = {r.suite: r.kind for r in rows}
+        self.categories = {r.suite: r.category or "general" for r in rows}
+        self.configs: dict[Config, ConfigStat] = {}
+        per_model: dict[str, list[float | None]] = {}
+        for r in rows:
+            if r.ok:
+                per_model.setdefault(r.model, []).append(r.latency_s)
+        # presets of one model answer benchmark requests at one speed (the suite caps the answer's length); per
+        # configuration the medians differ mostly by run order, the engine's prompt cache serving later presets
+        self.model_latency = {m: _median(v) for m, v in per_model.items()}
+        by_config: dict[Config, list[SampleRow]] = {}
+        for r in rows:
+            by_config.setdefault(r.config, []).append(r)
+        for (model, preset), members in sorted(by_config.items()):
+            params, note = preset_params(members, preset, presets or {})
+            ok = [r for r in members if r.ok]
+            self.configs[(model, preset)] = ConfigStat(
+                model, preset, params, note, self._suites(members), _median(r.latency_s for r in ok),
+                _median(r.ttft_s for r in ok), _median(r.tokens_per_s for r in ok), len(members),
+                {r.run_id for r in members if r.run_id},
+            )  # fmt: skip
+
+    @classmethod
+    def load(cls, store: Store, quarter: str | None = None, *, presets: dict[str, Preset] | None = None,
+             keys: set[str] | None = None, seed: int = 0, texts: bool = False) -> Evidence:  # fmt: skip
+        """The store's selection for `quarter` (restricted to a run's `keys` when given), scored and judged;
+        with `texts`, the prompts and answers too (the report's sample browser shows them)."""
+        rows = current_samples(store, quarter, texts=texts)
+        if keys is not None:
+            rows = [r for r in rows if r.key in keys]
+        values = scores_of(store, [r.key for r in rows if r.ok])
+        shares = judge_shares(store)
+        for r in rows:
+            if r.key in shares:
+                values.setdefault(r.key, {})["judge"] = shares[r.key]
+        return cls(rows, values, quarter=quarter, presets=presets, seed=seed)
+
+    def task(self, suite: str) -> Task:
+        return task_for(self.kinds.get(suite, "inhouse"))
+
+    def _suites(self, members: list[SampleRow]) -> dict[str, SuiteStat]:
+        by_suite: dict[str, list[SampleRow]] = {}
+        for r in members:
+            by_suite.setdefault(r.suite, []).append(r)
+        out = {}
+        for suite, rows in sorted(by_suite.items()):
+            task = self.task(suite)
+            observed = [self.observed[r.key] for r in rows]
+            head = task.headline(observed)
+            values: dict[PairKey, float] = {}
+            for r, o in zip(rows, observed, strict=True):
+                value = task.value(o)
+                if value is not None:
+                    values[r.pair_key] = value
+            ok = [r for r in rows if r.ok]
+            out[suite] = SuiteStat(
+                suite=suite, kind=rows[0].kind, metric=head.metric, category=self.categories[suite],
+                value=head.value, unit=task.unit(head.value), n=len(values),
+                samples=len(rows), errors=len(rows) - len(ok),
+                parse_failures=sum(1 for r in ok if r.parse_ok is False and not r.pending_judge),
+                pending=len(ok) - sum(1 for r in ok if r.pair_key in values),
+                tokens_per_s=_median(r.tokens_per_s for r in ok), suite_version=rows[0].suite_version or "",
+                template_version=rows[0].template_version or "", others=head.others, note=head.note, values=values,
+                latencies={r.pair_key: r.latency_s for r in ok if r.latency_s}, observed=observed, task=task,
+                seed=self.seed,
+            )  # fmt: skip
+        return out
+
+    # views
+    def suites(self) -> list[str]:
+        return sorted(self.kinds)
+
+    def counted_suites(self) -> list[str]:
+        """Suites with a value for at least one configuration (a suite waiting only for the judge counts for
+        nobody yet)."""
+        if "counted" not in self.memo:
+            self.memo["counted"] = [s for s in self.suites() if any(
+                c.suites.get(s) and c.suites[s].unit is not None for c in self.configs.values())]  # fmt: skip
+        return list(self.memo["counted"])
+
+    def missing(self, config: ConfigStat, suites: Iterable[str] | None = None) -> list[str]:
+        """The counted suites this configuration has no value on: it cannot be compared on them."""
+        wanted = self.counted_suites() if suites is None else suites
+        return [s for s in wanted if config.suites.get(s) is None or config.suites[s].unit is None]
+
+    def quality(self, config: ConfigStat, suites: Iterable[str] | None = None) -> float | None:
+        """Mean over the counted suites of the headline on 0..1; None when a counted suite has no value."""
+        wanted = list(self.counted_suites() if suites is None else suites)
+        units = [config.suites[s].unit for s in wanted if s in config.suites]
+        if not wanted or len(units) != len(wanted) or any(u is None for u in units):
+            return None
+        return statistics.fmean(u for u in units if u is not None)
+
+    def value(self, row: SampleRow) -> float | None:
+        return self.task(row.suite).value(self.observed[row.key])
+
+    def verdict(self, row: SampleRow) -> str:
+        """right, wrong, error or pending (an unreadable answer is wrong)."""
+        if not row.ok:
+            return "error"
+        value = self.value(row)
+        if value is None:
+            return "pending"
+        return "right" if self.task(row.suite).right(value) else "wrong"
+
+    def right(self, config: ConfigStat, suites: Iterable[str]) -> dict[tuple[str, str, int], bool]:
+        """(suite, item, repeat) -> right, for the items of `suites` (cross-checks catch the main one's misses)."""
+        out: dict[tuple[str, str, int], bool] = {}
+        for s in suites:
+            stat = config.suites.get(s)
+            if stat is not None:
+                task = self.task(s)
+                out |= {(s, item, repeat): task.right(v) for (item, repeat), v in stat.values.items()}
+        return out
+
+    def category_quality(self, config: ConfigStat) -> dict[str, float]:
+        """Task category (the suites') -> mean headline on 0..1 of the counted suites in it."""
+        per: dict[str, list[float]] = {}
+        for s in self.counted_suites():
+            stat = config.suites.get(s)
+            if stat is not None and stat.unit is not None:
+                per.setdefault(stat.category, []).append(stat.unit)
+        return {c: statistics.fmean(v) for c, v in sorted(per.items())}
+
+
+def _observe(row: SampleRow, values: dict[str, float]) -> Observed:
+    reference = None
+    if row.kind == "jsts" and "gold" not in values and row.reference:
+        try:
+            reference = orjson.loads(row.reference)
+        except orjson.JSONDecodeError:
+            reference = None
+    return Observed(values, ok=row.ok, pending=bool(row.pending_judge), reference=reference)

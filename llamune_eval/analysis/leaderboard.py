@@ -1,0 +1,49 @@
+"""The leaderboard per suite x model x preset, from the evidence: headline with its 95% interval, n, error and
+parse-failure rates, answers waiting for the judge, median tokens/s. Missing figures are None with a note."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from llamune_eval.analysis.evidence import Evidence
+
+
+@dataclass
+class LeaderboardRow:
+    suite: str
+    model: str
+    preset: str
+    metric: str
+    value: float | None
+    ci_low: float | None
+    ci_high: float | None
+    n: int
+    errors: int
+    error_rate: float
+    parse_fail_rate: float
+    pending_judge: int
+    median_tokens_per_s: float | None
+    suite_version: str
+    template_version: str
+    others: dict[str, float | None] = field(default_factory=dict)
+    note: str | None = None
+
+
+def leaderboard(ev: Evidence, *, suites: Sequence[str] = (), models: Sequence[str] = (),
+                presets: Sequence[str] = ()) -> list[LeaderboardRow]:  # fmt: skip
+    """Rows sorted by suite, model and preset; the filters keep only the named ones."""
+    out = []
+    for (model, preset), c in ev.configs.items():
+        if (models and model not in models) or (presets and preset not in presets):
+            continue
+        for s in c.suites.values():
+            if suites and s.suite not in suites:
+                continue
+            out.append(LeaderboardRow(
+                suite=s.suite, model=model, preset=preset, metric=s.metric, value=s.value, ci_low=s.low,
+                ci_high=s.high, n=s.n, errors=s.errors, error_rate=s.error_rate, parse_fail_rate=s.parse_fail_rate,
+                pending_judge=s.pending, median_tokens_per_s=s.tokens_per_s, suite_version=s.suite_version,
+                template_version=s.template_version, others=s.others, note=s.note,
+            ))  # fmt: skip
+    return sorted(out, key=lambda r: (r.suite, r.model, r.preset))

@@ -1,0 +1,164 @@
+"""Two configurations on the same items: each suite's paired test (the benchmark's own), Holm-corrected across
+suites; speed as a paired ratio of latencies; quality as a paired bootstrap of the mean over suites.
+
+`compare A B`, the report's significance marks, the decision rule and the QuarterlyUpdate all use these.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from llamune_eval.analysis.evidence import ConfigStat, Evidence
+from llamune_eval.benchmarks import Observed, PairedTest
+from llamune_eval.scoring.stats import holm
+from llamune_eval.types import InputError
+
+ALPHA = 0.05
+
+
+@dataclass(kw_only=True)
+class SuiteComparison(PairedTest):
+    """A against B on one suite (positive `diff`: A better on the benchmark's per-sample value `value`)."""
+
+    suite: str
+    metric: str
+    value: str
+    mean_a: float | None
+    mean_b: float | None
+
+
+def compare_configs(ev: Evidence, a: ConfigStat, b: ConfigStat, suites: Sequence[str] | None = None,
+                    *, correct: bool = True) -> list[SuiteComparison]:  # fmt: skip
+    """Per suite, the paired test on the items both answered; p-values Holm-corrected together (unless told
+    not to, when the caller corrects a larger family)."""
+    rows: list[SuiteComparison] = []
+    for suite in suites if suites is not None else sorted(set(a.suites) & set(b.suites)):
+        sa, sb = a.suites.get(suite), b.suites.get(suite)
+        task = ev.task(suite)
+        if sa is None or sb is None:
+            either = sa or sb
+            rows.append(
+                SuiteComparison(
+                    test="none",
+                    n=0,
+                    diff=None,
+                    low=None,
+                    high=None,
+                    p=None,
+                    suite=suite,
+                    metric=either.metric if either else task.metric,
+                    value=task.field,
+                    mean_a=None,
+                    mean_b=None,
+                    note="not run for both configurations",
+                )
+            )
+            continue
+        common = sorted(set(sa.values) & set(sb.values))
+        xa, xb = [sa.values[k] for k in common], [sb.values[k] for k in common]
+        t = task.compare(xa, xb, seed=ev.seed)
+        rows.append(SuiteComparison(test=t.test, n=t.n, diff=t.diff, low=t.low, high=t.high, p=t.p, note=t.note,
+                                    suite=suite, metric=sa.metric, value=task.field,
+                                    mean_a=statistics.fmean(xa) if xa else None,
+                                    mean_b=statistics.fmean(xb) if xb else None))  # fmt: skip
+    if correct:
+        apply_holm(rows)
+    return rows
+
+
+def apply_holm(rows: Sequence[PairedTest]) -> None:
+    """Holm-correct a family in place (`p_holm`); tests without a p-value stay out of it."""
+    tested = [r for r in rows if r.p is not None]
+    for r, adjusted in zip(tested, holm([r.p for r in tested if r.p is not None]), strict=True):
+        r.p_holm = adjusted
+
+
+def paired(ev: Evidence, suite: str, a: ConfigStat, b: ConfigStat) -> PairedTest:
+    """a against b on one suite's shared items, by the benchmark's own paired test (not corrected)."""
+    sa, sb = a.suites[suite], b.suites[suite]
+    common = sorted(set(sa.values) & set(sb.values))
+    return ev.task(suite).compare([sa.values[k] for k in common], [sb.values[k] for k in common], seed=ev.seed)
+
+
+def latency_test(ev: Evidence, a: ConfigStat, b: ConfigStat, suites: Sequence[str]) -> PairedTest:
+    """Speed: the paired bootstrap of log latencies on the items both answered. `diff` > 0 means A is faster;
+    exp(-diff) is A's latency as a share of B's (geometric mean over the items)."""
+    from llamune_eval.benchmarks._rules import paired_test
+
+    xa: list[float] = []
+    xb: list[float] = []
+    for s in suites:
+        sa, sb = a.suites.get(s), b.suites.get(s)
+        if sa is None or sb is None:
+            continue
+        for k in sorted(set(sa.latencies) & set(sb.latencies)):
+            xa.append(-math.log(sa.latencies[k]))
+            xb.append(-math.log(sb.latencies[k]))
+    return paired_test(xa, xb, right_at=None, seed=ev.seed, resamples=1000)
+
+
+def quality_difference(ev: Evidence, a: ConfigStat, b: ConfigStat, suites: Sequence[str],
+                       resamples: int = 1000) -> tuple[float | None, float | None, float | None]:  # fmt: skip
+    """quality(A) - quality(B) with a 95% paired-bootstrap interval (items resampled within each suite)."""
+    import numpy as np
+
+    qa, qb = ev.quality(a, suites), ev.quality(b, suites)
+    if qa is None or qb is None or not suites:
+        return None, None, None
+    draws = []
+    for i, s in enumerate(suites):
+        sa, sb = a.suites[s], b.suites[s]
+        common = sorted(set(sa.values) & set(sb.values))
+        if not common:
+            return qa - qb, None, None
+        obs_a = _observed(ev, a, s, common)
+        obs_b = _observed(ev, b, s, common)
+        draws.append(ev.task(s).unit_draws(obs_a, obs_b, resamples, ev.seed + i))
+    mean = np.mean(np.vstack(draws), axis=0)
+    return qa - qb, float(np.quantile(mean, 0.025)), float(np.quantile(mean, 0.975))
+
+
+def _observed(ev: Evidence, c: ConfigStat, suite: str, keys: list[tuple[str, int]]) -> list[Observed]:
+    by_key = {r.pair_key: ev.observed[r.key] for r in ev.rows if r.suite == suite and r.config == (c.model, c.preset)}
+    return [by_key[k] for k in keys]
+
+
+# compare A B
+def resolve_config(ev: Evidence, text: str) -> ConfigStat | list[ConfigStat]:
+    """`model[:preset]`. Model names contain ':' themselves (Ollama tags), so the text is a model name when the
+    evidence has one by that name, else `model:preset` split at the last ':'."""
+    models = {m for m, _ in ev.configs}
+    if text in models:
+        return [c for (m, _), c in ev.configs.items() if m == text]
+    head, _, tail = text.rpartition(":")
+    if (head, tail) in ev.configs:
+        return ev.configs[(head, tail)]
+    raise InputError(f"{text!r} matches no stored model[:preset] (models: {', '.join(sorted(models)) or 'none'})")
+
+
+def pick(ev: Evidence, text: str) -> ConfigStat:
+    found = resolve_config(ev, text)
+    if isinstance(found, ConfigStat):
+        return found
+    if len(found) > 1:
+        names = ", ".join(sorted(c.preset for c in found))
+        raise InputError(f"{text} was run with several presets ({names}): name one as {text}:PRESET")
+    return found[0]
+
+
+def verdict(la: str, lb: str, rows: list[SuiteComparison], alpha: float = ALPHA) -> str:
+    """A plain-language summary: where a difference is significant after Holm, and that nothing else is."""
+    if not any(r.n for r in rows):
+        return f"{la} and {lb} share no scored items: run them on the same suites first."
+    better_a = [r.suite for r in rows if r.p_holm is not None and r.p_holm < alpha and (r.diff or 0) > 0]
+    better_b = [r.suite for r in rows if r.p_holm is not None and r.p_holm < alpha and (r.diff or 0) < 0]
+    parts = []
+    if better_a:
+        parts.append(f"{la} is better on {', '.join(better_a)}")
+    if better_b:
+        parts.append(f"{lb} is better on {', '.join(better_b)}")
+    rest = "no significant difference elsewhere" if parts else "no significant difference on any suite"
+    return "; ".join([*parts, rest]) + f" (Holm-corrected, alpha {alpha})."

@@ -1,0 +1,144 @@
+"""The `evidence` of a recommended-settings file, typed: what the decision rested on, per tier. It is part of the
+published JSON Schema (`recommended/schema.json`), so a consumer can read it without guessing; the chat runtime
+ignores it (its `RecommendedSettings` keeps `evidence` as an open object)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from llamune_eval.settings import RecommendedSettings
+
+
+class _Shape(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+
+class SuiteEvidence(_Shape):
+    suite: str
+    metric: str
+    value: float | None = None
+    ci: list[float | None] = Field(min_length=2, max_length=2)
+    n: int = Field(description="samples with a value: failed and unreadable answers count at the floor")
+    errors: int
+    parse_failures: int = Field(alias="parseFailures")
+    pending: int = Field(description="answers still waiting for the judge (not counted)")
+    suite_version: str = Field(alias="suiteVersion")
+    template_version: str = Field(alias="templateVersion")
+    items_for_5_points: int | None = Field(
+        default=None, alias="itemsFor5Points", description="paired items needed to detect 5 points (80% power)"
+    )
+    note: str | None = None
+
+
+class ConfigEvidence(_Shape):
+    config: str
+    model: str
+    preset: str
+    quality: float
+    components: dict[str, float] = Field(description="quality, rating, success, retry, memory: each on 0-1")
+    merit: float
+    latency_penalty: float = Field(alias="latencyPenalty")
+    score: float
+    latency_s: float | None = Field(default=None, alias="latencyS")
+    model_latency_s: float | None = Field(
+        default=None, alias="modelLatencyS", description="the model's median latency: what the latency penalty reads"
+    )
+    ttft_s: float | None = Field(default=None, alias="ttftS")
+    tokens_per_s: float | None = Field(default=None, alias="tokensPerS")
+    memory_bytes: int = Field(alias="memoryBytes")
+    suites: list[SuiteEvidence] = Field(default_factory=list)
+    categories: dict[str, float] = Field(default_factory=dict)
+    run_ids: list[str] = Field(default_factory=list, alias="runIds")
+
+
+class TestEvidence(_Shape):
+    name: str
+    test: str
+    n: int
+    diff: float | None = None
+    ci: list[float | None] = Field(min_length=2, max_length=2)
+    p: float | None = None
+    p_holm: float | None = Field(default=None, alias="pHolm")
+    favours: str | None = None
+    in_family: bool = Field(default=True, alias="inFamily", description="false: reported, not evidence for a change")
+    note: str | None = None
+
+
+class MarginEvidence(_Shape):
+    quality_diff: float | None = Field(default=None, alias="qualityDiff")
+    ci: list[float | None] = Field(min_length=2, max_length=2)
+    threshold: float
+    items_needed: dict[str, int] = Field(alias="itemsNeeded")
+    enough_items: bool = Field(alias="enoughItems")
+    met: bool
+
+
+class DecisionEvidence(_Shape):
+    incumbent: str | None = None
+    incumbent_source: str = Field(alias="incumbentSource")
+    challenger: str | None = None
+    outcome: str = Field(description="kept, replaced, first (no incumbent) or unchallenged")
+    reason: str
+    alpha: float
+    tests: list[TestEvidence] = Field(default_factory=list)
+    margin: MarginEvidence | None = None
+
+
+class CrossCheckEvidence(_Shape):
+    config: str
+    catches_main_mistakes: float = Field(alias="catchesMainMistakes")
+    shared_mistakes: int = Field(alias="sharedMistakes")
+
+
+class TierEvidence(_Shape):
+    memory_gb: int = Field(alias="memoryGB")
+    budget_bytes: int = Field(alias="budgetBytes")
+    main: ConfigEvidence
+    decision: DecisionEvidence
+    pareto_front: list[str] = Field(alias="paretoFront")
+    cross_checks: list[CrossCheckEvidence] = Field(default_factory=list, alias="crossChecks")
+    candidates: list[ConfigEvidence] = Field(default_factory=list)
+    excluded: list[dict[str, str]] = Field(default_factory=list)
+    memory_bytes: dict[str, int] = Field(alias="memoryBytes")
+
+
+class UsageModelEvidence(_Shape):
+    answers: int
+    successes: int
+    up: int
+    down: int
+    rating: float
+    success: float
+    retry: float
+    retry_decisions: int = Field(alias="retryDecisions")
+
+
+class UsageEvidence(_Shape):
+    period: str = Field(description="the quarter whose chat usage counted, or 'all'")
+    events: int
+    models: dict[str, UsageModelEvidence] = Field(default_factory=dict)
+
+
+class ThinSuite(_Shape):
+    suite: str
+    n: int
+    min_items: int = Field(alias="minItems")
+
+
+class Evidence(_Shape):
+    rule: dict[str, Any] = Field(description="the decision rule's settings ([recommend])")
+    counted_suites: list[str] = Field(alias="countedSuites")
+    not_counted: list[dict[str, str]] = Field(default_factory=list, alias="notCounted")
+    publishable: bool
+    thin_suites: list[ThinSuite] = Field(default_factory=list, alias="thinSuites")
+    usage: UsageEvidence
+    tiers: list[TierEvidence]
+    best_presets: dict[str, dict[str, str]] = Field(default_factory=dict, alias="bestPresets")
+
+
+class PublishedSettings(RecommendedSettings):
+    """A recommended file as `recommend` writes it: the specification's fields plus typed evidence."""
+
+    evidence: Evidence  # type: ignore[assignment]

@@ -1,0 +1,150 @@
+"""The one selection rule, in SQL: which stored samples are a quarter's evidence.
+
+A store holds several quarters, suite versions, model re-pulls and preset revisions. The evidence for quarter Q is
+the samples of runs made for Q or earlier (a run made for no quarter counts for every one), then, of those:
+each suite's newest data and template version, each model's newest digest (a model re-pulled under the same name
+is a new model) and, per suite x model x preset x repeat, the newest parameter set (an edited preset or seed never
+mixes with the old one). Leaderboard, compare, recommend and report all read this and nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+if TYPE_CHECKING:
+    from llamune_eval.store.results import Store
+
+COLUMNS = (
+    "key", "run_id", "suite", "suite_version", "template_version", "kind", "category", "item_id", "model",
+    "model_digest", "preset", "params", "preset_params", "repeat", "prompt", "output", "reference", "eval_aspect",
+    "parsed", "parse_ok", "pending_judge", "status", "error_kind", "error", "ttft_s", "latency_s", "tokens_per_s",
+    "completion_tokens", "created_at",
+)  # fmt: skip
+
+VERSION = "coalesce(suite_version, '') || chr(31) || coalesce(template_version, '')"
+CURRENT = f"""
+WITH base AS (
+    SELECT s.*, coalesce(s.created_at, TIMESTAMP '1970-01-01') AS seen_at
+    FROM samples s LEFT JOIN runs r ON r.run_id = s.run_id
+    WHERE $quarter IS NULL OR r.quarter IS NULL OR r.quarter <= $quarter
+), versions AS (
+    SELECT *,
+        arg_max({VERSION}, seen_at) OVER (PARTITION BY suite) AS newest_suite,
+        arg_max(coalesce(model_digest, ''), seen_at) OVER (PARTITION BY model) AS newest_digest
+    FROM base
+), current_versions AS (
+    SELECT * FROM versions WHERE {VERSION} = newest_suite AND coalesce(model_digest, '') = newest_digest
+), params AS (
+    SELECT *, arg_max(coalesce(params::VARCHAR, ''), seen_at) OVER (PARTITION BY suite, model, preset, repeat)
+        AS newest_params
+    FROM current_versions
+)
+SELECT {{columns}} FROM params WHERE coalesce(params::VARCHAR, '') = newest_params
+ORDER BY suite, item_id, repeat, model, preset
+"""
+TEXTS = ("prompt", "output", "parsed", "error")  # only the report shows them: decisions skip fetching them
+
+
+@dataclass(frozen=True, slots=True)
+class SampleRow:
+    """One stored sample as the evidence reads it (JSON columns stay text until someone needs them)."""
+
+    key: str
+    run_id: str | None
+    suite: str
+    suite_version: str | None
+    template_version: str | None
+    kind: str
+    category: str | None
+    item_id: str
+    model: str
+    model_digest: str | None
+    preset: str
+    params: str | None
+    preset_params: str | None
+    repeat: int
+    prompt: str | None
+    output: str | None
+    reference: str | None
+    eval_aspect: str | None
+    parsed: str | None
+    parse_ok: bool | None
+    pending_judge: bool | None
+    status: str
+    error_kind: str | None
+    error: str | None
+    ttft_s: float | None
+    latency_s: float | None
+    tokens_per_s: float | None
+    completion_tokens: int | None
+    created_at: datetime | None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def config(self) -> tuple[str, str]:
+        return (self.model, self.preset)
+
+    @property
+    def pair_key(self) -> tuple[str, int]:
+        """What two configurations' samples are paired on, within a suite."""
+        return (self.item_id, self.repeat)
+
+    def reference_value(self) -> Any:
+        return orjson.loads(self.reference) if self.reference else None
+
+
+def current_samples(store: Store, quarter: str | None = None, *, texts: bool = False) -> list[SampleRow]:
+    """The quarter's evidence (every quarter's newest when `quarter` is None), as typed rows; the prompts and
+    answers themselves only with `texts`."""
+    columns = ", ".join(c if texts or c not in TEXTS else f"NULL AS {c}" for c in COLUMNS)
+    rows = store.con.execute(CURRENT.format(columns=columns), {"quarter": quarter}).fetchall()
+    return [SampleRow(*r) for r in rows]
+
+
+def scores_of(store: Store, keys: list[str]) -> dict[str, dict[str, float]]:
+    """Per-sample score values of `keys`, joined in DuckDB (a temporary key table beats a long IN list)."""
+    out: dict[str, dict[str, float]] = {}
+    if not keys:
+        return out
+    con = store.con
+    con.execute("CREATE OR REPLACE TEMP TABLE wanted_keys AS SELECT unnest(?::VARCHAR[]) AS key", [keys])
+    try:
+        for key, metric, value in con.execute(
+            "SELECT s.key, s.metric, s.value FROM scores s JOIN wanted_keys k ON k.key = s.key"
+        ).fetchall():
+            out.setdefault(key, {})[metric] = value
+    finally:
+        con.execute("DROP TABLE IF EXISTS wanted_keys")
+    return out
+
+
+def judge_shares(store: Store) -> dict[str, float]:
+    """sample key -> the judges' mean overall score as a share of the scale (single and reference modes, first
+    trial; unreadable verdicts never count)."""
+    return dict(
+        store.con.execute(
+            "SELECT sample_key, avg(overall / scale) FROM judgements "
+            "WHERE ok AND mode <> 'pairwise' AND trial = 0 AND overall IS NOT NULL AND scale > 0 GROUP BY sample_key"
+        ).fetchall()
+    )
+
+
+def model_facts(store: Store) -> dict[str, dict[str, Any]]:
+    """Each model's facts (size, parameters, quantization) as the newest run recorded them: memory needs without
+    asking an engine."""
+    facts: dict[str, dict[str, Any]] = {}
+    for (plan,) in store.con.execute("SELECT plan FROM runs WHERE plan IS NOT NULL ORDER BY started_at").fetchall():
+        try:
+            data = orjson.loads(plan)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(data, dict) and isinstance(data.get("model_facts"), dict):
+            facts |= data["model_facts"]
+    return facts
