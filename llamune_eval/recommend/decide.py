@@ -39,6 +39,7 @@ class Candidate:
     merit: float
     latency_penalty: float
     score: float
+    contributions: dict[str, float] = field(default_factory=dict)  # points each part adds to the score
 
     @property
     def label(self) -> str:
@@ -110,10 +111,17 @@ def candidates(ev: Evidence, memory: dict[str, int], budget: int, rule: Recommen
         used = usage.of(c.model)
         parts = {"quality": quality, "rating": used.rating, "success": used.success, "retry": used.retry,
                  "memory": max(0.0, 1 - need / budget)}  # fmt: skip
-        merit = (quality + rule.rating_weight * (used.rating - NEUTRAL) + rule.success_weight * (used.success - NEUTRAL)
-                 + rule.retry_weight * (used.retry - NEUTRAL) + rule.memory_weight * parts["memory"])  # fmt: skip
+        points = {
+            "quality": quality,
+            "rating": rule.rating_weight * (used.rating - NEUTRAL),
+            "success": rule.success_weight * (used.success - NEUTRAL),
+            "retry": rule.retry_weight * (used.retry - NEUTRAL),
+            "memory": rule.memory_weight * parts["memory"],
+        }
+        merit = sum(points.values())
         penalty = rule.latency_per_doubling * math.log2((ev.model_latency.get(c.model) or fastest) / fastest)
-        out.append(Candidate(c, quality, need, parts, merit, penalty, merit - penalty))
+        points["latency"] = -penalty
+        out.append(Candidate(c, quality, need, parts, merit, penalty, merit - penalty, points))
     return sorted(out, key=lambda x: (-x.score, x.label)), excluded
 
 

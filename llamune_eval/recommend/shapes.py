@@ -38,6 +38,9 @@ class ConfigEvidence(_Shape):
     preset: str
     quality: float
     components: dict[str, float] = Field(description="quality, rating, success, retry, memory: each on 0-1")
+    contributions: dict[str, float] = Field(
+        default_factory=dict, description="points each part adds to the score (latency negative); they sum to score"
+    )
     merit: float
     latency_penalty: float = Field(alias="latencyPenalty")
     score: float

@@ -80,7 +80,8 @@ def config_evidence(ev: Evidence, c: Candidate, power: dict[str, int] | None = N
     cs = c.config
     return {
         "config": c.label, "model": cs.model, "preset": cs.preset, "quality": c.quality,
-        "components": c.components, "merit": c.merit, "latencyPenalty": c.latency_penalty, "score": c.score,
+        "components": c.components, "contributions": c.contributions, "merit": c.merit,
+        "latencyPenalty": c.latency_penalty, "score": c.score,
         "latencyS": cs.latency_s, "modelLatencyS": ev.model_latency.get(cs.model), "ttftS": cs.ttft_s,
         "tokensPerS": cs.tokens_per_s, "memoryBytes": c.memory,
         "suites": [suite_evidence(cs.suites[s], (power or {}).get(s)) for s in ev.counted_suites()] if detail else [],

@@ -45,6 +45,9 @@ def test_users_rating_decides_what_benchmarks_cannot(tmp_path: Path) -> None:
     assert by["A:general"]["quality"] == by["B:general"]["quality"] == 0.8
     gap = by["B:general"]["score"] - by["A:general"]["score"]
     assert abs(gap - cfg.recommend.rating_weight * (31 / 32 - 1 / 32)) < 1e-9  # (up + 1) / (up + down + 2)
+    for c in by.values():  # the evidence shows each part's contribution, and they add up to the score
+        assert abs(sum(c["contributions"].values()) - c["score"]) < 1e-12
+    assert abs(by["B:general"]["contributions"]["rating"] - cfg.recommend.rating_weight * (31 / 32 - 0.5)) < 1e-12
     usage = data["evidence"]["usage"]
     assert usage["period"] == "all" or usage["period"].startswith("20")
     assert usage["models"]["B"]["up"] == 30 and usage["models"]["A"]["down"] == 30
