@@ -183,8 +183,9 @@ def verify_signature(data: dict[str, Any], public_key_pem: bytes) -> bool:
     return True
 
 
-def load_recommended(path: Path, public_key: Path | None = None) -> RecommendedSettings:
-    """One recommended file, its digest, signature (when a public key is configured) and shape checked."""
+def load_recommended(path: Path, public_key: Path | None = None, *, allow_preview: bool = False) -> RecommendedSettings:
+    """One recommended file, its digest, signature (when a public key is configured) and shape checked; a preview
+    is refused unless `allow_preview` (the report shows one; the chat runtime never applies one)."""
     try:
         data = jsonio.loads(path.read_bytes())
     except (OSError, ValueError) as exc:
@@ -203,7 +204,7 @@ def load_recommended(path: Path, public_key: Path | None = None) -> RecommendedS
         raise InputError(f"{path}: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}; refused") from exc
     if not VERSION.match(settings.version):
         raise InputError(f"{path}: version {settings.version!r} is not YYYY-Qn (or YYYY-Qn.R); refused")
-    if settings.preview:
+    if settings.preview and not allow_preview:
         raise InputError(f"{path}: a preview ({settings.changelog.splitlines()[0] if settings.changelog else ''}); "
                          "never applied")  # fmt: skip
     return settings

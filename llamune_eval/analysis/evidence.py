@@ -49,7 +49,7 @@ class SuiteStat:
     note: str | None = None
     values: dict[PairKey, float] = field(default_factory=dict, repr=False)
     latencies: dict[PairKey, float] = field(default_factory=dict, repr=False)
-    observed: list[Observed] = field(default_factory=list, repr=False)
+    observed: dict[PairKey, Observed] = field(default_factory=dict, repr=False)
     task: Task | None = field(default=None, repr=False)
     seed: int = 0
     _ci: tuple[float | None, float | None] | None = field(default=None, repr=False)
@@ -58,7 +58,7 @@ class SuiteStat:
         """The headline's 95% interval, by the benchmark's rule; computed where it is first shown."""
         if self._ci is None:
             ok = self.value is not None and self.task is not None
-            self._ci = self.task.interval(self.observed, self.seed) if ok and self.task else (None, None)
+            self._ci = self.task.interval(list(self.observed.values()), self.seed) if ok and self.task else (None, None)
         return self._ci
 
     @property
@@ -107,12 +107,13 @@ def _median(values: Iterable[float | None]) -> float | None:
 def preset_params(rows: list[SampleRow], preset: str, presets: dict[str, Preset]) -> tuple[SamplingParams | None,
                                                                                              str | None]:  # fmt: skip
     """The configuration's parameters: the preset as the newest sample recorded it, else as llamune.toml has it."""
-    for row in sorted(rows, key=lambda r: str(r.created_at), reverse=True):
-        if row.preset_params:
-            try:
-                return SamplingParams.model_validate_json(row.preset_params), None
-            except ValidationError:
-                continue
+    recorded = [r for r in rows if r.preset_params]
+    if recorded:
+        newest = max(recorded, key=lambda r: str(r.created_at))
+        try:
+            return SamplingParams.model_validate_json(newest.preset_params or ""), None
+        except ValidationError:
+            pass
     if preset in presets:
         return presets[preset].params, "parameters from the preset's current definition (not recorded with samples)"
     return None, f"the parameters of preset {preset!r} are unknown (not recorded, not defined in llamune.toml)"
@@ -163,6 +164,13 @@ class Evidence:
                 values.setdefault(r.key, {})["judge"] = shares[r.key]
         return cls(rows, values, quarter=quarter, presets=presets, seed=seed)
 
+    @classmethod
+    def for_quarter(cls, store: Store, cfg: Any, quarter: str | None, *, texts: bool = False) -> Evidence:
+        """The evidence as the decision and the report read it: the config's presets and seed."""
+        from llamune_eval.presets import resolve
+
+        return cls.load(store, quarter, presets=resolve(cfg.presets), seed=cfg.run.seed, texts=texts)
+
     def task(self, suite: str) -> Task:
         return task_for(self.kinds.get(suite, "inhouse"))
 
@@ -189,8 +197,8 @@ class Evidence:
                 pending=len(ok) - sum(1 for r in ok if r.pair_key in values),
                 tokens_per_s=_median(r.tokens_per_s for r in ok), suite_version=rows[0].suite_version or "",
                 template_version=rows[0].template_version or "", others=head.others, note=head.note, values=values,
-                latencies={r.pair_key: r.latency_s for r in ok if r.latency_s}, observed=observed, task=task,
-                seed=self.seed,
+                latencies={r.pair_key: r.latency_s for r in ok if r.latency_s},
+                observed={r.pair_key: o for r, o in zip(rows, observed, strict=True)}, task=task, seed=self.seed,
             )  # fmt: skip
         return out
 

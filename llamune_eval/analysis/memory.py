@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from llamune_eval.types import SamplingParams
+
 DEFAULT_CTX = 4096
 
 
@@ -20,3 +22,19 @@ def parameter_count(facts: dict[str, Any]) -> int | None:
 
     count = facts.get("parameter_count")
     return int(count) if count else parse_parameter_size(facts.get("parameter_size"))
+
+
+def context_of(params: SamplingParams | None) -> int:
+    """The context a configuration runs with: its preset's `num_ctx`, else the engines' usual default."""
+    return (params.num_ctx if params else None) or DEFAULT_CTX
+
+
+def need_of(model: str, num_ctx: int, facts: dict[str, dict[str, Any]], sizes: dict[str, int],
+            kv_per_param_token: float) -> tuple[int | None, int | None]:  # fmt: skip
+    """(file size, memory need) of `model` at `num_ctx`: the size the runs or engines recorded, else the configured
+    one; (None, None) when neither knows it."""
+    known = facts.get(model, {})
+    size = known.get("size_bytes") or sizes.get(model)
+    if not size:
+        return None, None
+    return int(size), memory_need(int(size), parameter_count(known), num_ctx, kv_per_param_token)

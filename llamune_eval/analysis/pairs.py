@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from llamune_eval.analysis.evidence import ConfigStat, Evidence
-from llamune_eval.benchmarks import Observed, PairedTest
+from llamune_eval.benchmarks import PairedTest
 from llamune_eval.scoring.stats import holm
 from llamune_eval.types import InputError
 
@@ -114,39 +114,27 @@ def quality_difference(ev: Evidence, a: ConfigStat, b: ConfigStat, suites: Seque
         common = sorted(set(sa.values) & set(sb.values))
         if not common:
             return qa - qb, None, None
-        obs_a = _observed(ev, a, s, common)
-        obs_b = _observed(ev, b, s, common)
+        obs_a, obs_b = [sa.observed[k] for k in common], [sb.observed[k] for k in common]
         draws.append(ev.task(s).unit_draws(obs_a, obs_b, resamples, ev.seed + i))
     mean = np.mean(np.vstack(draws), axis=0)
     return qa - qb, float(np.quantile(mean, 0.025)), float(np.quantile(mean, 0.975))
 
 
-def _observed(ev: Evidence, c: ConfigStat, suite: str, keys: list[tuple[str, int]]) -> list[Observed]:
-    by_key = {r.pair_key: ev.observed[r.key] for r in ev.rows if r.suite == suite and r.config == (c.model, c.preset)}
-    return [by_key[k] for k in keys]
-
-
 # compare A B
-def resolve_config(ev: Evidence, text: str) -> ConfigStat | list[ConfigStat]:
-    """`model[:preset]`. Model names contain ':' themselves (Ollama tags), so the text is a model name when the
-    evidence has one by that name, else `model:preset` split at the last ':'."""
-    models = {m for m, _ in ev.configs}
-    if text in models:
-        return [c for (m, _), c in ev.configs.items() if m == text]
-    head, _, tail = text.rpartition(":")
-    if (head, tail) in ev.configs:
-        return ev.configs[(head, tail)]
-    raise InputError(f"{text!r} matches no stored model[:preset] (models: {', '.join(sorted(models)) or 'none'})")
-
-
 def pick(ev: Evidence, text: str) -> ConfigStat:
-    found = resolve_config(ev, text)
-    if isinstance(found, ConfigStat):
-        return found
+    """`model[:preset]`. Model names contain ':' themselves (Ollama tags), so the text is a model name when the
+    evidence has one by that name (run with one preset), else `model:preset` split at the last ':'."""
+    found = [c for (m, _), c in ev.configs.items() if m == text]
     if len(found) > 1:
         names = ", ".join(sorted(c.preset for c in found))
         raise InputError(f"{text} was run with several presets ({names}): name one as {text}:PRESET")
-    return found[0]
+    if found:
+        return found[0]
+    head, _, tail = text.rpartition(":")
+    if (head, tail) in ev.configs:
+        return ev.configs[(head, tail)]
+    models = sorted({m for m, _ in ev.configs})
+    raise InputError(f"{text!r} matches no stored model[:preset] (models: {', '.join(models) or 'none'})")
 
 
 def verdict(la: str, lb: str, rows: list[SuiteComparison], alpha: float = ALPHA) -> str:

@@ -115,10 +115,11 @@ def _next_revision(earlier: list[Path]) -> int:
 
 
 def decide_and_publish(cfg: Any, store: Any, quarter: str, listed: list[Any], out: Path, *, preview: bool | None,
-                       revise: bool) -> tuple[dict[str, Any], Path, str]:  # fmt: skip
-    """build → seal → publish: the one path the `recommend` command and the quarter's run share."""
+                       revise: bool, ev: Any = None) -> tuple[dict[str, Any], Path, str]:  # fmt: skip
+    """build → seal → publish: the one path the `recommend` command and the quarter's run share (`ev`: evidence
+    already read, which the run shares with its report)."""
     from llamune_eval.recommend.quarterly import build
 
-    data = build(store, cfg, quarter, listed, out, preview=preview)
+    data = build(store, cfg, quarter, listed, out, preview=preview, ev=ev)
     path, status = publish(out, data, cfg.recommend.signing_key, revise=revise)
     return data, path, status

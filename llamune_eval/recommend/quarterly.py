@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from llamune_eval.analysis import Evidence
-from llamune_eval.analysis.memory import DEFAULT_CTX, memory_need, parameter_count
+from llamune_eval.analysis.memory import context_of, need_of
 from llamune_eval.config import Config as AppConfig
-from llamune_eval.presets import resolve as resolve_presets
 from llamune_eval.recommend.decide import decide
 from llamune_eval.recommend.tiers import Tier, cross_checks, tier_entry, tier_evidence
 from llamune_eval.recommend.update import old_main, quarterly_update
@@ -39,14 +38,13 @@ def memory_needs(ev: Evidence, store: Store, cfg: AppConfig, listed: list[ModelI
     the facts the runs recorded, else `[recommend.model_sizes]`; an unknown size is too little evidence."""
     facts = model_facts(store) | {m.name: m.model_dump() for m in listed if m.size_bytes}
     out = {}
+    rule = cfg.recommend
     for c in ev.configs.values():
-        known = facts.get(c.model, {})
-        size = known.get("size_bytes") or cfg.recommend.model_sizes.get(c.model)
-        if size is None:
+        _, need = need_of(c.model, context_of(c.params), facts, rule.model_sizes, rule.kv_bytes_per_param_token)
+        if need is None:
             raise InputError(f"too little evidence: the size of {c.model} is unknown (serve it, or set "
                              f"[recommend.model_sizes] \"{c.model}\" = BYTES)")  # fmt: skip
-        ctx = (c.params.num_ctx if c.params else None) or DEFAULT_CTX
-        out[c.label] = memory_need(int(size), parameter_count(known), ctx, cfg.recommend.kv_bytes_per_param_token)
+        out[c.label] = need
     return out
 
 
@@ -81,13 +79,13 @@ def best_presets(ev: Evidence) -> dict[str, dict[str, str]]:
 
 
 def build(store: Store, cfg: AppConfig, quarter: str, listed: list[ModelInfo], out_dir: Path,
-          *, preview: bool | None = None) -> dict[str, Any]:  # fmt: skip
+          *, preview: bool | None = None, ev: Evidence | None = None) -> dict[str, Any]:  # fmt: skip
     """The quarter's settings (not yet sealed). `preview`: True writes a preview whatever the evidence; False
     refuses to decide on too little evidence; None (the quarter's run) makes a preview of too little evidence."""
     if not QUARTER.match(quarter):
         raise InputError(f"quarter {quarter!r} is not YYYY-Qn")
     rule = cfg.recommend
-    ev = Evidence.load(store, quarter, presets=resolve_presets(cfg.presets), seed=cfg.run.seed)
+    ev = Evidence.for_quarter(store, cfg, quarter) if ev is None else ev
     if not ev.configs or not ev.counted_suites():
         raise InputError("too little evidence: the store has no scored samples (run `llamune-eval run` first)")
     memory = memory_needs(ev, store, cfg, listed)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from llamune_eval.config import Config
 from llamune_eval.report.collect import SCHEMA_VERSION, collect
@@ -13,8 +14,9 @@ from llamune_eval.store.results import Store
 __all__ = ["SCHEMA_VERSION", "collect", "make_report", "render", "write"]
 
 
-def make_report(cfg: Config, quarter: str, store: Store, *, html: bool = True, out: Path | None = None) -> list[Path]:
+def make_report(cfg: Config, quarter: str, store: Store, *, html: bool = True, out: Path | None = None,
+                ev: Any = None) -> list[Path]:  # fmt: skip
     """Collect the quarter's data from the store and write the report folder (HTML unless `html` is False)."""
-    data = collect(store, cfg, quarter)
+    data = collect(store, cfg, quarter, ev)
     page = render(data, headroom=cfg.recommend.headroom, tiers=cfg.recommend.tiers) if html else None
     return write(out or cfg.paths.reports / quarter, data, page)

@@ -88,22 +88,22 @@ def configs_section(ev: Evidence) -> list[dict[str, Any]]:
 
 def memory_section(store: Store, cfg: Config, ev: Evidence) -> list[dict[str, Any]]:
     """Per model: file size and the estimated need with the KV cache of its largest context (as the decision)."""
-    from llamune_eval.analysis.memory import DEFAULT_CTX, memory_need, parameter_count
+    from llamune_eval.analysis.memory import context_of, need_of, parameter_count
     from llamune_eval.store.selection import model_facts
 
     facts = model_facts(store)
     ctx: dict[str, int] = {}
     for c in ev.configs.values():
-        num_ctx = (c.params.num_ctx if c.params else None) or DEFAULT_CTX
-        ctx[c.model] = max(ctx.get(c.model, 0), num_ctx)
+        ctx[c.model] = max(ctx.get(c.model, 0), context_of(c.params))
     out = []
     for model in sorted(ctx):
         f = facts.get(model, {})
-        size = f.get("size_bytes") or cfg.recommend.model_sizes.get(model)
-        params = parameter_count(f)
-        need = memory_need(size, params, ctx[model], cfg.recommend.kv_bytes_per_param_token) if size else None
-        out.append({"model": model, "sizeBytes": size, "parameterCount": params, "quantization": f.get("quantization"),
-                    "family": f.get("family"), "numCtx": ctx[model], "needBytes": need})  # fmt: skip
+        size, need = need_of(
+            model, ctx[model], facts, cfg.recommend.model_sizes, cfg.recommend.kv_bytes_per_param_token
+        )
+        out.append({"model": model, "sizeBytes": size, "parameterCount": parameter_count(f),
+                    "quantization": f.get("quantization"), "family": f.get("family"), "numCtx": ctx[model],
+                    "needBytes": need})  # fmt: skip
     return out
 
 
@@ -180,16 +180,15 @@ def usage_section(store: Store, quarter: str, seed: int) -> dict[str, Any] | Non
     return metrics
 
 
-def collect(store: Store, cfg: Config, quarter: str) -> dict[str, Any]:
+def collect(store: Store, cfg: Config, quarter: str, ev: Evidence | None = None) -> dict[str, Any]:
     """Everything the report shows, as JSON-ready data (settings from `[paths] recommended`, earlier quarters'
-    reports from `[paths] reports`)."""
-    from llamune_eval.presets import resolve as resolve_presets
+    reports from `[paths] reports`); `ev` with texts, when the caller has read it already."""
     from llamune_eval.report.browser import browser_section
     from llamune_eval.report.history import history_section
     from llamune_eval.report.summary import summary_section
 
     seed = cfg.run.seed
-    ev = Evidence.load(store, quarter, presets=resolve_presets(cfg.presets), seed=seed, texts=True)
+    ev = Evidence.for_quarter(store, cfg, quarter, texts=True) if ev is None else ev
     board = leaderboard_section(ev)
     configs = configs_section(ev)
     browser = browser_section(ev)

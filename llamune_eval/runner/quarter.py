@@ -136,10 +136,13 @@ def _offline_stages(cfg: Config, quarter: str, store_path: Path, listed: list[An
         except InputError as exc:
             end(stage, "failed", str(exc))
         stage = begin("recommend")
+        from llamune_eval.analysis import Evidence
+
+        ev = Evidence.for_quarter(store, cfg, quarter, texts=True)  # read once: the decision and the report share it
         try:
             from llamune_eval.recommend import decide_and_publish
 
-            data, path, status = decide_and_publish(cfg, store, quarter, listed, cfg.paths.recommended,
+            data, path, status = decide_and_publish(cfg, store, quarter, listed, cfg.paths.recommended, ev=ev,
                                                     preview=True if preview else None, revise=revise)  # fmt: skip
             mains = ", ".join(f"{t['memoryGB']} GB: {t['executionOrder'][0]}" for t in data["tiers"])
             if status == "preview":
@@ -154,5 +157,5 @@ def _offline_stages(cfg: Config, quarter: str, store_path: Path, listed: list[An
         stage = begin("report")
         from llamune_eval.report import make_report
 
-        written = make_report(cfg, quarter, store)
+        written = make_report(cfg, quarter, store, ev=ev)
         end(stage, "done", "self-contained HTML and its data", [str(p) for p in written])

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from llamune_eval import jsonio
 from llamune_eval.store import connect
@@ -86,21 +87,21 @@ def test_judge_command_stores_unparsable_verdicts_as_such(tmp_path: Path) -> Non
     assert len(raw) == 3 and all(r == ("Hello there!", False, None) for r in raw)
 
 
-def test_the_quarter_ingests_this_machines_chat_database_by_default(tmp_path: Path) -> None:
+def test_the_quarter_ingests_this_machines_chat_database_by_default(tmp_path: Path, smollm2_server: Any) -> None:
     from llamune_eval.chat.db import Answer, ChatDB
 
+    model = "smollm2:135m"
     db = ChatDB(tmp_path / "chat.sqlite")  # what `llamune` writes, at the path it writes it
-    sid = db.create_session("m")
-    mid = db.add_message(sid, 1, "assistant", "回答", model="m", preset="settings")
-    db.record_usage(sid, mid, "main", Answer(model="m", latency_s=0.5, category="coding"))
+    sid = db.create_session(model)
+    mid = db.add_message(sid, 1, "assistant", "回答", model=model, preset="settings")
+    db.record_usage(sid, mid, "main", Answer(model=model, latency_s=0.5, category="coding"))
     db.close()
-    with FaultServer() as srv:
-        (tmp_path / "llamune.toml").write_text(
-            f'[[engines]]\nkind = "openai"\nurl = "{srv.url}"\n[run]\nsuites_dir = "{ROOT / "suites"}"\n'
-            'presets = ["fast"]\n[recommend.model_sizes]\nm = 1000000\n'
-        )
-        proc = _cli("run", "--limit", "3", "-s", "extraction", "--no-progress", "--json", cwd=tmp_path,
-                    env={"LLAMUNE_CHAT_DB": str(tmp_path / "chat.sqlite")})  # fmt: skip
+    (tmp_path / "llamune.toml").write_text(
+        f'[[engines]]\nkind = "openai"\nurl = "{smollm2_server.url}"\n[run]\nsuites_dir = "{ROOT / "suites"}"\n'
+        f'presets = ["fast"]\n[recommend.model_sizes]\n"{model}" = 100000000\n'
+    )
+    proc = _cli("run", "--limit", "3", "-s", "extraction", "--no-progress", "--json", cwd=tmp_path,
+                env={"LLAMUNE_CHAT_DB": str(tmp_path / "chat.sqlite")})  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     stages = {s["name"]: s for s in jsonio.loads(proc.stdout)["stages"]}
     assert stages["usage"]["status"] == "done" and stages["usage"]["paths"] == [str(tmp_path / "chat.sqlite")]
@@ -108,4 +109,4 @@ def test_the_quarter_ingests_this_machines_chat_database_by_default(tmp_path: Pa
     assert stages["recommend"]["status"] == "preview"  # three items are too few to publish
     preview = jsonio.loads((tmp_path / "recommended" / f"{jsonio.loads(proc.stdout)['quarter']}.preview.json")
                            .read_bytes())  # fmt: skip
-    assert preview["evidence"]["usage"]["models"]["m"]["answers"] == 1
+    assert preview["evidence"]["usage"]["models"][model]["answers"] == 1
