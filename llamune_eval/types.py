@@ -6,6 +6,7 @@ Field names follow the specification's LLMParameters so settings files map onto 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
@@ -96,6 +97,17 @@ class ModelInfo(BaseModel):
     quantization: str | None = None
     context_length: int | None = None
     digest: str | None = None
+
+
+def parse_parameter_size(text: str | None) -> int | None:
+    """'7.6B' -> 7_600_000_000: a model's rounded parameter count as Ollama's /api/tags names it."""
+    if not text:
+        return None
+    m = re.fullmatch(r"\s*([\d.]+)\s*([KMBT]?)\s*", text.upper())
+    if not m:
+        return None
+    scale = {"": 1, "K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}[m.group(2)]
+    return int(float(m.group(1)) * scale)
 
 
 class LoadedModel(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from llamune_eval.types import SamplingParams
+from llamune_eval.types import SamplingParams, parse_parameter_size
 
 DEFAULT_CTX = 4096
 
@@ -18,8 +18,6 @@ def memory_need(size_bytes: int, parameter_count: int | None, num_ctx: int, kv_p
 
 def parameter_count(facts: dict[str, Any]) -> int | None:
     """The exact count when an engine gave one, else the rounded size it names ('7.6B', '494M')."""
-    from llamune_eval.engines.ollama import parse_parameter_size
-
     count = facts.get("parameter_count")
     return int(count) if count else parse_parameter_size(facts.get("parameter_size"))
 

@@ -84,8 +84,8 @@ def paired(ev: Evidence, suite: str, a: ConfigStat, b: ConfigStat) -> PairedTest
 
 
 def latency_test(ev: Evidence, a: ConfigStat, b: ConfigStat, suites: Sequence[str]) -> PairedTest:
-    """Speed: the paired bootstrap of log latencies on the items both answered. `diff` > 0 means A is faster;
-    exp(-diff) is A's latency as a share of B's (geometric mean over the items)."""
+    """Speed: paired log latencies on the items both answered (sign-flip test, bootstrap interval). `diff` > 0
+    means A is faster; exp(-diff) is A's latency as a share of B's (geometric mean over the items)."""
     from llamune_eval.benchmarks._rules import paired_test
 
     xa: list[float] = []

@@ -63,14 +63,15 @@ def finite(value: float | None) -> float | None:
 
 def paired_test(a: Sequence[float], b: Sequence[float], *, right_at: float | None, seed: int,
                 resamples: int = PAIRED_RESAMPLES) -> PairedTest:  # fmt: skip
-    """McNemar's exact test when every value is right or wrong (0 or 1), else a paired bootstrap of the mean
-    difference; the interval is always the paired bootstrap's."""
-    from llamune_eval.scoring.stats import mcnemar_exact, paired_bootstrap
+    """McNemar's exact test when every value is right or wrong (0 or 1), else the paired sign-flip (permutation)
+    test of the mean difference; the interval is always the paired bootstrap's."""
+    from llamune_eval.scoring.stats import mcnemar_exact, paired_bootstrap, sign_flip
 
     if not a:
         return PairedTest("none", 0, None, None, None, None, "no items answered by both")
-    diff, low, high, p = paired_bootstrap(a, b, resamples=resamples, seed=seed)
-    test = "paired bootstrap"
+    diff, low, high, _ = paired_bootstrap(a, b, resamples=resamples, seed=seed)
+    p = sign_flip(a, b, resamples=resamples, seed=seed)
+    test = "paired sign-flip"
     if right_at is not None and all(v in (0.0, 1.0) for v in (*a, *b)):
         p = mcnemar_exact([v >= right_at for v in a], [v >= right_at for v in b])
         test = "McNemar exact"

@@ -25,6 +25,7 @@ from llamune_eval.types import (
     ModelInfo,
     SamplingParams,
     Token,
+    parse_parameter_size,
 )
 
 DEFAULT_PORT = 11434
@@ -59,17 +60,6 @@ def ollama_url(host: str | None = None) -> str:
     if port is None:
         port = "443" if scheme == "https" else str(DEFAULT_PORT)
     return f"{scheme}://{name}:{port}" + (f"/{path}" if path else "")
-
-
-def parse_parameter_size(text: str | None) -> int | None:
-    """'7.6B' -> 7_600_000_000; Ollama reports sizes in this form in /api/tags."""
-    if not text:
-        return None
-    m = re.fullmatch(r"\s*([\d.]+)\s*([KMBT]?)\s*", text.upper())
-    if not m:
-        return None
-    scale = {"": 1, "K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}[m.group(2)]
-    return int(float(m.group(1)) * scale)
 
 
 class OllamaBackend:

@@ -15,6 +15,7 @@ from llamune_eval.scoring.stats import (
     mcnemar_exact,
     paired_bootstrap,
     resampled_means,
+    sign_flip,
     wilcoxon_signed_rank,
 )
 
@@ -93,3 +94,16 @@ def test_resampling_counts_of_few_levels_is_the_item_bootstrap() -> None:
     )  # fmt: skip
     low, high = bootstrap_ci(data.tolist(), seed=0)
     assert low == pytest.approx(0.7 - 1.96 * (0.21 / 1000) ** 0.5, abs=0.01) and high > 0.7
+
+
+def test_sign_flip_is_exact_on_few_items_and_agrees_with_the_t_test_on_many() -> None:
+    assert sign_flip([1.0, 1.0], [0.0, 0.0]) == 0.5  # 4 sign patterns, 2 as extreme: no evidence from two items
+    assert sign_flip([0.3, 0.3], [0.3, 0.3]) == 1.0
+    rng = np.random.default_rng(2)
+    a = rng.normal(0.5, 0.2, size=400)
+    b = a - 0.03 + rng.normal(0, 0.2, size=400)
+    expected = scipy.stats.ttest_rel(a, b).pvalue
+    assert sign_flip(a, b, seed=1) == pytest.approx(expected, abs=0.01)
+    levels = rng.choice([0.0, 0.4, 1.0], size=300)  # few levels: drawn as binomial counts, the same test
+    other = rng.choice([0.0, 0.4, 1.0], size=300)
+    assert sign_flip(levels, other, seed=1) == pytest.approx(scipy.stats.ttest_rel(levels, other).pvalue, abs=0.02)
