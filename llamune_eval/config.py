@@ -112,6 +112,7 @@ class RunConfig(_Strict):
     suites_dir: Path = Path("suites")
     concurrency: int | None = Field(default=None, ge=1)  # default: the endpoints' own caps
     quarter: str | None = Field(default=None, pattern=r"^\d{4}-Q[1-4]$")  # default: the quarter after today's
+    template: Literal["llamune", "llm-jp-eval"] = "llamune"  # JGLUE prompt templates (README: Prompt templates)
 
 
 class JudgeConfig(_Strict):
@@ -121,6 +122,9 @@ class JudgeConfig(_Strict):
     mode: Literal["auto", "single", "reference", "pairwise"] = "auto"
     scale: Literal["auto", 5, 10] = "auto"  # auto: 1-5 for items with an eval aspect (ELYZA style), else 1-10
     rejudge_fraction: float = Field(default=0.1, ge=0, le=1)  # share judged twice, for repeat variance
+    # the judge samples every verdict at this temperature, each with its own seed: a re-judgement is an independent
+    # draw, so the repeat variance measures the verdicts' noise (0: deterministic, the variance is 0 by construction)
+    temperature: float = Field(default=0.3, ge=0, le=2)
     max_tokens: int = Field(default=400, ge=16)
     human_ratings: Path | None = None  # CSV: sample_key,rating (1-5)
 
@@ -159,12 +163,19 @@ class RecommendConfig(_Strict):
         return data
 
 
+class ModelOptions(_Strict):
+    """Per-model options, keyed by the model's name as its engine lists it (`[models."deepseek-r1:7b"]`)."""
+
+    thinking_budget: int = Field(default=0, ge=0, le=131072)  # tokens a reasoning model may think, beside the cap
+
+
 class SuiteConfig(_Strict):
     """A suite's source: a directory or file in the upstream format, a suite.yaml, or `hf:<id>[:<config>]`."""
 
     kind: Literal["jcommonsenseqa", "jnli", "jsts", "jsquad", "inhouse"] | None = None
     source: str
     shots: int | None = Field(default=None, ge=0, le=20)
+    template: Literal["llamune", "llm-jp-eval"] | None = None  # default: [run] template
 
 
 class Config(_Strict):
@@ -175,6 +186,7 @@ class Config(_Strict):
     paths: PathsConfig = Field(default_factory=PathsConfig)
     run: RunConfig = Field(default_factory=RunConfig)
     suites: dict[str, SuiteConfig] = Field(default_factory=dict)
+    models: dict[str, ModelOptions] = Field(default_factory=dict)
     judge: JudgeConfig = Field(default_factory=JudgeConfig)
     recommend: RecommendConfig = Field(default_factory=RecommendConfig)
     usage: UsageConfig = Field(default_factory=UsageConfig)

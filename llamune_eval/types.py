@@ -48,9 +48,12 @@ class FinishReason(StrEnum):
 
 
 class ChatResult(BaseModel):
-    """What one completed chat request produced, with its timings."""
+    """What one completed chat request produced, with its timings. `text` is the answer; a reasoning model's
+    thinking (`reasoning_content`, Ollama's `thinking`, or `<think>` blocks in the text) is kept apart in
+    `thinking` and never scored."""
 
     text: str
+    thinking: str = ""
     finish_reason: FinishReason
     model: str
     endpoint: str
@@ -97,6 +100,25 @@ class ModelInfo(BaseModel):
     quantization: str | None = None
     context_length: int | None = None
     digest: str | None = None
+
+
+_THINK_BLOCK = re.compile(r"<think>(.*?)(?:</think>|\Z)", re.DOTALL)
+
+
+def split_thinking(text: str) -> tuple[str, str]:
+    """(thinking, answer) of a reasoning model's text: `<think>` blocks (an unclosed one runs to the end) and, when
+    the chat template opened the block itself, everything before a lone `</think>`."""
+    if "think>" not in text:
+        return "", text
+    head, closed, tail = text.partition("</think>")
+    if closed and "<think>" not in head:
+        return head.strip(), _split_rest(tail)[1]
+    return _split_rest(text)
+
+
+def _split_rest(text: str) -> tuple[str, str]:
+    thoughts = [m.group(1).strip() for m in _THINK_BLOCK.finditer(text)]
+    return "\n\n".join(t for t in thoughts if t), _THINK_BLOCK.sub("", text).strip()
 
 
 def parse_parameter_size(text: str | None) -> int | None:

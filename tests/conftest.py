@@ -18,6 +18,8 @@ egress.install()  # every test runs under the same guard the CLI uses
 egress.offline_env()
 # The quarter ingests this machine's own chat database by default: tests never read the developer's real one.
 os.environ["LLAMUNE_CHAT_DB"] = str(Path(tempfile.mkdtemp(prefix="llamune-tests-")) / "no-chat.sqlite")
+# Nor the developer's imported datasets: the default quarter runs the sample suites unless a test imports data.
+os.environ["LLAMUNE_PATHS__DATA"] = str(Path(tempfile.mkdtemp(prefix="llamune-tests-data-")))
 
 REQUIRE_ENGINE = os.environ.get("LLAMUNE_REQUIRE_ENGINE") == "1"  # CI: a missing engine fails, never skips
 SMOL_CTX = 2048

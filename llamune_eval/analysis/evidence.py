@@ -17,6 +17,7 @@ import orjson
 from pydantic import ValidationError
 
 from llamune_eval.benchmarks import Observed, Task, task_for
+from llamune_eval.benchmarks._suite import LENIENT
 from llamune_eval.presets import Preset
 from llamune_eval.store.results import Store
 from llamune_eval.store.selection import SampleRow, current_samples, judge_shares, scores_of
@@ -47,6 +48,9 @@ class SuiteStat:
     template_version: str
     others: dict[str, float | None] = field(default_factory=dict)
     note: str | None = None
+    lenient: float | None = None  # the headline under the lenient profile (strict is `value`)
+    lenient_parse_failures: int = 0
+    by_category: dict[str, float] = field(default_factory=dict)  # mean value per item category (MT-Bench's)
     values: dict[PairKey, float] = field(default_factory=dict, repr=False)
     latencies: dict[PairKey, float] = field(default_factory=dict, repr=False)
     observed: dict[PairKey, Observed] = field(default_factory=dict, repr=False)
@@ -77,6 +81,16 @@ class SuiteStat:
     def parse_fail_rate(self) -> float:
         answered = self.samples - self.errors - self.pending
         return self.parse_failures / answered if answered > 0 else 0.0
+
+    @property
+    def lenient_parse_fail_rate(self) -> float:
+        answered = self.samples - self.errors - self.pending
+        return self.lenient_parse_failures / answered if answered > 0 else 0.0
+
+    @property
+    def gap(self) -> float | None:
+        """strict minus lenient: what following the answer format costs (0 for single-profile suites)."""
+        return None if self.value is None or self.lenient is None else self.value - self.lenient
 
 
 @dataclass
@@ -126,7 +140,13 @@ class Evidence:
                  presets: dict[str, Preset] | None = None, seed: int = 0) -> None:  # fmt: skip
         self.rows, self.quarter, self.seed = rows, quarter, seed
         self.memo: dict[Any, Any] = {}  # comparisons already made (every tier compares the same pairs)
-        self.observed = {r.key: _observe(r, values.get(r.key, {})) for r in rows}
+        self.observed: dict[str, Observed] = {}
+        self.lenient: dict[str, Observed] = {}  # only samples scored under a separate lenient profile
+        for r in rows:
+            strict, lenient = _profiles(values.get(r.key, {}))
+            self.observed[r.key] = _observe(r, strict)
+            if lenient is not None:
+                self.lenient[r.key] = _observe(r, lenient)
         self.kinds = {r.suite: r.kind for r in rows}
         self.categories = {r.suite: r.category or "general" for r in rows}
         self.configs: dict[Config, ConfigStat] = {}
@@ -183,6 +203,9 @@ class Evidence:
             task = self.task(suite)
             observed = [self.observed[r.key] for r in rows]
             head = task.headline(observed)
+            lenient_head = head.value
+            if any(r.key in self.lenient for r in rows):
+                lenient_head = task.headline([self.lenient.get(r.key, self.observed[r.key]) for r in rows]).value
             values: dict[PairKey, float] = {}
             for r, o in zip(rows, observed, strict=True):
                 value = task.value(o)
@@ -199,8 +222,14 @@ class Evidence:
                 template_version=rows[0].template_version or "", others=head.others, note=head.note, values=values,
                 latencies={r.pair_key: r.latency_s for r in ok if r.latency_s},
                 observed={r.pair_key: o for r, o in zip(rows, observed, strict=True)}, task=task, seed=self.seed,
+                lenient=lenient_head, by_category=_by_category(rows, values),
+                lenient_parse_failures=sum(1 for r in ok if not r.pending_judge and self._lenient_failed(r)),
             )  # fmt: skip
         return out
+
+    def _lenient_failed(self, row: SampleRow) -> bool:
+        lenient = self.lenient.get(row.key)
+        return row.parse_ok is False if lenient is None else lenient.values.get("parse_ok", 1.0) == 0.0
 
     # views
     def suites(self) -> list[str]:
@@ -257,6 +286,26 @@ class Evidence:
             if stat is not None and stat.unit is not None:
                 per.setdefault(stat.category, []).append(stat.unit)
         return {c: statistics.fmean(v) for c, v in sorted(per.items())}
+
+
+def _by_category(rows: list[SampleRow], values: dict[PairKey, float]) -> dict[str, float]:
+    per: dict[str, list[float]] = {}
+    for r in rows:
+        if r.item_category and r.pair_key in values:
+            per.setdefault(r.item_category, []).append(values[r.pair_key])
+    return {c: statistics.fmean(v) for c, v in sorted(per.items())}
+
+
+def _profiles(values: dict[str, float]) -> tuple[dict[str, float], dict[str, float] | None]:
+    """The strict values and the lenient ones (`lenient.<name>` in the store; None when scored one way only). The
+    judges' share counts under both."""
+    if not any(k.startswith(LENIENT) for k in values):
+        return values, None
+    strict = {k: v for k, v in values.items() if not k.startswith(LENIENT)}
+    lenient = {k.removeprefix(LENIENT): v for k, v in values.items() if k.startswith(LENIENT)}
+    if "judge" in strict:
+        lenient["judge"] = strict["judge"]
+    return strict, lenient
 
 
 def _observe(row: SampleRow, values: dict[str, float]) -> Observed:

@@ -28,6 +28,13 @@ class LeaderboardRow:
     template_version: str
     others: dict[str, float | None] = field(default_factory=dict)
     note: str | None = None
+    lenient: float | None = None  # the headline under the lenient profile (value is strict)
+    lenient_parse_fail_rate: float = 0.0
+
+    @property
+    def gap(self) -> float | None:
+        """strict minus lenient: what following the answer format costs."""
+        return None if self.value is None or self.lenient is None else self.value - self.lenient
 
 
 def leaderboard(ev: Evidence, *, suites: Sequence[str] = (), models: Sequence[str] = (),
@@ -44,6 +51,7 @@ def leaderboard(ev: Evidence, *, suites: Sequence[str] = (), models: Sequence[st
                 suite=s.suite, model=model, preset=preset, metric=s.metric, value=s.value, ci_low=s.low,
                 ci_high=s.high, n=s.n, errors=s.errors, error_rate=s.error_rate, parse_fail_rate=s.parse_fail_rate,
                 pending_judge=s.pending, median_tokens_per_s=s.tokens_per_s, suite_version=s.suite_version,
-                template_version=s.template_version, others=s.others, note=s.note,
+                template_version=s.template_version, others=s.others, note=s.note, lenient=s.lenient,
+                lenient_parse_fail_rate=s.lenient_parse_fail_rate,
             ))  # fmt: skip
     return sorted(out, key=lambda r: (r.suite, r.model, r.preset))

@@ -18,7 +18,12 @@ def split_rows(source: str, split: str, *, required: bool = True) -> tuple[list[
     A directory holds `<split>.jsonl` (or upstream's `<split>-v1.3.json` JSON Lines); a file is the valid split.
     """
     if source.startswith(HF_PREFIX):
-        return load_hf(source, HF_SPLITS[split]), f"{source}[{HF_SPLITS[split]}]"
+        try:
+            return load_hf(source, HF_SPLITS[split]), f"{source}[{HF_SPLITS[split]}]"
+        except SuiteError:
+            if required:
+                raise
+            return [], source  # a hub dataset without this split (the valid split's own error is the one shown)
     path = Path(source).expanduser()
     if path.is_file():
         if split != "valid":

@@ -83,6 +83,7 @@ class MeanRules:
 
     metric: str = "mean"
     field: str = "value"  # the score value averaged (and compared between configurations)
+    scoring_version: str = "1"
     extra: tuple[str, ...] = ()  # other per-sample values reported as means beside the headline
     right_at: float = 0.5  # a value at or above this is right
     floor: float = 0.0  # the value of a failed or unreadable answer

@@ -33,12 +33,25 @@ class Item(BaseModel):
 
 
 class SampleScore(BaseModel):
-    """The score of one answer. `values` holds per-sample metric inputs (e.g. correct, f1, pred and gold)."""
+    """The score of one answer under the strict profile (`values`: per-sample metric inputs such as correct, f1,
+    pred and gold) and, for benchmarks that have one, the lenient profile beside it (README: "Scoring profiles")."""
 
     values: dict[str, float] = Field(default_factory=dict)
     parsed: str | None = None
     parse_ok: bool = True
     pending_judge: bool = False
+    lenient: dict[str, float] | None = None  # None: the benchmark scores one way only
+    lenient_ok: bool = True
+
+    def stored(self) -> dict[str, float]:
+        """The values as the store keeps them: strict ones by name, lenient ones as `lenient.<name>`."""
+        if self.lenient is None:
+            return dict(self.values)
+        extra = {f"{LENIENT}{k}": v for k, v in self.lenient.items()}
+        return self.values | extra | {f"{LENIENT}parse_ok": float(self.lenient_ok)}
+
+
+LENIENT = "lenient."
 
 
 class Task(Protocol):
@@ -48,6 +61,7 @@ class Task(Protocol):
 
     metric: str  # the headline metric, e.g. "accuracy"
     field: str  # the per-sample value compared between configurations, e.g. "correct"
+    scoring_version: str  # changes whenever `score` does: stored answers are scored again, never re-generated
 
     def score(self, item: Item, outputs: Sequence[str]) -> SampleScore: ...
 
@@ -79,6 +93,7 @@ class Suite(BaseModel):
     kind: str
     version: str
     template_version: str
+    template: str = "llamune"  # the prompt template set (`_templates`); in-house suites are written as sent
     category: str
     source: str
     task: Any  # a Task; pydantic cannot check Protocols
@@ -88,6 +103,9 @@ class Suite(BaseModel):
     default_preset: str | None = None
     max_tokens: int | None = None  # cap on the preset's max_tokens: a label needs few tokens
     note: str = ""
+    # where the items come from: origin real (an imported dataset: its name, digest, licence), sample (the
+    # repository's hand-written suites) or custom (a source configured in llamune.toml)
+    data: dict[str, str] = Field(default_factory=lambda: {"origin": "custom"})
 
     @property
     def metric(self) -> str:

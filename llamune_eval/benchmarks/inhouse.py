@@ -151,6 +151,29 @@ def _rows(path: Path) -> list[dict[str, Any]]:
     return read_jsonl(path)
 
 
+REFERENCE_CATEGORIES = ("math", "reasoning", "coding")  # MT-Bench grades these against a reference answer
+
+
+def _mt_bench_references(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Japanese MT-Bench as published: beside `question.jsonl`, `reference.jsonl` holds reference answers per
+    turn (`{"question_id", "choices": [{"turns": [...]}]}`); the math, reasoning and coding questions get theirs."""
+    refs_path = path.with_name("reference.jsonl")
+    if path.name != "question.jsonl" or not refs_path.is_file():
+        return
+    refs: dict[str, list[str]] = {}
+    for row in read_jsonl(refs_path):
+        choices = row.get("choices")
+        if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+            turns = choices[0].get("turns")
+            if isinstance(turns, list) and all(isinstance(t, str) for t in turns):
+                refs[str(row.get("question_id"))] = turns
+    for row in rows:
+        if row.get("category") in REFERENCE_CATEGORIES and "reference" not in row:
+            found = refs.get(str(row.get("question_id")))
+            if found:
+                row["reference"] = found
+
+
 def _where(path: Path | str, row: dict[str, Any]) -> str:
     line = row.get("__line__")
     return f"{path}:{line}" if isinstance(line, int) else f"{path} ({line})" if line else str(path)
@@ -175,6 +198,7 @@ def load(source: str) -> Suite:
     rows = _rows(items_path)
     if not rows:
         raise SuiteError(f"{items_path}: no items")
+    _mt_bench_references(items_path, rows)
     default_scoring = str(spec.get("scoring", "judge"))
     if default_scoring not in SCORERS:
         raise SuiteError(f"{path}: unknown scoring {default_scoring!r} (one of {', '.join(SCORERS)})")

@@ -1,7 +1,8 @@
 """JSQuAD (JGLUE): extractive reading comprehension in the nested SQuAD v1.1 layout.
 
-Metrics, best over the 2-3 gold answers: exact match and character-level F1 after `scoring.metrics.normalize`
-(NFKC, whitespace removed, surrounding punctuation stripped). The answer is the model's first line.
+Metrics, best over the 2-3 gold answers: exact match and character-level F1. strict is JGLUE's definition: the
+first non-empty line as written, compared after NFKC, lower-casing, removing whitespace and stripping a trailing
+「。」. lenient also drops a leading 「答え：」 and the brackets, quotes and punctuation around the answer.
 """
 
 from __future__ import annotations
@@ -13,14 +14,19 @@ from typing import Any
 from llamune_eval.benchmarks._rules import MeanRules
 from llamune_eval.benchmarks._sources import HF_PREFIX, data_version, load_hf, read_json, require
 from llamune_eval.benchmarks._suite import Item, SampleScore, Suite, SuiteError
-from llamune_eval.scoring.metrics import char_f1, exact_match
-from llamune_eval.scoring.parse import first_line
-from llamune_eval.types import Message
+from llamune_eval.benchmarks._templates import LLMJP_SHOTS, Shot, Template, chat_shots, llmjp_prompt, version
+from llamune_eval.scoring.metrics import char_f1, exact_match, lenient_normalize
+from llamune_eval.scoring.parse import answer_line, first_line, strict_normalize
 
 NAME = "jsquad"
 TEMPLATE_VERSION = "jsquad-1"
 SYSTEM = "あなたは文章を読んで質問に答えるアシスタントです。"
 INSTRUCTION = "次の文章を読み、質問の答えを文章中からそのまま抜き出して、答えだけを短く書いてください。"
+LLMJP_INSTRUCTION = "質問の答えを文章の中から一語で抜き出してください。答えは名詞とし、ほかには何も書かないでください。"
+
+
+def llmjp_input(context: str, question: str) -> str:
+    return f"文章：{context}\n質問：{question}"
 
 
 def render(context: str, question: str) -> str:
@@ -63,25 +69,38 @@ class JSQuAD(MeanRules):
     metric = "f1"
     field = "f1"
     extra = ("em",)
+    scoring_version = "jsquad-s2"
 
     def score(self, item: Item, outputs: Sequence[str]) -> SampleScore:
-        answer = first_line(outputs[-1])
         golds = list(item.reference)
-        return SampleScore(values={"em": exact_match(answer, golds), "f1": char_f1(answer, golds)}, parsed=answer,
-                           parse_ok=bool(answer))  # fmt: skip
+        strict, lenient = answer_line(outputs[-1]), first_line(outputs[-1])
+        return SampleScore(
+            values={"em": exact_match(strict, golds, strict_normalize), "f1": char_f1(strict, golds, strict_normalize)},
+            parsed=strict, parse_ok=bool(strict),
+            lenient={"em": exact_match(lenient, golds, lenient_normalize),
+                     "f1": char_f1(lenient, golds, lenient_normalize)},
+            lenient_ok=bool(lenient_normalize(lenient)),
+        )  # fmt: skip
 
 
-def load(source: str, shots: int = 0) -> Suite:
+def load(source: str, shots: int | None = None, template: Template = "llamune") -> Suite:
     rows, origin = _rows(source)
-    apart = set(range(min(shots, len(rows))))
-    few_shot: list[Message] = []
-    for i in sorted(apart):
-        few_shot += [Message(role="user", content=render(rows[i]["context"], rows[i]["question"])),
-                     Message(role="assistant", content=rows[i]["answers"][0])]  # fmt: skip
-    items = [Item(id=r["id"], turns=[render(r["context"], r["question"])], reference=r["answers"], scoring="span")
+    n = (0 if template == "llamune" else LLMJP_SHOTS) if shots is None else shots
+    apart = set(range(min(n, len(rows))))
+    examples = [rows[i] for i in sorted(apart)]
+    shots_ = [Shot(llmjp_input(r["context"], r["question"]), r["answers"][0]) for r in examples]
+
+    def turn(r: dict[str, Any]) -> str:
+        if template == "llamune":
+            return render(r["context"], r["question"])
+        return llmjp_prompt(LLMJP_INSTRUCTION, shots_, llmjp_input(r["context"], r["question"]))
+
+    items = [Item(id=r["id"], turns=[turn(r)], reference=r["answers"], scoring="span")
              for i, r in enumerate(rows) if i not in apart]  # fmt: skip
+    chat = chat_shots([(render(r["context"], r["question"]), r["answers"][0]) for r in examples])
     return Suite(
-        name=NAME, kind=NAME, version=data_version(rows), template_version=f"{TEMPLATE_VERSION}-{len(apart)}shot",
-        category="reading", source=origin, task=JSQuAD(), items=items, system=SYSTEM, few_shot=few_shot,
+        name=NAME, kind=NAME, version=data_version(rows), template_version=version(TEMPLATE_VERSION, template,
+        len(apart)), template=template, category="reading", source=origin, task=JSQuAD(), items=items,
+        system=SYSTEM if template == "llamune" else None, few_shot=chat if template == "llamune" else [],
         max_tokens=48, note=f"{len(apart)} held-apart few-shot items are not scored" if apart else "",
     )  # fmt: skip

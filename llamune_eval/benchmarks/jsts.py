@@ -1,12 +1,16 @@
 """JSTS (JGLUE): semantic similarity of two sentences on 0-5; metrics Pearson and Spearman over the suite.
 
-An answer without a number in 0-5 is a parse failure, counted at a floor prediction in the correlations (and in
-the parse-failure rate beside them): leaving it out would reward not answering.
+strict: the first line, normalised, is a number in 0-5 and nothing else. lenient: the one similarity figure in
+the text, reading 「5点中3.5点」 and 「3.5/5」 as 3.5 and skipping the sentence names 文1 / 文2, scale statements
+(「5段階」) and ranges (「0.0〜5.0」); two different figures are ambiguous. Under both, an answer without a figure
+is a parse failure predicted at the floor (-2.0, llm-jp-eval's value) in the correlations: leaving it out would
+reward not answering.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,9 +19,9 @@ from llamune_eval.benchmarks._jglue import split_rows
 from llamune_eval.benchmarks._rules import RESAMPLES, Headline, Observed, PairedTest, finite, paired_test
 from llamune_eval.benchmarks._sources import data_version, require, where
 from llamune_eval.benchmarks._suite import Item, SampleScore, Suite, SuiteError
+from llamune_eval.benchmarks._templates import LLMJP_SHOTS, Shot, Template, chat_shots, llmjp_prompt, version
 from llamune_eval.scoring.metrics import pearson, spearman
-from llamune_eval.scoring.parse import parse_number
-from llamune_eval.types import Message
+from llamune_eval.scoring.parse import answer_line, nfkc, numbers, strict_normalize
 
 NAME = "jsts"
 TEMPLATE_VERSION = "jsts-1"
@@ -26,6 +30,41 @@ INSTRUCTION = (
     "二つの文の意味がどれだけ似ているかを 0.0（まったく無関係）から 5.0（同じ意味）の数値で答えてください。"
     "数値だけを書いてください。"
 )
+LLMJP_INSTRUCTION = (
+    "二つの文の意味の近さを判定し、0.0〜5.0 の範囲の数値で答えてください。0.0 に近いほど意味が異なり、5.0 に"
+    "近いほど意味が同じであることを表します。数値だけを答え、ほかには何も書かないでください。"
+)
+_STRICT = re.compile(r"\d+(?:\.\d+)?")
+_OUT_OF = re.compile(r"(\d+(?:\.\d+)?)\s*点?\s*満?点?\s*中\s*(\d+(?:\.\d+)?)")  # 5点中3.5点, 5点満点中3.5
+_OVER = re.compile(r"(\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)")  # 3.5/5
+_RANGE = re.compile(r"\d+(?:\.\d+)?\s*(?:〜|~|-|–|から)\s*\d+(?:\.\d+)?")
+_SCALE_AFTER = re.compile(r"^\s*(?:段階|点満点|満点|つの|文)")
+_NAME_BEFORE = re.compile(r"(?:文|sentence\s?)$", re.IGNORECASE)
+
+
+def llmjp_input(row: dict[str, Any]) -> str:
+    return f"文1：{row['sentence1']}\n文2：{row['sentence2']}"
+
+
+def _in_scale(value: float) -> float | None:
+    return value if 0.0 <= value <= 5.0 else None
+
+
+def strict_number(text: str) -> float | None:
+    answer = strict_normalize(answer_line(text)).rstrip(".")
+    return _in_scale(float(answer)) if _STRICT.fullmatch(answer) else None
+
+
+def lenient_number(text: str) -> float | None:
+    body = nfkc(text)
+    scored = [float(m.group(2)) for m in _OUT_OF.finditer(body) if float(m.group(1)) == 5]
+    scored += [float(m.group(1)) for m in _OVER.finditer(body) if float(m.group(2)) == 5]
+    if not scored:
+        body = _RANGE.sub(" ", body)
+        scored = [float(m.group(1)) for m in numbers(body)
+                  if not _SCALE_AFTER.match(body[m.end():]) and not _NAME_BEFORE.search(body[:m.start()])]  # fmt: skip
+    found = {v for v in scored if _in_scale(v) is not None}
+    return found.pop() if len(found) == 1 else None
 
 
 def render(row: dict[str, Any]) -> str:
@@ -51,13 +90,18 @@ class JSTS:
     field = "neg_abs_error"  # the per-sample value compared between configurations
     FLOOR = -2.0  # the prediction of an unreadable answer (llm-jp-eval's value for one)
     RIGHT_WITHIN = 1.0
+    scoring_version = "jsts-s2"
 
     def score(self, item: Item, outputs: Sequence[str]) -> SampleScore:
-        value = parse_number(outputs[-1], 0.0, 5.0)
+        strict, lenient = strict_number(outputs[-1]), lenient_number(outputs[-1])
         gold = float(item.reference)
-        if value is None:
-            return SampleScore(values={"gold": gold}, parse_ok=False)
-        return SampleScore(values={"pred": value, "gold": gold}, parsed=f"{value:g}")
+
+        def values(pred: float | None) -> dict[str, float]:
+            return {"gold": gold} if pred is None else {"pred": pred, "gold": gold}
+
+        return SampleScore(values=values(strict), parsed=None if strict is None else f"{strict:g}",
+                           parse_ok=strict is not None, lenient=values(lenient),
+                           lenient_ok=lenient is not None)  # fmt: skip
 
     def _pair(self, obs: Observed) -> tuple[float, float] | None:
         """(prediction, gold), the prediction at the floor when there is none; None without a gold value."""
@@ -131,20 +175,22 @@ class JSTS:
         return draws(pa) - draws(pb)
 
 
-def load(source: str, shots: int = 3) -> Suite:
+def load(source: str, shots: int | None = None, template: Template = "llamune") -> Suite:
     rows, origin = split_rows(source, "valid")
     train, train_origin = split_rows(source, "train", required=False)
-    items = [
-        Item(id=str(row.get("sentence_pair_id", row["__line__"])), turns=[render(row)], reference=_gold(row, origin),
-             scoring="number")
-        for row in rows
-    ]  # fmt: skip
-    few_shot: list[Message] = []
-    for row in train[:shots]:
-        few_shot += [Message(role="user", content=render(row)),
-                     Message(role="assistant", content=f"{_gold(row, train_origin):.1f}")]  # fmt: skip
+    n = (3 if template == "llamune" else LLMJP_SHOTS) if shots is None else shots
+    examples = [(row, f"{_gold(row, train_origin):.1f}") for row in train[:n]]
+    shots_ = [Shot(llmjp_input(r), gold) for r, gold in examples]
+
+    def turn(row: dict[str, Any]) -> str:
+        return render(row) if template == "llamune" else llmjp_prompt(LLMJP_INSTRUCTION, shots_, llmjp_input(row))
+
+    items = [Item(id=str(row.get("sentence_pair_id", row["__line__"])), turns=[turn(row)],
+                  reference=_gold(row, origin), scoring="number") for row in rows]  # fmt: skip
+    chat = chat_shots([(render(r), gold) for r, gold in examples]) if template == "llamune" else []
     return Suite(
-        name=NAME, kind=NAME, version=data_version(rows + train[:shots]),
-        template_version=f"{TEMPLATE_VERSION}-{len(few_shot) // 2}shot", category="reasoning", source=origin,
-        task=JSTS(), items=items, system=SYSTEM, few_shot=few_shot, max_tokens=8,
+        name=NAME, kind=NAME, version=data_version(rows + train[:n]),
+        template_version=version(TEMPLATE_VERSION, template, len(examples)), template=template, category="reasoning",
+        source=origin, task=JSTS(), items=items, system=SYSTEM if template == "llamune" else None, few_shot=chat,
+        max_tokens=8,
     )  # fmt: skip

@@ -8,13 +8,14 @@ from dataclasses import dataclass
 
 from llamune_eval.benchmarks import inhouse, jcommonsenseqa, jnli, jsquad, jsts
 from llamune_eval.benchmarks._suite import Suite, SuiteError, Task
+from llamune_eval.benchmarks._templates import Template
 from llamune_eval.config import Config
 
-JGLUE: dict[str, tuple[Callable[[str, int], Suite], int]] = {
-    "jcommonsenseqa": (jcommonsenseqa.load, 3),
-    "jnli": (jnli.load, 3),
-    "jsts": (jsts.load, 3),
-    "jsquad": (jsquad.load, 0),
+JGLUE: dict[str, Callable[[str, int | None, Template], Suite]] = {
+    "jcommonsenseqa": jcommonsenseqa.load,
+    "jnli": jnli.load,
+    "jsts": jsts.load,
+    "jsquad": jsquad.load,
 }
 TASKS: dict[str, Task] = {
     "jcommonsenseqa": jcommonsenseqa.JCommonsenseQA(),
@@ -35,29 +36,41 @@ class SuiteRef:
     kind: str
     source: str
     shots: int | None = None
+    template: Template = "llamune"
+    data: tuple[tuple[str, str], ...] = (("origin", "custom"),)  # where the items come from (Suite.data)
 
     def load(self) -> Suite:
         if self.kind == "inhouse":
             suite = inhouse.load(self.source)
-            return suite if suite.name == self.name else suite.model_copy(update={"name": self.name})
-        loader, default_shots = JGLUE[self.kind]
-        suite = loader(self.source, self.shots if self.shots is not None else default_shots)
-        return suite if suite.name == self.name else suite.model_copy(update={"name": self.name})
+        else:
+            suite = JGLUE[self.kind](self.source, self.shots, self.template)
+        return suite.model_copy(update={"name": self.name, "data": dict(self.data)})
 
 
 def discover(cfg: Config) -> list[SuiteRef]:
     """Suites in `run.suites_dir` (JGLUE folders by name, in-house `*/suite.yaml`), then `[suites.*]` entries."""
+    from llamune_eval.data import CATALOG, data_dir, installed
+
     refs: dict[str, SuiteRef] = {}
     base = cfg.run.suites_dir
+    template = cfg.run.template
+    sample = (("origin", "sample"),)
     if base.is_dir():
         for name in JGLUE:
             if (base / name).is_dir():
-                refs[name] = SuiteRef(name, name, str(base / name))
+                refs[name] = SuiteRef(name, name, str(base / name), template=template, data=sample)
         for spec in sorted(base.glob("*/suite.y*ml")):
-            refs[spec.parent.name] = SuiteRef(spec.parent.name, "inhouse", str(spec))
+            refs[spec.parent.name] = SuiteRef(spec.parent.name, "inhouse", str(spec), data=sample)
+    root = data_dir(cfg)
+    for name, manifest in installed(root).items():  # imported real data replaces the samples of the same name
+        dataset = CATALOG[name]
+        source = root / name if dataset.kind != "inhouse" else root / name / dataset.scored
+        data = (("origin", "real"), ("dataset", f"{dataset.title} {dataset.version}"), ("digest", manifest.digest()),
+                ("licence", dataset.licence))  # fmt: skip
+        refs[name] = SuiteRef(name, dataset.kind, str(source), template=template, data=data)
     for name, sc in cfg.suites.items():
         kind = sc.kind or (name if name in JGLUE else "inhouse")
-        refs[name] = SuiteRef(name, kind, sc.source, sc.shots)
+        refs[name] = SuiteRef(name, kind, sc.source, sc.shots, sc.template or template)  # origin: custom
     return list(refs.values())
 
 

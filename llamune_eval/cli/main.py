@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from llamune_eval.cli._common import main_wrapper, models_command
+from llamune_eval.cli.data_cmd import data_app
 
 app = typer.Typer(
     name="llamune-eval",
@@ -22,6 +23,7 @@ engine_app = typer.Typer(help="Run the embedded llama.cpp engine.", no_args_is_h
 app.add_typer(engine_app, name="engine")
 usage_app = typer.Typer(help="Usage of the chat runtime: ingest its databases, print the UsageMetrics.")
 app.add_typer(usage_app, name="usage")
+app.add_typer(data_app, name="data")
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="Config file (default: ./llamune.toml or $LLAMUNE_CONFIG).")

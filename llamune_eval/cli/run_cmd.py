@@ -19,16 +19,22 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 
 def print_leaderboard(rows: list[Any], title: str = "Leaderboard") -> None:
     table = Table(title=title, title_justify="left")
-    for col in ("suite", "model", "preset", "metric", "mean", "95% CI", "n", "err%", "parse-fail%", "judge", "tok/s"):
+    for col in ("suite", "model", "preset", "metric", "strict", "95% CI", "lenient", "gap", "n", "err%", "parse-fail%",
+                "judge", "tok/s"):  # fmt: skip
         table.add_column(col, justify="left" if col in ("suite", "model", "preset", "metric") else "right")
     for r in rows:
         ci = f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]" if r.ci_low is not None else "-"
+        same = r.lenient is None or r.gap == 0
+        fails = f"{100 * r.parse_fail_rate:.1f}" + ("" if same else f" ({100 * r.lenient_parse_fail_rate:.1f})")
         table.add_row(
-            escape(r.suite), escape(r.model), escape(r.preset), r.metric, _fmt(r.value), ci, str(r.n),
-            f"{100 * r.error_rate:.1f}", f"{100 * r.parse_fail_rate:.1f}", str(r.pending_judge or "-"),
-            _fmt(r.median_tokens_per_s, 1),
+            escape(r.suite), escape(r.model), escape(r.preset), r.metric, _fmt(r.value), ci,
+            "=" if same else _fmt(r.lenient), "" if same else f"{r.gap:+.3f}", str(r.n), f"{100 * r.error_rate:.1f}",
+            fails, str(r.pending_judge or "-"), _fmt(r.median_tokens_per_s, 1),
         )  # fmt: skip
     console.print(table)
+    console.print("strict: the published conventions (the headline); lenient: the label found anywhere in the answer; "
+                  "gap = strict − lenient, what following the answer format costs (README: Scoring profiles).",
+                  style="dim", highlight=False)  # fmt: skip
 
 
 def _announce(run_id: str, planned: int, skipped: int, path: Path) -> None:

@@ -30,6 +30,7 @@ from llamune_eval.types import (
     SamplingParams,
     StreamEvent,
     Token,
+    split_thinking,
 )
 
 FAILED_COOLDOWN_S = 5.0
@@ -197,6 +198,10 @@ class Engine:
                         ErrorKind.PROTOCOL, "backend ended without a result", endpoint=slot.backend.endpoint
                     )
                 result.attempts = attempt
+                if "think>" in result.text:
+                    thinking, answer = split_thinking(result.text)
+                    joined = "\n\n".join(t for t in (result.thinking, thinking) if t)
+                    result = result.model_copy(update={"text": answer, "thinking": joined})
                 pool.release(slot)  # before the yield: a consumer may never resume this generator
                 released = True
                 yield result

@@ -177,6 +177,7 @@ class OpenAIBackend:
             body["response_format"] = {"type": "json_schema",
                                        "json_schema": {"name": "response", "schema": json_schema}}  # fmt: skip
         parts: list[str] = []
+        thoughts: list[str] = []
         finish: str | None = None
         usage: dict[str, Any] = {}
         timings: dict[str, Any] = {}
@@ -197,7 +198,12 @@ class OpenAIBackend:
                 if "error" in chunk:
                     raise EngineError(ErrorKind.SERVER, str(chunk["error"])[:300], endpoint=self.endpoint)
                 for choice in chunk.get("choices") or ():
-                    piece = (choice.get("delta") or {}).get("content")
+                    delta = choice.get("delta") or {}
+                    thought = delta.get("reasoning_content") or delta.get("reasoning")
+                    if thought:  # a reasoning model's thinking (llama.cpp, vLLM): kept apart, never streamed
+                        clock.token()
+                        thoughts.append(str(thought))
+                    piece = delta.get("content")
                     if piece:
                         clock.token()
                         parts.append(piece)
@@ -215,6 +221,7 @@ class OpenAIBackend:
         rate = timings.get("predicted_per_second") or clock.rate(completion)
         yield ChatResult(
             text="".join(parts),
+            thinking="".join(thoughts).strip(),
             finish_reason=_FINISH.get(finish or "", FinishReason.OTHER),
             model=model,
             endpoint=self.endpoint,

@@ -9,6 +9,7 @@ from typing import Any
 
 from llamune_eval.analysis import Evidence
 from llamune_eval.analysis.memory import context_of, need_of
+from llamune_eval.analysis.provenance import data_sources
 from llamune_eval.config import Config as AppConfig
 from llamune_eval.recommend.decide import decide
 from llamune_eval.recommend.tiers import Tier, cross_checks, tier_entry, tier_evidence
@@ -114,7 +115,7 @@ def build(store: Store, cfg: AppConfig, quarter: str, listed: list[ModelInfo], o
             "rule": rule.model_dump(mode="json", exclude={"model_sizes", "signing_key"}), "countedSuites": counted,
             "notCounted": [{"suite": s, "reason": "no configuration has a value yet (waiting for the judge)"}
                            for s in ev.suites() if s not in counted],
-            "publishable": not thin, "thinSuites": thin, "usage": _usage(usage),
+            "publishable": not thin, "thinSuites": thin, "usage": _usage(usage), "data": data_sources(store, ev),
             "tiers": [tier_evidence(ev, t, rule.alpha) for t in tiers], "bestPresets": best_presets(ev),
         },
     }  # fmt: skip

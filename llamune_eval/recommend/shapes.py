@@ -29,7 +29,23 @@ class SuiteEvidence(_Shape):
     items_for_5_points: int | None = Field(
         default=None, alias="itemsFor5Points", description="paired items needed to detect 5 points (80% power)"
     )
+    lenient: float | None = Field(
+        default=None, description="the same answers under the lenient scoring profile (value is strict)"
+    )
     note: str | None = None
+
+
+class DataEvidence(_Shape):
+    suite: str
+    origin: str = Field(
+        description="real (an imported dataset), sample (hand-written), custom (a configured "
+        "source) or unknown (a run from before this record)"
+    )
+    dataset: str | None = None
+    digest: str | None = Field(default=None, description="sha256 over the dataset's files, as imported")
+    licence: str | None = None
+    items: int | None = None
+    template_version: str | None = Field(default=None, alias="templateVersion")
 
 
 class ConfigEvidence(_Shape):
@@ -137,6 +153,7 @@ class Evidence(_Shape):
     publishable: bool
     thin_suites: list[ThinSuite] = Field(default_factory=list, alias="thinSuites")
     usage: UsageEvidence
+    data: list[DataEvidence] = Field(default_factory=list, description="the data each counted suite ran on")
     tiers: list[TierEvidence]
     best_presets: dict[str, dict[str, str]] = Field(default_factory=dict, alias="bestPresets")
 

@@ -71,7 +71,7 @@ def suite_evidence(s: SuiteStat, needed: int | None) -> dict[str, Any]:
     return {"suite": s.suite, "metric": s.metric, "value": s.value, "ci": [s.low, s.high], "n": s.n,
             "errors": s.errors, "parseFailures": s.parse_failures, "pending": s.pending,
             "suiteVersion": s.suite_version, "templateVersion": s.template_version, "itemsFor5Points": needed,
-            "note": s.note}  # fmt: skip
+            "lenient": s.lenient, "note": s.note}  # fmt: skip
 
 
 def config_evidence(ev: Evidence, c: Candidate, power: dict[str, int] | None = None, *,

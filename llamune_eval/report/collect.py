@@ -39,7 +39,9 @@ def leaderboard_section(ev: Evidence) -> list[dict[str, Any]]:
                             "ci": [st.low, st.high], "n": st.n, "errors": st.errors, "errorRate": st.error_rate,
                             "parseFailRate": st.parse_fail_rate, "pendingJudge": st.pending,
                             "tokensPerS": st.tokens_per_s, "unit": st.unit, "note": st.note,
-                            "others": st.others})  # fmt: skip
+                            "others": st.others, "lenient": st.lenient, "gap": st.gap,
+                            "lenientParseFailRate": st.lenient_parse_fail_rate, "byCategory": st.by_category,
+                            "templateVersion": st.template_version})  # fmt: skip
         scored = sorted((e for e in entries if e["value"] is not None), key=lambda e: -e["value"])
         best = scored[0] if scored else None
         tests: list[tuple[dict[str, Any], PairedTest]] = []
@@ -159,9 +161,28 @@ def judge_section(store: Store, cfg: Config) -> dict[str, Any] | None:
     if not rows:
         return None
     summary = score_summary(rows)
+    judges = sorted({r["judge_model"] for r in rows})
     return {"figures": judge_figures(store, cfg), "scores": [s for s in summary if "suite" in s],
             "panelDisagreement": next((s["panel_disagreement"] for s in summary if "panel_disagreement" in s), None),
-            "judges": sorted({r["judge_model"] for r in rows})}  # fmt: skip
+            "judges": judges, "smallJudges": small_judges(store, judges)}  # fmt: skip
+
+
+SMALL_JUDGE = 7e9  # parameters: below this a judge shows how judging works, not how good an answer is
+
+
+def small_judges(store: Store, judges: list[str]) -> list[dict[str, Any]]:
+    """Judges too small (or of unknown size) for their verdicts to stand as a verdict on quality."""
+    from llamune_eval.store.selection import model_facts
+    from llamune_eval.types import parse_parameter_size
+
+    facts = model_facts(store)
+    out = []
+    for name in judges:
+        fact = facts.get(name, {})
+        params = fact.get("parameter_count") or parse_parameter_size(fact.get("parameter_size"))
+        if params is None or params < SMALL_JUDGE:
+            out.append({"judge": name, "parameters": params})
+    return out
 
 
 def usage_section(store: Store, quarter: str, seed: int) -> dict[str, Any] | None:
@@ -183,6 +204,7 @@ def usage_section(store: Store, quarter: str, seed: int) -> dict[str, Any] | Non
 def collect(store: Store, cfg: Config, quarter: str, ev: Evidence | None = None) -> dict[str, Any]:
     """Everything the report shows, as JSON-ready data (settings from `[paths] recommended`, earlier quarters'
     reports from `[paths] reports`); `ev` with texts, when the caller has read it already."""
+    from llamune_eval.analysis.provenance import data_sources
     from llamune_eval.report.browser import browser_section
     from llamune_eval.report.history import history_section
     from llamune_eval.report.summary import summary_section
@@ -206,6 +228,7 @@ def collect(store: Store, cfg: Config, quarter: str, ev: Evidence | None = None)
             "models": len({c["model"] for c in configs}),
         },
         "countedSuites": ev.counted_suites(),
+        "data": data_sources(store, ev, ev.suites()),
         "summary": summary_section(cfg.paths.recommended, quarter),
         "leaderboard": board,
         "configs": configs,

@@ -92,6 +92,9 @@ def _charts(data: dict[str, Any], headroom: float, tiers: list[int]) -> dict[str
     }
 
 
+ORIGINS = {"real": "実データ", "sample": "サンプル（手書き）", "custom": "独自の設定", "unknown": "記録なし"}
+
+
 def render(data: dict[str, Any], *, headroom: float = 0.75, tiers: list[int] | None = None,
            text_limit: int = TEXT_LIMIT) -> str:  # fmt: skip
     import jinja2
@@ -116,6 +119,7 @@ def render(data: dict[str, Any], *, headroom: float = 0.75, tiers: list[int] | N
         text_limit=text_limit,
         heat=charts.heat,
         ci_bar=_ci_bar,
+        origin_ja=lambda origin: ORIGINS.get(origin, origin),
         effect=lambda m, preset, suite: effects.get((m["model"], preset, suite)),
     )
 

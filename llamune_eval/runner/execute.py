@@ -29,6 +29,7 @@ class RunStats:
 async def run_unit(unit: Unit, engine: Engine, run_id: str) -> SampleRecord:
     """One sample: every turn of the item in order, then its score. Engine failures become error samples."""
     answers: list[str] = []
+    thoughts: list[str] = []
     row = {
         "key": unit.key, "run_id": run_id, "suite": unit.suite.name, "suite_version": unit.suite.version,
         "template_version": unit.suite.template_version, "kind": unit.suite.kind, "category": unit.suite.category,
@@ -37,7 +38,7 @@ async def run_unit(unit: Unit, engine: Engine, run_id: str) -> SampleRecord:
         "repeat": unit.repeat, "seed": unit.params.seed,
         "prompt": json.dumps(unit.item.turns, ensure_ascii=False),
         "reference": json.dumps(unit.item.reference, ensure_ascii=False) if unit.item.reference is not None else None,
-        "eval_aspect": unit.item.eval_aspect,
+        "eval_aspect": unit.item.eval_aspect, "item_category": unit.item.meta.get("category"),
     }  # fmt: skip
     prompt_tokens = completion_tokens = 0
     latency = 0.0
@@ -48,6 +49,7 @@ async def run_unit(unit: Unit, engine: Engine, run_id: str) -> SampleRecord:
         for _ in unit.item.turns:
             result = await engine.chat(unit.model, unit.suite.messages(unit.item, answers), unit.params)
             answers.append(result.text)
+            thoughts.append(result.thinking)
             prompt_tokens += result.prompt_tokens or 0
             completion_tokens += result.completion_tokens or 0
             latency += result.latency_s
@@ -67,12 +69,14 @@ async def run_unit(unit: Unit, engine: Engine, run_id: str) -> SampleRecord:
     score = unit.suite.task.score(unit.item, answers)
     row |= {
         "output": json.dumps(answers, ensure_ascii=False), "prompt_tokens": prompt_tokens,
+        "thinking": json.dumps(thoughts, ensure_ascii=False) if any(thoughts) else None,
+        "scoring_version": getattr(unit.suite.task, "scoring_version", None),
         "completion_tokens": completion_tokens, "ttft_s": ttft, "latency_s": latency,
         "tokens_per_s": sum(rates) / len(rates) if rates else None, "status": "ok",
         "unsupported": json.dumps(unsupported, ensure_ascii=False) if unsupported else None,
         "parsed": score.parsed, "parse_ok": score.parse_ok, "pending_judge": score.pending_judge, "created_at": now(),
     }  # fmt: skip
-    return SampleRecord(row, dict(score.values))
+    return SampleRecord(row, score.stored())
 
 
 async def execute(

@@ -69,11 +69,18 @@ def _answers(sample: dict[str, Any]) -> list[str]:
     return list(json.loads(sample["output"] or "[]"))
 
 
-def _reference(sample: dict[str, Any]) -> str | None:
+def _references(sample: dict[str, Any], turns: int) -> list[str | None]:
+    """The reference answer for each turn: a list with one entry per turn of a multi-turn item (Japanese MT-Bench),
+    else the reference (several gold answers joined) for the last turn."""
     ref = json.loads(sample["reference"]) if sample.get("reference") else None
+    out: list[str | None] = [None] * turns
+    if isinstance(ref, list) and turns > 1 and len(ref) == turns:
+        return [None if r in (None, "") else str(r) for r in ref]
     if isinstance(ref, list):
-        return "\n".join(str(r) for r in ref)
-    return None if ref is None else str(ref)
+        out[-1] = "\n".join(str(r) for r in ref) or None
+    elif ref is not None:
+        out[-1] = str(ref)
+    return out
 
 
 def _scale(cfg: Config, sample: dict[str, Any]) -> int:
@@ -97,27 +104,40 @@ def plan_jobs(cfg: Config, store: Store, judges: list[ModelInfo], mode: str, all
             jobs += _pairwise_jobs(samples, judge, base)
             continue
         for s in samples:
-            reference, aspect = _reference(s), s.get("eval_aspect")
-            sample_mode = mode if mode != "auto" else ("reference" if reference or aspect else "single")
-            if sample_mode == "reference" and not (reference or aspect):
-                continue
-            scale = _scale(cfg, s)
-            draw = int(hashlib.sha256(s["key"].encode()).hexdigest()[:8], 16) / 0xFFFFFFFF  # stable per sample
-            trials = 2 if draw < cfg.judge.rejudge_fraction else 1
-            for trial in range(trials):
-                messages = single(
-                    json.loads(s["prompt"]), _answers(s), scale=scale,
-                    reference=reference if sample_mode == "reference" else None,
-                    eval_aspect=aspect if sample_mode == "reference" else None,
-                )  # fmt: skip
-                key = _key("single", s["key"], judge.name, judge.digest, sample_mode, scale, TEMPLATE_VERSION, trial)
-                row = base | {
-                    "key": key, "mode": sample_mode, "suite": s["suite"], "item_id": s["item_id"],
-                    "repeat": s["repeat"], "sample_key": s["key"], "model": s["model"], "preset": s["preset"],
-                    "position": "", "scale": scale, "trial": trial, "answer_chars": len("".join(_answers(s))),
-                }  # fmt: skip
-                question, answer = "\n".join(json.loads(s["prompt"])), "\n".join(_answers(s))
-                jobs.append(Job(key, row, messages, single_schema(scale), judge.name, question, answer))
+            jobs += _single_jobs(cfg, s, judge, base, mode)
+    return jobs
+
+
+def _single_jobs(cfg: Config, s: dict[str, Any], judge: ModelInfo, base: dict[str, Any], mode: str) -> list[Job]:
+    """Every turn of the answer judged on its own, the later ones with the earlier turns as context (MT-Bench's
+    way: a two-turn item gets two verdicts and its score is their mean)."""
+    turns, answers, aspect = json.loads(s["prompt"]), _answers(s), s.get("eval_aspect")
+    references = _references(s, len(turns))
+    scale = _scale(cfg, s)
+    draw = int(hashlib.sha256(s["key"].encode()).hexdigest()[:8], 16) / 0xFFFFFFFF  # stable per sample
+    trials = 2 if draw < cfg.judge.rejudge_fraction else 1
+    jobs = []
+    for turn in range(1, min(len(turns), len(answers)) + 1):
+        reference = references[turn - 1]
+        sample_mode = mode if mode != "auto" else ("reference" if reference or aspect else "single")
+        if sample_mode == "reference" and not (reference or aspect):
+            continue
+        for trial in range(trials):
+            messages = single(
+                turns[:turn], answers[:turn], scale=scale,
+                reference=reference if sample_mode == "reference" else None,
+                eval_aspect=aspect if sample_mode == "reference" else None,
+            )  # fmt: skip
+            key = _key("single", s["key"], judge.name, judge.digest, sample_mode, scale, TEMPLATE_VERSION, trial, turn,
+                       cfg.judge.temperature)  # fmt: skip
+            row = base | {
+                "key": key, "mode": sample_mode, "suite": s["suite"], "item_id": s["item_id"],
+                "repeat": s["repeat"], "sample_key": s["key"], "model": s["model"], "preset": s["preset"],
+                "position": "", "scale": scale, "trial": trial, "turn": turn, "temperature": cfg.judge.temperature,
+                "answer_chars": len(answers[turn - 1]),
+            }  # fmt: skip
+            jobs.append(Job(key, row, messages, single_schema(scale), judge.name, "\n".join(turns[:turn]),
+                            answers[turn - 1]))  # fmt: skip
     return jobs
 
 
@@ -129,7 +149,8 @@ def _pairwise_jobs(samples: list[dict[str, Any]], judge: ModelInfo, base: dict[s
     for (suite, item_id, repeat), group in by_item.items():
         group.sort(key=lambda s: (s["model"], s["preset"]))
         for first, second in itertools.combinations(group, 2):
-            turns, ref = json.loads(first["prompt"]), _reference(first)
+            turns = json.loads(first["prompt"])
+            ref = "\n".join(r for r in _references(first, len(turns)) if r) or None
             for position, (a, b) in (("ab", (first, second)), ("ba", (second, first))):
                 key = _key(
                     "pairwise", first["key"], second["key"], judge.name, judge.digest, position, TEMPLATE_VERSION
@@ -138,7 +159,7 @@ def _pairwise_jobs(samples: list[dict[str, Any]], judge: ModelInfo, base: dict[s
                     "key": key, "mode": "pairwise", "suite": suite, "item_id": item_id, "repeat": repeat,
                     "sample_key": first["key"], "sample_key_b": second["key"], "model": first["model"],
                     "preset": first["preset"], "model_b": second["model"], "preset_b": second["preset"],
-                    "position": position, "scale": None, "trial": 0,
+                    "position": position, "scale": None, "trial": 0, "temperature": 0.0,
                     "answer_chars": len("".join(_answers(first))) - len("".join(_answers(second))),
                 }  # fmt: skip
                 messages = pairwise(turns, _answers(a), _answers(b), reference=ref)
@@ -147,8 +168,10 @@ def _pairwise_jobs(samples: list[dict[str, Any]], judge: ModelInfo, base: dict[s
 
 
 async def run_job(job: Job, engine: Engine, max_tokens: int) -> dict[str, Any]:
+    """One verdict, sampled at the judge's temperature with a seed of its own (a re-judgement is another draw)."""
     row = dict(job.row)
-    params = SamplingParams(temperature=0.0, max_tokens=max_tokens, seed=row["trial"])
+    seed = int(job.key[:8], 16)
+    params = SamplingParams(temperature=row.get("temperature") or 0.0, max_tokens=max_tokens, seed=seed)
     try:
         result = await engine.chat(job.judge, job.messages, params, json_schema=job.schema)
     except EngineError as exc:
@@ -191,7 +214,9 @@ async def judge(cfg: Config, spec: JudgeSpec, engine: Engine | None = None) -> J
             run_id = uuid.uuid4().hex[:12]
             writer = store.judgement_writer()
             try:
-                done = await _execute(todo, engine, writer, run_id, families, cfg.judge.max_tokens, spec)
+                caps = {n: cfg.judge.max_tokens + (cfg.models[n].thinking_budget if n in cfg.models else 0)
+                        for n in names}  # fmt: skip
+                done = await _execute(todo, engine, writer, run_id, families, caps, spec)
             finally:
                 writer.close()
         figures = judge_figures(store, cfg)
@@ -205,7 +230,7 @@ async def judge(cfg: Config, spec: JudgeSpec, engine: Engine | None = None) -> J
 
 
 async def _execute(todo: list[Job], engine: Engine, writer: Writer, run_id: str, families: dict[str, str | None],
-                   max_tokens: int, spec: JudgeSpec) -> int:  # fmt: skip
+                   caps: dict[str, int], spec: JudgeSpec) -> int:  # fmt: skip
     from llamune_eval.ui import make_progress
 
     bars = make_progress(spec.progress) if spec.display is None else spec.display
@@ -221,7 +246,7 @@ async def _execute(todo: list[Job], engine: Engine, writer: Writer, run_id: str,
             async def worker(jobs: Any = shared, task_id: Any = task) -> None:
                 nonlocal done
                 for job in jobs:
-                    row = await run_job(job, engine, max_tokens)
+                    row = await run_job(job, engine, caps[job.judge])
                     row |= {"run_id": run_id, "model_family": families.get(row["model"])}
                     writer.put_row(row)
                     done += 1
@@ -240,7 +265,7 @@ def judge_figures(store: Store, cfg: Config) -> dict[str, Any]:
         "judgements": len(rows), "parse_failures": sum(not r["ok"] for r in rows),
         "position_flip_rate": flips, "pairs_in_both_orders": pairs,
         "length_correlation": reliability.length_bias(rows), "self_preference": reliability.self_preference(rows),
-        "repeat_mean_abs_diff": variance, "rejudged": rejudged,
+        "repeat_mean_abs_diff": variance, "rejudged": rejudged, "judge_temperature": cfg.judge.temperature,
         "panel_pairwise_disagreement": reliability.panel_disagreement(rows),
         "pairwise_majority": reliability.panel_majority(rows),
     }  # fmt: skip

@@ -14,6 +14,7 @@ from llamune_eval.engines import EmbeddedBackend, Engine, open_engine
 from llamune_eval.presets import resolve
 from llamune_eval.runner.execute import RunStats, execute
 from llamune_eval.runner.plan import Unit, build_plan
+from llamune_eval.runner.rescore import rescore
 from llamune_eval.settings import next_quarter
 from llamune_eval.store.results import SampleRecord, Store
 from llamune_eval.types import InputError, ModelInfo
@@ -105,10 +106,12 @@ async def sweep(cfg: Config, spec: Sweep, *, on_plan: Any = None, engine: Engine
     unknown = [p for p in names if p not in presets]
     if unknown:
         raise InputError(f"unknown preset(s) {', '.join(unknown)} (known: {', '.join(presets)})")
-    suites = [s.limited(spec.limit or cfg.run.limit) for s in load_all(select(cfg, spec.suites))]
+    full = load_all(select(cfg, spec.suites))
+    suites = [s.limited(spec.limit or cfg.run.limit) for s in full]
     if not suites:
         raise InputError("no suites to run: add suites/ or [suites.NAME] entries to llamune.toml")
     store = Store(spec.store or cfg.paths.store)
+    rescore(store, full)
     async with contextlib.AsyncExitStack() as stack:
         if engine is None:
             engine = await stack.enter_async_context(open_engine(cfg))
@@ -119,12 +122,13 @@ async def sweep(cfg: Config, spec: Sweep, *, on_plan: Any = None, engine: Engine
         if not models:
             raise InputError("no models: no engine lists any model (see `llamune-eval models`)")
         repeats = spec.repeats or cfg.run.repeats
-        plan = build_plan(suites, models, [presets[p] for p in names], repeats, cfg.run.seed)
+        budgets = {name: opts.thinking_budget for name, opts in cfg.models.items()}
+        plan = build_plan(suites, models, [presets[p] for p in names], repeats, cfg.run.seed, budgets)
         finished = store.finished_keys()
         todo = [u for u in plan if u.key not in finished]
         run_id = uuid.uuid4().hex[:12]
         suite_facts = [{"name": s.name, "version": s.version, "template": s.template_version, "digest": s.digest(),
-                        "source": s.source, "items": len(s.items)} for s in suites]  # fmt: skip
+                        "source": s.source, "items": len(s.items), "data": s.data} for s in suites]  # fmt: skip
         store.begin_run(run_id, cfg.model_dump(mode="json"), suite_facts,
                         {"models": [m.name for m in models], "presets": names, "repeats": repeats,
                          "model_facts": {m.name: m.model_dump(mode="json") for m in models}},

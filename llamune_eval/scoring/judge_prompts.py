@@ -10,7 +10,7 @@ from typing import Any
 
 from llamune_eval.types import Message
 
-TEMPLATE_VERSION = "judge-1"
+TEMPLATE_VERSION = "judge-2"  # 2: every turn of a multi-turn item is judged
 CRITERIA: dict[str, str] = {
     "accuracy": "事実の正確性",
     "consistency": "論理の一貫性",

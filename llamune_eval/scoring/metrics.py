@@ -1,7 +1,8 @@
 """Metric functions with exact, documented definitions (the README repeats them).
 
-Text comparisons use `normalize`: Unicode NFKC, all whitespace removed, surrounding quotes and punctuation
-stripped — so full-width and half-width forms, spaces and a trailing 「。」 never decide a match.
+Exact match and character F1 take the normalisation they compare under: JGLUE's (`parse.strict_normalize`) for
+the strict profile, `lenient_normalize` for the lenient one. In-house `exact` and `contains` items use
+`normalize`: NFKC, all whitespace removed, surrounding quotes and punctuation stripped.
 """
 
 from __future__ import annotations
@@ -10,28 +11,37 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 _SPACE = re.compile(r"\s+")
-_EDGE = "。、．，.,!！?？「」『』\"'()（）[]【】:：;；"
+_EDGE = "。、．，.,!！?？「」『』\"'()（）[]【】:：;；*`"
 
 
 def normalize(text: str) -> str:
     return _SPACE.sub("", unicodedata.normalize("NFKC", text)).strip(_EDGE)
 
 
-def exact_match(prediction: str, golds: Sequence[str]) -> float:
+def lenient_normalize(text: str) -> str:
+    """`normalize`, lower-cased: the lenient profile's comparison."""
+    return normalize(text).lower()
+
+
+Normalizer = Callable[[str], str]
+
+
+def exact_match(prediction: str, golds: Sequence[str], norm: Normalizer = normalize) -> float:
     """1.0 when the normalised prediction equals any normalised gold answer."""
-    pred = normalize(prediction)
-    return float(any(pred == normalize(g) for g in golds))
+    pred = norm(prediction)
+    return float(any(pred == norm(g) for g in golds))
 
 
-def char_f1(prediction: str, golds: Sequence[str]) -> float:
-    """Best character-level F1 over the gold answers: multiset overlap of normalised characters."""
-    pred = normalize(prediction)
+def char_f1(prediction: str, golds: Sequence[str], norm: Normalizer = normalize) -> float:
+    """Best character-level F1 over the gold answers: multiset overlap of normalised characters (an empty side
+    scores 1 only against an empty other side)."""
+    pred = norm(prediction)
     best = 0.0
     for gold in golds:
-        ref = normalize(gold)
+        ref = norm(gold)
         if not pred or not ref:
             best = max(best, float(pred == ref))
             continue

@@ -1,53 +1,56 @@
-"""Reading a label out of a chat model's free-form answer. A miss returns None and counts as a parse failure."""
+"""Reading an answer out of a chat model's free text, under the two scoring profiles (README: "Scoring profiles").
+
+strict follows the published conventions: the answer is the first non-empty line and must be the label itself
+after `strict_normalize`. lenient looks for the label among other words. An answer that could mean two things (a
+negated label, a number that is also part of a choice) is a parse failure under both: no profile guesses.
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
 
-_NUMBER = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)(?!\d|\.\d)")
+_SPACE = re.compile(r"\s+")
+_NUMBER = re.compile(r"(?<![\d.\-−])(\d+(?:\.\d+)?)(?![\d]|\.\d)")  # negative numbers are no answer
+_PREFIX = re.compile(r"^(?:答え|回答|解答|応答|正解|answer)\s*(?:は|[:：])\s*", re.IGNORECASE)
+# what follows a label and turns it around: 矛盾しない, 中立ではない, entailment でない ...
+_NEGATED_AFTER = re.compile(r"^\s*(?:し(?:ない|ません|ていない)|せず|では(?:ない|なく|ありません)|じゃない|でない|"
+                            r"ではない|とは(?:言え|いえ)ない|ではなかった|is\s+not|not\b)", re.IGNORECASE)  # fmt: skip
+_NEGATED_BEFORE = re.compile(r"(?:\bnot\s+|\bno\s+|\bnon-?|[無非不])$", re.IGNORECASE)
 
 
-def _nfkc(text: str) -> str:
+def nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
-def parse_index(text: str, choices: Sequence[str]) -> int | None:
-    """The chosen option: the first standalone number in range, else the one option whose text appears."""
-    norm = _nfkc(text)
-    for m in _NUMBER.finditer(norm):
-        value = m.group(1)
-        if "." not in value and 0 <= int(value) < len(choices):
-            return int(value)
-    found = [i for i, c in enumerate(choices) if c and _nfkc(c) in norm]
-    return found[0] if len(found) == 1 else None
+def strict_normalize(text: str) -> str:
+    """JGLUE's answer normalisation: NFKC, lower-case, every whitespace removed, trailing 「。」 stripped."""
+    return _SPACE.sub("", nfkc(text).lower()).rstrip("。")
 
 
-def parse_label(text: str, labels: dict[str, str]) -> str | None:
-    """The label whose alias appears first in the answer (aliases: label -> canonical label)."""
-    norm = _nfkc(text).lower()
-    best: tuple[int, str] | None = None
-    for alias, label in labels.items():
-        pos = norm.find(alias.lower())
-        if pos >= 0 and (best is None or pos < best[0]):
-            best = (pos, label)
-    return best[1] if best else None
-
-
-def parse_number(text: str, low: float, high: float) -> float | None:
-    """The first number in [low, high]."""
-    for m in _NUMBER.finditer(_nfkc(text)):
-        value = float(m.group(1))
-        if low <= value <= high:
-            return value
-    return None
+def answer_line(text: str) -> str:
+    """strict: the answer is the first non-empty line, as written."""
+    for line in text.strip().splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
 
 
 def first_line(text: str) -> str:
-    """The answer's first non-empty line, without a leading 「答え：」-style label."""
-    for line in text.strip().splitlines():
-        line = line.strip()
-        if line:
-            return re.sub(r"^(答え|回答|解答|answer)\s*[:：]\s*", "", line, flags=re.IGNORECASE)
-    return ""
+    """lenient: the first non-empty line without a leading 「答え：」-style label."""
+    return _PREFIX.sub("", answer_line(text))
+
+
+def numbers(text: str) -> list[re.Match[str]]:
+    """Standalone decimal numbers of the NFKC text (full-width digits included), in order."""
+    return list(_NUMBER.finditer(nfkc(text)))
+
+
+def negated(text: str, start: int, end: int) -> bool:
+    """Whether the word at text[start:end] is negated: 「矛盾しない」, 「not entailment」, 「非中立」."""
+    return bool(_NEGATED_AFTER.match(text[end:]) or _NEGATED_BEFORE.search(text[:start]))
+
+
+def contains_number(text: str, value: int) -> bool:
+    """Whether `text` holds `value` as a standalone number (「3日」 holds 3; 「13日」 does not)."""
+    return any(m.group(1) == str(value) for m in numbers(text))

@@ -108,11 +108,13 @@ def self_preference(rows: Iterable[dict[str, Any]]) -> float:
 
 
 def repeat_variance(rows: Iterable[dict[str, Any]]) -> tuple[float, int]:
-    """Mean absolute difference of the overall score between a judgement and its re-judgement."""
+    """Mean absolute difference of the overall score between a judgement and its independent re-judgement (another
+    seed at the judge's sampling temperature), and how many pairs it rests on."""
     trials: dict[tuple[Any, ...], dict[int, float]] = {}
     for r in rows:
         if r["mode"] != "pairwise" and r["ok"]:
-            trials.setdefault((r["sample_key"], r["judge_model"], r["mode"]), {})[r["trial"]] = r["overall"]
+            where = (r["sample_key"], r["judge_model"], r["mode"], r.get("turn"), r.get("template_version"))
+            trials.setdefault(where, {})[r["trial"]] = r["overall"]
     diffs = [abs(t[0] - t[1]) for t in trials.values() if 0 in t and 1 in t]
     return (statistics.fmean(diffs) if diffs else math.nan), len(diffs)
 

@@ -30,14 +30,17 @@ SAMPLE_COLUMNS = (
     "model_digest", "engine", "endpoint", "preset", "params", "repeat", "seed", "prompt", "output",
     "finish_reason", "prompt_tokens", "completion_tokens", "ttft_s", "latency_s", "tokens_per_s", "attempts",
     "status", "error_kind", "error", "unsupported", "parsed", "parse_ok", "pending_judge", "created_at",
-    "reference", "eval_aspect", "preset_params",
+    "reference", "eval_aspect", "preset_params", "scoring_version", "thinking", "item_category",
 )  # fmt: skip
 JUDGEMENT_COLUMNS = (
     "key", "run_id", "mode", "suite", "item_id", "repeat", "sample_key", "sample_key_b", "model", "preset", "model_b",
     "preset_b", "position", "judge_model", "judge_digest", "judge_family", "model_family", "template_version", "scale",
     "trial", "raw", "ok", "overall", "criteria", "winner", "answer_chars", "latency_s", "error_kind", "error",
-    "created_at",
+    "created_at", "turn", "temperature",
 )  # fmt: skip
+
+
+Rescored = tuple[str, str | None, bool, bool, dict[str, float]]  # key, parsed, parse_ok, pending_judge, values
 
 
 @dataclass
@@ -192,6 +195,43 @@ class Store:
     def samples(self, where: str = "", params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         sql = "SELECT * FROM samples" + (f" WHERE {where}" if where else "")
         return self._dicts(sql, params)
+
+    def stale_samples(self, suite: str, suite_version: str, template_version: str,
+                      scoring_version: str) -> list[tuple[str, str, str | None]]:  # fmt: skip
+        """(key, item id, output) of a suite's answers scored under other rules than `scoring_version`."""
+        return self.con.execute(
+            "SELECT key, item_id, output FROM samples WHERE status = 'ok' AND suite = ? AND suite_version = ? "
+            "AND template_version = ? AND coalesce(scoring_version, '1') <> ?",
+            [suite, suite_version, template_version, scoring_version],
+        ).fetchall()
+
+    def rescore(
+        self, scoring_version: str, rows: Sequence[tuple[str, str | None, bool, bool, dict[str, float]]]
+    ) -> int:
+        """Replace the scores of stored answers: (key, parsed, parse_ok, pending_judge, values) each, in one
+        transaction (idempotent: an interrupted rescore is simply done again)."""
+        if not rows:
+            return 0
+        keys, parsed, ok, pending, _ = (list(col) for col in zip(*rows, strict=True))
+        metrics = [(key, m, v) for key, *_, values in rows for m, v in values.items()]
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute("CREATE OR REPLACE TEMP TABLE rescored AS SELECT unnest(?::VARCHAR[]) AS key, "
+                        "unnest(?::VARCHAR[]) AS parsed, unnest(?::BOOLEAN[]) AS ok, unnest(?::BOOLEAN[]) AS pending",
+                        [keys, parsed, ok, pending])  # fmt: skip
+            con.execute("UPDATE samples SET parsed = r.parsed, parse_ok = r.ok, pending_judge = r.pending, "
+                        "scoring_version = ? FROM rescored r WHERE samples.key = r.key", [scoring_version])  # fmt: skip
+            con.execute("DELETE FROM scores WHERE key IN (SELECT key FROM rescored)")
+            if metrics:
+                con.execute("INSERT INTO scores SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::DOUBLE[])",
+                            [list(c) for c in zip(*metrics, strict=True)])  # fmt: skip
+            con.execute("DROP TABLE rescored")
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        return len(rows)
 
     def scores_for(self, keys: Iterable[str]) -> dict[str, dict[str, float]]:
         out: dict[str, dict[str, float]] = {}

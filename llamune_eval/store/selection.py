@@ -22,7 +22,7 @@ COLUMNS = (
     "key", "run_id", "suite", "suite_version", "template_version", "kind", "category", "item_id", "model",
     "model_digest", "preset", "params", "preset_params", "repeat", "prompt", "output", "reference", "eval_aspect",
     "parsed", "parse_ok", "pending_judge", "status", "error_kind", "error", "ttft_s", "latency_s", "tokens_per_s",
-    "completion_tokens", "created_at",
+    "completion_tokens", "created_at", "item_category", "thinking",
 )  # fmt: skip
 
 VERSION = "coalesce(suite_version, '') || chr(31) || coalesce(template_version, '')"
@@ -46,7 +46,7 @@ WITH base AS (
 SELECT {{columns}} FROM params WHERE coalesce(params::VARCHAR, '') = newest_params
 ORDER BY suite, item_id, repeat, model, preset
 """
-TEXTS = ("prompt", "output", "parsed", "error")  # only the report shows them: decisions skip fetching them
+TEXTS = ("prompt", "output", "parsed", "error", "thinking")  # only the report shows them: decisions skip fetching them
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +82,8 @@ class SampleRow:
     tokens_per_s: float | None
     completion_tokens: int | None
     created_at: datetime | None
+    item_category: str | None = None  # the item's own category (Japanese MT-Bench: writing, math, coding, ...)
+    thinking: str | None = None  # a reasoning model's thinking per turn (JSON), never scored
 
     @property
     def ok(self) -> bool:
@@ -126,12 +128,15 @@ def scores_of(store: Store, keys: list[str]) -> dict[str, dict[str, float]]:
 
 
 def judge_shares(store: Store) -> dict[str, float]:
-    """sample key -> the judges' mean overall score as a share of the scale (single and reference modes, first
-    trial; unreadable verdicts never count)."""
+    """sample key -> the judges' mean overall score as a share of the scale, over every judged turn (single and
+    reference modes, first trial, the newest judge prompt the sample was judged with; unreadable verdicts never
+    count)."""
     return dict(
         store.con.execute(
-            "SELECT sample_key, avg(overall / scale) FROM judgements "
-            "WHERE ok AND mode <> 'pairwise' AND trial = 0 AND overall IS NOT NULL AND scale > 0 GROUP BY sample_key"
+            "WITH verdicts AS (SELECT *, arg_max(template_version, created_at) OVER (PARTITION BY sample_key) "
+            "AS newest FROM judgements WHERE ok AND mode <> 'pairwise' AND trial = 0 AND overall IS NOT NULL "
+            "AND scale > 0) "
+            "SELECT sample_key, avg(overall / scale) FROM verdicts WHERE template_version = newest GROUP BY sample_key"
         ).fetchall()
     )
 
@@ -147,4 +152,20 @@ def model_facts(store: Store) -> dict[str, dict[str, Any]]:
             continue
         if isinstance(data, dict) and isinstance(data.get("model_facts"), dict):
             facts |= data["model_facts"]
+    return facts
+
+
+def suite_facts(store: Store) -> dict[str, dict[str, Any]]:
+    """Each suite's facts as the newest run recorded them: version, template, items and where its data came from
+    (`data`: origin real, sample or custom, with the dataset's name and digest)."""
+    facts: dict[str, dict[str, Any]] = {}
+    rows = store.con.execute("SELECT suites FROM runs WHERE suites IS NOT NULL ORDER BY started_at").fetchall()
+    for (suites,) in rows:
+        try:
+            data = orjson.loads(suites)
+        except orjson.JSONDecodeError:
+            continue
+        for entry in data if isinstance(data, list) else []:
+            if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+                facts[entry["name"]] = entry
     return facts

@@ -137,3 +137,24 @@ def test_ctrl_c_stops_cleanly_and_keeps_what_finished(tmp_path: Path) -> None:
         rows = store.samples()
         assert 0 < len(rows) <= served
         assert [r["status"] for r in store.runs()] == ["interrupted"]
+
+
+async def test_answers_scored_under_older_rules_are_rescored_without_a_request(tmp_path: Path) -> None:
+    """A store from before the scoring profiles: stored answers get both profiles on the next run, and the engine
+    is asked nothing."""
+    with FaultServer() as srv:
+        cfg = _config(tmp_path, [{"kind": "openai", "url": srv.url}], presets=["fast"])
+        spec = Sweep(suites=["jcommonsenseqa"], limit=3, progress=False)
+        first = await sweep(cfg, spec)
+        first.store.con.execute("UPDATE samples SET scoring_version = NULL, parse_ok = true, parsed = '0'")
+        first.store.con.execute("DELETE FROM scores")
+        first.store.close()
+        chats = srv.chats
+        again = await sweep(cfg, spec)
+        assert srv.chats == chats and again.stats.done == 0
+    with again.store as store:
+        rows = store.samples()
+        assert {r["scoring_version"] for r in rows} == {"jcqa-s2"}
+        assert all(r["parse_ok"] is False and r["parsed"] is None for r in rows)  # "Hello there!" is no index
+        scores = store.scores_for(r["key"] for r in rows)
+        assert all(s == {"correct": 0.0, "lenient.correct": 0.0, "lenient.parse_ok": 0.0} for s in scores.values())

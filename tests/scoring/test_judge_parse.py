@@ -22,6 +22,19 @@ from llamune_eval.scoring.judge_prompts import CRITERIA, PAIRWISE_SCHEMA, pairwi
         ("総合評価は９点です", 10, 9),
         ('前置き ```json\n{"overall": 4, "reason": "x"}\n``` 後書き', 5, 4),
         ("[[2]] と思ったが、最終的に [[6]]", 10, 6),
+        # the table of verdict formats (README: "Judge verdict formats")
+        ("総合評価: 7\n（評価は1から10の整数）", 10, 7),
+        ("スコア 10点満点中 6点", 10, 6),
+        ("10点中6点です", 10, 6),
+        ("6点（10点満点）", 10, 6),
+        ("評価：6 / 10", 10, 6),
+        ("1〜10で評価すると、総合評価は8", 10, 8),
+        ("score: 4\n(1-5 scale)", 5, 4),
+        ("各項目は正確性 7、自然さ 9。総合評価：8点", 10, 8),
+        ("Overall: 3", 5, 3),
+        ("得点は５点中４点", 5, 4),
+        ("評価は1から5の整数で行います。\n評価：2", 5, 2),
+        ("総合評価　９", 10, 9),
     ],
 )
 def test_documented_forms(text: str, scale: int, overall: float) -> None:
@@ -29,7 +42,20 @@ def test_documented_forms(text: str, scale: int, overall: float) -> None:
     assert verdict is not None and verdict.overall == overall
 
 
-@pytest.mark.parametrize("text", ["", "わかりません", "[[11]]", '{"overall": 0}', "評価：[[6]]", '{"overall": "high"}'])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "わかりません",
+        "[[11]]",
+        '{"overall": 0}',
+        "評価：[[6]]",
+        '{"overall": "high"}',
+        "評価は1から5の整数です",
+        "10点満点中7点",
+        "7/10",
+    ],
+)
 def test_out_of_range_or_missing_is_none(text: str) -> None:
     assert parse_single(text, 5) is None
 

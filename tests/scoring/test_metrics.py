@@ -9,7 +9,7 @@ import pytest
 import scipy.stats
 
 from llamune_eval.scoring.metrics import accuracy, char_f1, exact_match, normalize, pearson, spearman
-from llamune_eval.scoring.parse import first_line, parse_index, parse_label, parse_number
+from llamune_eval.scoring.parse import answer_line, first_line
 from llamune_eval.scoring.stats import bootstrap_ci, bootstrap_ci_paired
 
 
@@ -66,31 +66,10 @@ def test_paired_bootstrap_for_correlation() -> None:
     assert 0.9 < low <= high <= 1.0
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [("2", 2), ("答え：３", 3), ("The answer is 4.", 4), ("12", None), ("マザーボード", 2), ("なし", None)],
-)
-def test_parse_index(text: str, expected: int | None) -> None:
-    assert parse_index(text, ["掲示板", "パソコン", "マザーボード", "ハードディスク", "まな板"]) == expected
-
-
-def test_parse_label_takes_the_first_alias() -> None:
-    aliases = {
-        "entailment": "entailment",
-        "contradiction": "contradiction",
-        "neutral": "neutral",
-        "矛盾": "contradiction",
-    }
-    assert parse_label("Neutral. Not entailment.", aliases) == "neutral"
-    assert parse_label("これは矛盾です", aliases) == "contradiction"
-    assert parse_label("わかりません", aliases) is None
-
-
-def test_parse_number_and_first_line() -> None:
-    assert parse_number("類似度は３.５です", 0, 5) == 3.5
-    assert parse_number("7 or 4.0", 0, 5) == 4.0
-    assert parse_number("none", 0, 5) is None
+def test_first_line_skips_blank_lines_and_drops_an_answer_label() -> None:
+    """The answer readers themselves are tested per benchmark in tests/benchmarks/test_profiles.py."""
     assert first_line("\n答え：富士山\n理由…") == "富士山"
+    assert answer_line("\n答え：富士山\n理由…") == "答え：富士山"
 
 
 def test_rankdata_matches_scipy_with_ties() -> None:
