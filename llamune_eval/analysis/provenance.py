@@ -11,8 +11,9 @@ from llamune_eval.store.selection import suite_facts
 
 
 def data_sources(store: Store, ev: Evidence, suites: list[str] | None = None) -> list[dict[str, Any]]:
-    """Per suite: origin real (an imported dataset, with its name, digest and licence), sample (the hand-written
-    suites), custom (a configured source) or unknown (runs from before this record); items and template."""
+    """Per suite: origin real (a known dataset's published files, with its name, the scored file's sha256 and the
+    licence), sample (the shipped hand-written suites), in-house, custom (a configured source) or unknown (runs from
+    before this record); items and template."""
     facts = suite_facts(store)
     out = []
     for suite in ev.counted_suites() if suites is None else suites:

@@ -103,8 +103,8 @@ class Suite(BaseModel):
     default_preset: str | None = None
     max_tokens: int | None = None  # cap on the preset's max_tokens: a label needs few tokens
     note: str = ""
-    # where the items come from: origin real (an imported dataset: its name, digest, licence), sample (the
-    # repository's hand-written suites) or custom (a source configured in llamune.toml)
+    # where the items come from: origin real (a known dataset's published files: its name, the scored file's sha256,
+    # licence), sample (the shipped hand-written suites), in-house (suites/*/suite.yaml) or custom (configured)
     data: dict[str, str] = Field(default_factory=lambda: {"origin": "custom"})
 
     @property

@@ -15,7 +15,7 @@ from llamune_eval.benchmarks._rules import MeanRules
 from llamune_eval.benchmarks._sources import HF_PREFIX, data_version, load_hf, read_json, require
 from llamune_eval.benchmarks._suite import Item, SampleScore, Suite, SuiteError
 from llamune_eval.benchmarks._templates import LLMJP_SHOTS, Shot, Template, chat_shots, llmjp_prompt, version
-from llamune_eval.scoring.metrics import char_f1, exact_match, lenient_normalize
+from llamune_eval.scoring.metrics import lenient_normalize, span_scores
 from llamune_eval.scoring.parse import answer_line, first_line, strict_normalize
 
 NAME = "jsquad"
@@ -74,13 +74,11 @@ class JSQuAD(MeanRules):
     def score(self, item: Item, outputs: Sequence[str]) -> SampleScore:
         golds = list(item.reference)
         strict, lenient = answer_line(outputs[-1]), first_line(outputs[-1])
-        return SampleScore(
-            values={"em": exact_match(strict, golds, strict_normalize), "f1": char_f1(strict, golds, strict_normalize)},
-            parsed=strict, parse_ok=bool(strict),
-            lenient={"em": exact_match(lenient, golds, lenient_normalize),
-                     "f1": char_f1(lenient, golds, lenient_normalize)},
-            lenient_ok=bool(lenient_normalize(lenient)),
-        )  # fmt: skip
+        em, f1 = span_scores(strict, golds, strict_normalize)
+        lenient_em, lenient_f1 = span_scores(lenient, golds, lenient_normalize)
+        return SampleScore(values={"em": em, "f1": f1}, parsed=strict, parse_ok=bool(strict),
+                           lenient={"em": lenient_em, "f1": lenient_f1},
+                           lenient_ok=bool(lenient_normalize(lenient)))  # fmt: skip
 
 
 def load(source: str, shots: int | None = None, template: Template = "llamune") -> Suite:

@@ -37,14 +37,27 @@ class SuiteRef:
     source: str
     shots: int | None = None
     template: Template = "llamune"
-    data: tuple[tuple[str, str], ...] = (("origin", "custom"),)  # where the items come from (Suite.data)
+    origin: str = "custom"  # sample (shipped), in-house, real (imported) or custom (configured): see `provenance`
 
     def load(self) -> Suite:
         if self.kind == "inhouse":
             suite = inhouse.load(self.source)
         else:
             suite = JGLUE[self.kind](self.source, self.shots, self.template)
-        return suite.model_copy(update={"name": self.name, "data": dict(self.data)})
+        return suite.model_copy(update={"name": self.name, "data": provenance(suite, self.origin)})
+
+
+def provenance(suite: Suite, origin: str) -> dict[str, str]:
+    """Where a suite's items come from: a JGLUE file whose sha256 is the published one is the real dataset, wherever
+    it sits (imported, configured, or copied into suites/); otherwise the origin its location gives."""
+    from llamune_eval.data import recognise
+
+    found = recognise(suite.kind, suite.source)
+    if found is None:
+        return {"origin": "sample" if origin == "real" else origin}
+    dataset, digest = found
+    return {"origin": "real", "dataset": f"{dataset.title} {dataset.version}", "digest": digest,
+            "licence": dataset.licence}  # fmt: skip
 
 
 def discover(cfg: Config) -> list[SuiteRef]:
@@ -54,23 +67,20 @@ def discover(cfg: Config) -> list[SuiteRef]:
     refs: dict[str, SuiteRef] = {}
     base = cfg.run.suites_dir
     template = cfg.run.template
-    sample = (("origin", "sample"),)
     if base.is_dir():
         for name in JGLUE:
             if (base / name).is_dir():
-                refs[name] = SuiteRef(name, name, str(base / name), template=template, data=sample)
+                refs[name] = SuiteRef(name, name, str(base / name), template=template, origin="sample")
         for spec in sorted(base.glob("*/suite.y*ml")):
-            refs[spec.parent.name] = SuiteRef(spec.parent.name, "inhouse", str(spec), data=sample)
+            refs[spec.parent.name] = SuiteRef(spec.parent.name, "inhouse", str(spec), origin="in-house")
     root = data_dir(cfg)
-    for name, manifest in installed(root).items():  # imported real data replaces the samples of the same name
+    for name in installed(root):  # imported real data replaces the samples of the same name
         dataset = CATALOG[name]
         source = root / name if dataset.kind != "inhouse" else root / name / dataset.scored
-        data = (("origin", "real"), ("dataset", f"{dataset.title} {dataset.version}"), ("digest", manifest.digest()),
-                ("licence", dataset.licence))  # fmt: skip
-        refs[name] = SuiteRef(name, dataset.kind, str(source), template=template, data=data)
+        refs[name] = SuiteRef(name, dataset.kind, str(source), template=template, origin="real")
     for name, sc in cfg.suites.items():
         kind = sc.kind or (name if name in JGLUE else "inhouse")
-        refs[name] = SuiteRef(name, kind, sc.source, sc.shots, sc.template or template)  # origin: custom
+        refs[name] = SuiteRef(name, kind, sc.source, sc.shots, sc.template or template)
     return list(refs.values())
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from llamune_eval.data.catalog import CATALOG, GROUPS, DataFile, Dataset, default_dir, expand
+from llamune_eval.data.catalog import CATALOG, GROUPS, DataFile, Dataset, default_dir, expand, recognise
 from llamune_eval.data.pull import pull
 from llamune_eval.data.store import DataError, Manifest, import_bundle, installed, pack, verify
 
@@ -31,5 +31,6 @@ __all__ = [
     "installed",
     "pack",
     "pull",
+    "recognise",
     "verify",
 ]

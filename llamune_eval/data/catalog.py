@@ -91,6 +91,33 @@ def expand(names: list[str]) -> list[Dataset]:
     return list(out.values())
 
 
+def file_sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def recognise(kind: str, source: str) -> tuple[Dataset, str] | None:
+    """The dataset a suite's scored file is, and its sha256: a file of a known dataset (an imported one beside its
+    manifest, or one whose sha256 is the published digest, wherever it sits); None for anything else."""
+    path = Path(source)
+    if source.startswith("hf:") or not path.is_file():
+        return None
+    manifest = path.parent / "manifest.json"
+    dataset = CATALOG.get(path.parent.name)
+    if dataset is not None and manifest.is_file() and dataset.scored == path.name:
+        return dataset, file_sha256(path)
+    known = {f.sha256: d for d in CATALOG.values() if d.kind == kind for f in d.files if f.sha256}
+    if not known:
+        return None
+    digest = file_sha256(path)
+    return (known[digest], digest) if digest in known else None
+
+
 def default_dir() -> Path:
     """Where imported data lives when `[paths] data` is unset: outside any repository, per user."""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")

@@ -92,7 +92,8 @@ def _charts(data: dict[str, Any], headroom: float, tiers: list[int]) -> dict[str
     }
 
 
-ORIGINS = {"real": "実データ", "sample": "サンプル（手書き）", "custom": "独自の設定", "unknown": "記録なし"}
+ORIGINS = {"real": "実データ", "sample": "サンプル（手書き）", "in-house": "社内スイート", "custom": "独自の設定",
+           "unknown": "記録なし"}  # fmt: skip
 
 
 def render(data: dict[str, Any], *, headroom: float = 0.75, tiers: list[int] | None = None,

@@ -155,5 +155,10 @@ def test_the_quarter_runs_imported_data_and_names_it(bundle: Path, tmp_path: Pat
     refs = {r.name: r for r in discover(cfg)}
     suite = refs["jsts"].load()
     assert len(suite.items) == 1457 and suite.data["origin"] == "real"
-    assert suite.data["dataset"] == "JSTS (JGLUE) v1.3" and len(suite.data["digest"]) == 64
-    assert refs["business-writing"].load().data == {"origin": "sample"}
+    assert suite.data["dataset"] == "JSTS (JGLUE) v1.3"
+    assert suite.data["digest"] == CATALOG["jsts"].file("valid.jsonl").sha256  # the scored file's sha256
+    assert refs["business-writing"].load().data == {"origin": "in-house"}
+    assert refs["jnli"].load().data["origin"] == "real"
+    sample = {"origin": "sample"}  # the shipped hand-written suite, when no real data is installed
+    assert {r.name: r for r in discover(load(env={"LLAMUNE_PATHS__DATA": str(tmp_path / "none")}))}[
+        "jsts"].load().data == sample  # fmt: skip

@@ -117,6 +117,27 @@ def test_the_whole_quarter_writes_settings_and_report(quarter: Path) -> None:
     usage = data["usage"]  # the quarter before 2027-Q1 is the data the choice rests on
     assert usage["period"] == "2026-Q4" and usage["modelUsage"]["smollm2:135m"]["count"] == 6
     assert usage["retryAdoption"]["smollm2:135m:fast"]["retries"] == 3
+    _profiles_and_provenance(quarter, data, settings)
+
+
+def _profiles_and_provenance(quarter: Path, data: dict[str, Any], settings: dict[str, Any]) -> None:
+    """strict is the headline, lenient beside it with the gap, both as the stored per-sample values give them;
+    the data each suite ran on is named in the report and the settings file."""
+    with Store(quarter / "llamune.duckdb") as store:
+        rows = store.samples("suite = 'jnli'")
+        scores = store.scores_for(r["key"] for r in rows)
+    board = next(s for s in data["leaderboard"] if s["suite"] == "jnli")
+    for entry in board["rows"]:
+        mine = [scores[r["key"]] for r in rows if r["preset"] == entry["preset"]]
+        assert entry["value"] == pytest.approx(sum(m["correct"] for m in mine) / len(mine))
+        assert entry["lenient"] == pytest.approx(sum(m["lenient.correct"] for m in mine) / len(mine))
+        assert entry["gap"] == pytest.approx(entry["value"] - entry["lenient"])
+        assert entry["templateVersion"] == "jnli-1-3shot"
+    sources = {x["suite"]: x for x in data["data"]}
+    assert sources["jnli"]["origin"] == "sample" and sources["hostile"]["origin"] == "in-house"
+    assert {x["suite"]: x["origin"] for x in settings["evidence"]["data"]}["jnli"] == "sample"
+    html = (quarter / "reports" / "2027-Q1" / "index.html").read_text()
+    assert "lenient" in html and "サンプル（手書き）" in html and "データの出所" in html
 
 
 def test_every_json_output_is_strict(quarter: Path) -> None:

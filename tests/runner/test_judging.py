@@ -135,3 +135,72 @@ def test_panel_majority() -> None:
     rows = [_row(**pair, judge_model=j, position=pos, winner=w)
             for j, w in (("j1", "first"), ("j2", "first"), ("j3", "second")) for pos in ("ab", "ba")]  # fmt: skip
     assert reliability.panel_majority(rows) == [{"a": "a:p", "b": "b:p", "a_wins": 1, "b_wins": 0, "ties": 0}]
+
+
+def _mt_bench_mirror(root: Path) -> Path:
+    """Two hand-written questions in Japanese MT-Bench's layout (the real one is pulled on a connected machine):
+    a writing question, and a math question whose reference answers are per turn."""
+    import json
+
+    folder = root / "mirror" / "japanese-mt-bench"
+    folder.mkdir(parents=True)
+    questions = [
+        {"question_id": 81, "category": "writing", "turns": ["京都旅行の短い紹介文を書いてください。",
+                                                            "それを小学生向けに書き直してください。"]},
+        {"question_id": 111, "category": "math", "turns": ["2と3を足すといくつですか。", "その答えに4を掛けると？"]},
+    ]  # fmt: skip
+    (folder / "question.jsonl").write_text("\n".join(json.dumps(q, ensure_ascii=False) for q in questions) + "\n",
+                                           encoding="utf-8")  # fmt: skip
+    ref = {"question_id": 111, "model_id": "gpt-4", "choices": [{"index": 0, "turns": ["5です。", "20です。"]}]}
+    (folder / "reference.jsonl").write_text(json.dumps(ref, ensure_ascii=False) + "\n", encoding="utf-8")
+    return root / "mirror"
+
+
+async def test_mt_bench_every_turn_judged_with_its_reference_and_an_independent_rejudge(
+    tmp_path: Path, smollm2_path: Path
+) -> None:
+    """Japanese MT-Bench as published: both turns judged (the second with the first as context), the math
+    question against its per-turn reference, categories kept; every verdict re-judged with another seed at the
+    judge's temperature, so the repeat figure is measured, with its n."""
+    from llamune_eval.analysis import Evidence
+    from llamune_eval.data import expand, pull
+    from llamune_eval.runner.judging import plan_jobs
+
+    data = tmp_path / "data"
+    pull(expand(["japanese-mt-bench"]), data, mirror=_mt_bench_mirror(tmp_path))
+    cfg = Config.model_validate({
+        "engines": [{"kind": "embedded", "models": [{"name": "smol", "path": str(smollm2_path)}], "parallel": 4,
+                     "ctx_per_slot": 4096}],
+        "paths": {"store": str(tmp_path / "r.duckdb"), "data": str(data)},
+        "run": {"suites_dir": str(tmp_path / "none"), "presets": ["short"]},
+        "presets": {"short": {"base": "fast", "max_tokens": 32}},
+        "judge": {"models": ["smol"], "max_tokens": 120, "rejudge_fraction": 1.0, "temperature": 0.7},
+    })  # fmt: skip
+    outcome = await sweep(cfg, Sweep(progress=False))
+    with outcome.store as store:
+        rows = store.samples()
+        assert {(r["item_id"], r["item_category"]) for r in rows} == {("81", "writing"), ("111", "math")}
+        from llamune_eval.types import ModelInfo
+
+        jobs = plan_jobs(cfg, store, [ModelInfo(name="smol", engine="embedded", endpoint="x")], "auto", False)
+    by = {(j.row["item_id"], j.row["turn"], j.row["trial"]): j for j in jobs}
+    assert sorted(by) == [(q, t, k) for q in ("111", "81") for t in (1, 2) for k in (0, 1)]
+    second = by[("111", 2, 0)].messages[-1].content
+    assert (
+        "2と3を足す" in second and "その答えに4を掛ける" in second and "20です。" in second
+    )  # context + its reference
+    assert "5です。" not in by[("111", 2, 0)].messages[-1].content.split("【参考回答】")[-1]
+    assert by[("81", 1, 0)].row["mode"] == "single" and by[("111", 1, 0)].row["mode"] == "reference"
+    outcome_j = await judge(cfg, JudgeSpec(progress=False))
+    figures = outcome_j.figures
+    assert figures["judge_temperature"] == 0.7
+    with Store(tmp_path / "r.duckdb") as store:
+        verdicts = [r for r in store.judgements() if r["ok"]]
+        ev = Evidence.load(store)
+    pairs = {(r["sample_key"], r["turn"]) for r in verdicts if r["trial"] == 1} & \
+        {(r["sample_key"], r["turn"]) for r in verdicts if r["trial"] == 0}  # fmt: skip
+    assert figures["rejudged"] == len(pairs) and len(pairs) >= 4
+    raws = {(r["sample_key"], r["turn"], r["trial"]): r["raw"] for r in verdicts}
+    assert any(raws[(k, t, 0)] != raws[(k, t, 1)] for k, t in pairs), "a re-judgement is another draw"
+    stat = ev.configs[("smol", "short")].suites["japanese-mt-bench"]
+    assert set(stat.by_category) <= {"writing", "math"} and stat.by_category
