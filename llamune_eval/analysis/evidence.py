@@ -23,6 +23,7 @@ from llamune_eval.store.results import Store
 from llamune_eval.store.selection import SampleRow, current_samples, judge_shares, scores_of
 from llamune_eval.types import SamplingParams
 
+LENIENT_OK = f"{LENIENT}parse_ok"
 Config = tuple[str, str]  # (model, preset)
 PairKey = tuple[str, int]  # (item id, repeat)
 
@@ -299,7 +300,7 @@ def _by_category(rows: list[SampleRow], values: dict[PairKey, float]) -> dict[st
 def _profiles(values: dict[str, float]) -> tuple[dict[str, float], dict[str, float] | None]:
     """The strict values and the lenient ones (`lenient.<name>` in the store; None when scored one way only). The
     judges' share counts under both."""
-    if not any(k.startswith(LENIENT) for k in values):
+    if LENIENT_OK not in values:  # every lenient score carries it
         return values, None
     strict = {k: v for k, v in values.items() if not k.startswith(LENIENT)}
     lenient = {k.removeprefix(LENIENT): v for k, v in values.items() if k.startswith(LENIENT)}

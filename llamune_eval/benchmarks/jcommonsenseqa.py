@@ -9,6 +9,7 @@ text (「3」 with options 1日…5日) is ambiguous and a parse failure; an unr
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from llamune_eval.benchmarks._sources import data_version, require, where
 from llamune_eval.benchmarks._suite import Item, SampleScore, Suite, SuiteError
 from llamune_eval.benchmarks._templates import LLMJP_SHOTS, Shot, Template, chat_shots, llmjp_prompt, version
 from llamune_eval.scoring.metrics import lenient_normalize
-from llamune_eval.scoring.parse import answer_line, contains_number, first_line, nfkc, numbers, strict_normalize
+from llamune_eval.scoring.parse import answer_line, first_line, nfkc, numbers, strict_normalize
 
 NAME = "jcommonsenseqa"
 TEMPLATE_VERSION = "jcqa-1"
@@ -43,9 +44,18 @@ def llmjp_input(row: dict[str, Any]) -> str:
     return f"質問：{row['question']}\n選択肢：{options}"
 
 
+@lru_cache(maxsize=4096)
+def _options(choices: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...], tuple[frozenset[str], ...]]:
+    """Each option lenient-normalised, NFKC'd, and the numbers standing in it: computed once per item, not once
+    per answer (every configuration answers the same items)."""
+    return (tuple(lenient_normalize(c) for c in choices), tuple(nfkc(c) for c in choices),
+            tuple(frozenset(m.group(1) for m in numbers(c)) for c in choices))  # fmt: skip
+
+
 def _ambiguous(index: int, choices: Sequence[str]) -> bool:
     """The index is also a number inside another option's text."""
-    return any(j != index and contains_number(c, index) for j, c in enumerate(choices))
+    held = _options(tuple(choices))[2]
+    return any(j != index and str(index) in found for j, found in enumerate(held))
 
 
 def strict_index(text: str, choices: Sequence[str]) -> int | None:
@@ -56,8 +66,9 @@ def strict_index(text: str, choices: Sequence[str]) -> int | None:
 
 
 def lenient_index(text: str, choices: Sequence[str]) -> int | None:
+    normalised, plain, _ = _options(tuple(choices))
     whole = lenient_normalize(first_line(text))
-    exact = [i for i, c in enumerate(choices) if lenient_normalize(c) and lenient_normalize(c) == whole]
+    exact = [i for i, c in enumerate(normalised) if c and c == whole]
     if len(exact) == 1:
         return exact[0]
     indices = {int(m.group(1)) for m in numbers(text) if "." not in m.group(1) and int(m.group(1)) < len(choices)}
@@ -66,7 +77,7 @@ def lenient_index(text: str, choices: Sequence[str]) -> int | None:
     if indices and not _ambiguous(index := indices.pop(), choices):
         return index
     body = nfkc(text)
-    found = [i for i, c in enumerate(choices) if c and nfkc(c) in body]
+    found = [i for i, c in enumerate(plain) if c and c in body]
     return found[0] if len(found) == 1 else None
 
 

@@ -49,8 +49,3 @@ def numbers(text: str) -> list[re.Match[str]]:
 def negated(text: str, start: int, end: int) -> bool:
     """Whether the word at text[start:end] is negated: 「矛盾しない」, 「not entailment」, 「非中立」."""
     return bool(_NEGATED_AFTER.match(text[end:]) or _NEGATED_BEFORE.search(text[:start]))
-
-
-def contains_number(text: str, value: int) -> bool:
-    """Whether `text` holds `value` as a standalone number (「3日」 holds 3; 「13日」 does not)."""
-    return any(m.group(1) == str(value) for m in numbers(text))

@@ -75,9 +75,10 @@ async def test_all_four_tasks_on_real_jglue_store_both_profiles(tmp_path: Path, 
         assert stat.value == pytest.approx(mean, abs=1e-9)
         assert stat.lenient is not None and stat.lenient >= stat.value - 1e-12  # lenient never reads lower here
         facts = json.loads(store.con.execute("SELECT suites FROM runs").fetchone()[0])
-        assert {f["name"]: f["data"]["origin"] for f in facts} == dict.fromkeys(
-            ("jcommonsenseqa", "jnli", "jsts", "jsquad"), "custom"
-        )
+        # configured sources, recognised by their published sha256 as the real JGLUE v1.3 files
+        assert {f["name"]: (f["data"]["origin"], f["data"]["dataset"]) for f in facts} == {
+            "jcommonsenseqa": ("real", "JCommonsenseQA (JGLUE) v1.3"), "jnli": ("real", "JNLI (JGLUE) v1.3"),
+            "jsts": ("real", "JSTS (JGLUE) v1.3"), "jsquad": ("real", "JSQuAD (JGLUE) v1.3")}  # fmt: skip
 
 
 FIXED = [  # stored-answer shapes seen from real models, against real JSQuAD golds
