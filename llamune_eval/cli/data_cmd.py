@@ -66,11 +66,14 @@ def data_pull(
 ) -> None:
     """Fetch datasets from upstream (needs [network] allow_hub) or a mirror folder, checked against the
     published sha256, into the data folder."""
+    from llamune_eval import egress
     from llamune_eval.cli._common import load_config
     from llamune_eval.data import data_dir, expand, pull
     from llamune_eval.ui import console, err_console
 
     cfg = load_config(config)
+    egress.install()  # the same guard as every command: only the datasets' own hosts, and only with allow_hub
+    egress.offline_env(cfg.network.allow_hub)
     done = pull(expand(names or []), data_dir(cfg), mirror=source, allow_network=cfg.network.allow_hub,
                 progress=lambda what: err_console.print(f"pulling {what}", highlight=False))  # fmt: skip
     for m in done:
