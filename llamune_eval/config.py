@@ -67,6 +67,11 @@ class EngineConfig(_Strict):
     models: list[str | EmbeddedModel] = Field(default_factory=list)
     parallel: int = Field(default=4, ge=1, le=64)
     ctx_per_slot: int = Field(default=4096, ge=256)
+    # ollama only: how long the server keeps a model loaded after each request (Ollama's default is 5m, after
+    # which the next request pays the load); sent with every request and with the load before timing starts
+    keep_alive: str | None = Field(default="30m", pattern=r"^(-1|0|\d+(\.\d+)?(ms|s|m|h)?)$")
+    num_parallel: int | None = Field(default=None, ge=1, le=1024)  # ollama: the server's OLLAMA_NUM_PARALLEL
+    # (None: measured when each model is loaded); requests beyond it would only wait in Ollama's queue
     threads: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
@@ -167,6 +172,7 @@ class ModelOptions(_Strict):
     """Per-model options, keyed by the model's name as its engine lists it (`[models."deepseek-r1:7b"]`)."""
 
     thinking_budget: int = Field(default=0, ge=0, le=131072)  # tokens a reasoning model may think, beside the cap
+    think: bool | Literal["low", "medium", "high"] | None = None  # Ollama's `think`; None: the server's default
 
 
 class SuiteConfig(_Strict):

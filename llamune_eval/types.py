@@ -62,6 +62,10 @@ class ChatResult(BaseModel):
     ttft_s: float | None = None
     latency_s: float = 0.0
     tokens_per_s: float | None = None
+    # Ollama: time the request waited for a free slot, and for the model to load; both are taken out of ttft_s
+    # and latency_s, which are engine time (None: the engine does not say)
+    queue_s: float | None = None
+    load_s: float | None = None
     attempts: int = 1
     # Durations the engine measured itself, in seconds (Ollama's nanoseconds and llama.cpp's ms converted).
     engine_timings: dict[str, float] = Field(default_factory=dict)
@@ -155,7 +159,8 @@ class Health(BaseModel):
 class ErrorKind(StrEnum):
     CONNECT = "connect"
     TIMEOUT = "timeout"
-    SERVER = "server"  # 5xx
+    SERVER = "server"  # 500, or an error reported mid-answer: the engine failed at the request (out of memory, ...)
+    UNAVAILABLE = "unavailable"  # 502, 503, 504, 429: busy or restarting, worth another try
     CLIENT = "client"  # 4xx other than 404
     NOT_FOUND = "not_found"  # 404 or unknown model
     STREAM_CUT = "stream_cut"  # connection ended before the final chunk
@@ -163,16 +168,17 @@ class ErrorKind(StrEnum):
     EGRESS = "egress"  # destination refused by the egress guard
     UNSUPPORTED = "unsupported"  # a parameter the server cannot take, in strict mode
     ENGINE = "engine"  # the embedded engine failed to start or died
+    TRUNCATED = "truncated"  # the prompt filled the model's context: the engine cut it, so the answer is no evidence
 
     @property
     def retryable(self) -> bool:
         return self in _RETRYABLE
 
 
-_RETRYABLE = {
+_RETRYABLE = {  # transport faults and a busy server; an engine that failed at the request fails again
     ErrorKind.CONNECT,
     ErrorKind.TIMEOUT,
-    ErrorKind.SERVER,
+    ErrorKind.UNAVAILABLE,
     ErrorKind.STREAM_CUT,
     ErrorKind.PROTOCOL,
 }

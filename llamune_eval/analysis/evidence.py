@@ -108,6 +108,7 @@ class ConfigStat:
     tokens_per_s: float | None
     samples: int
     run_ids: set[str]
+    queue_s: float | None = None  # median wait for a free engine slot (Ollama), kept out of ttft_s and latency_s
 
     @property
     def label(self) -> str:
@@ -168,6 +169,7 @@ class Evidence:
                 model, preset, params, note, self._suites(members), _median(r.latency_s for r in ok),
                 _median(r.ttft_s for r in ok), _median(r.tokens_per_s for r in ok), len(members),
                 {r.run_id for r in members if r.run_id},
+                _median(r.queue_s for r in ok) if any(r.queue_s is not None for r in ok) else None,
             )  # fmt: skip
 
     @classmethod

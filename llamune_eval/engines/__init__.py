@@ -85,7 +85,10 @@ def build_backends(cfg: Config) -> list[Backend]:
         key = os.environ.get(ec.api_key_env) if ec.api_key_env else None
         for url in ec.endpoint_urls() or [ollama_url()]:
             if ec.kind == "ollama":
-                out.append(OllamaBackend(url, timeouts=cfg.timeouts, max_concurrency=ec.max_concurrency))
+                think: dict[str, bool | str] = {n: o.think for n, o in cfg.models.items() if o.think is not None}
+                out.append(OllamaBackend(url, timeouts=cfg.timeouts, max_concurrency=ec.max_concurrency,
+                                         keep_alive=ec.keep_alive, think=think,
+                                         num_parallel=ec.num_parallel))  # fmt: skip
             else:
                 out.append(
                     OpenAIBackend(

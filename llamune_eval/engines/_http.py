@@ -100,7 +100,9 @@ async def check_status(resp: httpx.Response, endpoint: str) -> None:
     status = resp.status_code
     if status == 404:
         kind = ErrorKind.NOT_FOUND
-    elif status >= 500 or status == 429:  # 429: the server is busy, like a 503
+    elif status in (429, 502, 503, 504):  # busy, restarting, or a proxy lost it: worth another try
+        kind = ErrorKind.UNAVAILABLE
+    elif status >= 500:  # the engine failed at this request (Ollama: "model requires more system memory")
         kind = ErrorKind.SERVER
     else:
         kind = ErrorKind.CLIENT

@@ -11,7 +11,7 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import AsyncGenerator, Callable, Sequence
-from contextlib import aclosing
+from contextlib import aclosing, suppress
 from types import TracebackType
 from typing import Any
 
@@ -163,6 +163,26 @@ class Engine:
                 raise EngineError(ErrorKind.NOT_FOUND, f"no engine serves model {model!r} (available: {known})")
             pool = self._pools[model] = Pool(routes[model])
             return pool
+
+    async def prepare(self, model: str, num_ctx: int | None = None) -> None:
+        """Get `model` ready before anything is timed: engines that load models on demand (Ollama) load it now,
+        with the run's context, and keep it loaded. A failure here is left for the requests to report."""
+        pool = await self.pool(model)
+        for slot in pool.slots:
+            prepare = getattr(slot.backend, "prepare", None)
+            if prepare is not None:
+                with suppress(EngineError):
+                    await prepare(model, num_ctx)
+
+    async def width(self, model: str) -> int:
+        """Requests to keep in flight for `model`: each endpoint's cap, or what the server answers at once when it
+        says (Ollama, measured in `prepare`)."""
+        pool = await self.pool(model)
+        total = 0
+        for slot in pool.slots:
+            width = getattr(slot.backend, "width", None)
+            total += width(model) if width is not None else slot.backend.max_concurrency
+        return max(1, total)
 
     async def stream(
         self,

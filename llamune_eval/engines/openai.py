@@ -74,7 +74,7 @@ class OpenAIBackend:
             self._ctx = int(gen.get("n_ctx") or props.get("n_ctx") or 0) or None
             return
         except EngineError as exc:
-            if exc.kind not in (ErrorKind.NOT_FOUND, ErrorKind.CLIENT, ErrorKind.SERVER):
+            if exc.kind not in (ErrorKind.NOT_FOUND, ErrorKind.CLIENT, ErrorKind.SERVER, ErrorKind.UNAVAILABLE):
                 raise
         models = await self._models_raw()
         owned = {str(m.get("owned_by", "")) for m in models}

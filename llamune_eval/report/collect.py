@@ -75,7 +75,7 @@ def configs_section(ev: Evidence) -> list[dict[str, Any]]:
         points.append({"label": c.label, "model": c.model, "preset": c.preset, "quality": quality,
                        "qualityNote": f"no value on {', '.join(missing)}" if missing else None,
                        "suites": len(counted) - len(missing), "tokensPerS": c.tokens_per_s, "ttftS": c.ttft_s,
-                       "latencyS": c.latency_s, "samples": c.samples})  # fmt: skip
+                       "latencyS": c.latency_s, "samples": c.samples, "queueS": c.queue_s})  # fmt: skip
 
     def axes(x: str, sign: float) -> Callable[[dict[str, Any]], tuple[float | None, float | None]]:
         return lambda p: (p["quality"], None if p[x] is None else sign * p[x])

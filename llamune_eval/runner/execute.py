@@ -42,6 +42,7 @@ async def run_unit(unit: Unit, engine: Engine, run_id: str) -> SampleRecord:
     }  # fmt: skip
     prompt_tokens = completion_tokens = 0
     latency = 0.0
+    waits: dict[str, float] = {}  # queue_s and load_s, where the engine says
     ttft: float | None = None
     rates: list[float] = []
     unsupported: dict[str, str] = {}
@@ -57,6 +58,9 @@ async def run_unit(unit: Unit, engine: Engine, run_id: str) -> SampleRecord:
             if result.tokens_per_s:
                 rates.append(result.tokens_per_s)
             unsupported |= result.unsupported_params
+            for name, value in (("queue_s", result.queue_s), ("load_s", result.load_s)):
+                if value is not None:
+                    waits[name] = waits.get(name, 0.0) + value
             row |= {
                 "endpoint": result.endpoint,
                 "finish_reason": result.finish_reason.value,
@@ -72,7 +76,7 @@ async def run_unit(unit: Unit, engine: Engine, run_id: str) -> SampleRecord:
         "thinking": json.dumps(thoughts, ensure_ascii=False) if any(thoughts) else None,
         "scoring_version": getattr(unit.suite.task, "scoring_version", None),
         "completion_tokens": completion_tokens, "ttft_s": ttft, "latency_s": latency,
-        "tokens_per_s": sum(rates) / len(rates) if rates else None, "status": "ok",
+        "tokens_per_s": sum(rates) / len(rates) if rates else None, "status": "ok", **waits,
         "unsupported": json.dumps(unsupported, ensure_ascii=False) if unsupported else None,
         "parsed": score.parsed, "parse_ok": score.parse_ok, "pending_judge": score.pending_judge, "created_at": now(),
     }  # fmt: skip
@@ -94,8 +98,9 @@ async def execute(
     for unit in units:
         by_model.setdefault(unit.model, []).append(unit)
     for model, todo in by_model.items():
-        pool = await engine.pool(model)
-        width = concurrency or max(1, sum(slot.backend.max_concurrency for slot in pool.slots))
+        contexts = [u.params.num_ctx for u in todo if u.params.num_ctx]
+        await engine.prepare(model, max(contexts) if contexts else None)  # loaded before anything is timed
+        width = concurrency or await engine.width(model)
         started = time.perf_counter()
 
         async def worker(queue: Iterator[Unit]) -> None:

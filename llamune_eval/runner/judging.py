@@ -239,8 +239,8 @@ async def _execute(todo: list[Job], engine: Engine, writer: Writer, run_id: str,
         for judge_name in dict.fromkeys(j.judge for j in todo):
             mine = [j for j in todo if j.judge == judge_name]
             task = bars.add_task(f"judging · {judge_name}", total=len(mine), tps="")
-            pool = await engine.pool(judge_name)
-            width = max(1, sum(slot.backend.max_concurrency for slot in pool.slots))
+            await engine.prepare(judge_name)  # loaded (and kept loaded) before the first verdict
+            width = await engine.width(judge_name)
             shared = iter(mine)
 
             async def worker(jobs: Any = shared, task_id: Any = task) -> None:

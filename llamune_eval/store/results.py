@@ -30,7 +30,7 @@ SAMPLE_COLUMNS = (
     "model_digest", "engine", "endpoint", "preset", "params", "repeat", "seed", "prompt", "output",
     "finish_reason", "prompt_tokens", "completion_tokens", "ttft_s", "latency_s", "tokens_per_s", "attempts",
     "status", "error_kind", "error", "unsupported", "parsed", "parse_ok", "pending_judge", "created_at",
-    "reference", "eval_aspect", "preset_params", "scoring_version", "thinking", "item_category",
+    "reference", "eval_aspect", "preset_params", "scoring_version", "thinking", "item_category", "queue_s", "load_s",
 )  # fmt: skip
 JUDGEMENT_COLUMNS = (
     "key", "run_id", "mode", "suite", "item_id", "repeat", "sample_key", "sample_key_b", "model", "preset", "model_b",

@@ -22,7 +22,7 @@ COLUMNS = (
     "key", "run_id", "suite", "suite_version", "template_version", "kind", "category", "item_id", "model",
     "model_digest", "preset", "params", "preset_params", "repeat", "prompt", "output", "reference", "eval_aspect",
     "parsed", "parse_ok", "pending_judge", "status", "error_kind", "error", "ttft_s", "latency_s", "tokens_per_s",
-    "completion_tokens", "created_at", "item_category", "thinking",
+    "completion_tokens", "created_at", "item_category", "thinking", "queue_s",
 )  # fmt: skip
 
 VERSION = "coalesce(suite_version, '') || chr(31) || coalesce(template_version, '')"
@@ -84,6 +84,7 @@ class SampleRow:
     created_at: datetime | None
     item_category: str | None = None  # the item's own category (Japanese MT-Bench: writing, math, coding, ...)
     thinking: str | None = None  # a reasoning model's thinking per turn (JSON), never scored
+    queue_s: float | None = None  # time waiting for a free engine slot (Ollama), kept out of ttft_s and latency_s
 
     @property
     def ok(self) -> bool:

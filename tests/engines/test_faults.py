@@ -41,7 +41,7 @@ async def test_reset_mid_stream_is_retried_and_restart_announced(kind: str) -> N
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("mode", ["500", "503", "reset_early", "stall", "malformed", "cut", "error_obj"])
+@pytest.mark.parametrize("mode", ["502", "503", "reset_early", "stall", "malformed", "cut"])
 async def test_transient_failures_are_retried_until_success(kind: str, mode: str) -> None:
     with FaultServer([mode, mode]) as srv:
         async with _engine(srv.url, kind) as eng:
@@ -53,7 +53,7 @@ async def test_transient_failures_are_retried_until_success(kind: str, mode: str
 @pytest.mark.parametrize(
     ("mode", "kind"),
     [
-        ("500", ErrorKind.SERVER),
+        ("503", ErrorKind.UNAVAILABLE),
         ("reset", ErrorKind.STREAM_CUT),
         ("reset_early", ErrorKind.CONNECT),
         ("stall", ErrorKind.TIMEOUT),
@@ -70,6 +70,20 @@ async def test_persistent_failures_give_up_after_the_bound(mode: str, kind: Erro
     assert info.value.kind is kind
     assert info.value.attempts == 3
     assert srv.chats == 3, "bounded: exactly `attempts` requests"
+
+
+@pytest.mark.parametrize("mode", ["500", "oom", "error_obj"])
+@pytest.mark.parametrize("backend", KINDS)
+async def test_an_engine_that_failed_at_the_request_is_not_asked_again(mode: str, backend: str) -> None:
+    """Out of memory, another 500, or an error after the answer began: a retry would only load the model again."""
+    with FaultServer([mode] * 3) as srv:
+        async with _engine(srv.url, backend) as eng:
+            with pytest.raises(EngineError) as info:
+                await eng.chat("m", "hi", P)
+    assert info.value.kind is ErrorKind.SERVER and info.value.attempts == 1
+    assert srv.chats == 1
+    if mode == "oom":
+        assert "more system memory" in info.value.message
 
 
 @pytest.mark.parametrize(("mode", "kind"), [("404", ErrorKind.NOT_FOUND), ("400", ErrorKind.CLIENT)])

@@ -42,6 +42,9 @@ async def test_chat_streams_ndjson_and_converts_nanoseconds(engine: Engine, olla
     assert 0 < result.engine_timings["total_s"] < 60
     assert 0 < result.engine_timings["eval_s"] <= result.engine_timings["total_s"]
     assert result.tokens_per_s == pytest.approx(result.completion_tokens / result.engine_timings["eval_s"])
+    assert result.attempts == 1  # no fault was injected: a resend would hide a server bug
+    body = ollama.models[NAME].bodies[-1]
+    assert body["keep_alive"] == "30m" and "think" not in body  # kept loaded; think only when configured
 
 
 async def test_options_are_mapped_to_ollama_names(engine: Engine, ollama: OllamaStub) -> None:
@@ -76,7 +79,7 @@ async def test_tags_show_and_ps(engine: Engine, ollama: OllamaStub) -> None:
     assert loaded.name == NAME and loaded.memory_bytes and loaded.memory_bytes > model.size_bytes
     assert loaded.context_length == SMOL_CTX and loaded.expires_at
     [health] = await engine.health()
-    assert health.ok and health.version == "0.9.0"
+    assert health.ok and health.version == "0.12.6"
 
 
 async def test_unknown_model_is_not_found_and_not_retried(engine: Engine, ollama: OllamaStub) -> None:
@@ -90,13 +93,25 @@ async def test_unknown_model_is_not_found_and_not_retried(engine: Engine, ollama
 
 @pytest.mark.parametrize(
     ("raw", "url"),
-    [
+    [  # as Ollama itself (and its Python client) reads OLLAMA_HOST
         ("", "http://127.0.0.1:11434"),
         ("0.0.0.0", "http://127.0.0.1:11434"),
+        ("1.2.3.4", "http://1.2.3.4:11434"),
+        (":8080", "http://127.0.0.1:8080"),
+        ("1.2.3.4:56789", "http://1.2.3.4:56789"),
+        ("http://1.2.3.4", "http://1.2.3.4:80"),
+        ("https://1.2.3.4", "https://1.2.3.4:443"),
+        ("https://example.com:56789", "https://example.com:56789"),
         ("gpu-box:8080", "http://gpu-box:8080"),
+        ("example.com/", "http://example.com:11434"),
+        ("example.com:56789/path/", "http://example.com:56789/path"),
         ("https://ollama.internal", "https://ollama.internal:443"),
         ("http://10.1.2.3:11434/", "http://10.1.2.3:11434"),
         ("[::1]:1234", "http://[::1]:1234"),
+        ("::1", "http://[::1]:11434"),
+        ("[0001:002:003:0004::1]", "http://[0001:002:003:0004::1]:11434"),
+        ("https://[0001:002:003:0004::1]", "https://[0001:002:003:0004::1]:443"),
+        ("[0001:002:003:0004::1]:56789/path", "http://[0001:002:003:0004::1]:56789/path"),
     ],
 )
 def test_ollama_host_forms(raw: str, url: str, monkeypatch: pytest.MonkeyPatch) -> None:

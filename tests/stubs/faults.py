@@ -19,7 +19,7 @@ def _sse(delta: dict[str, object], finish: str | None = None) -> str:
 class FaultServer:
     """Each chat request takes the next mode from the script ('ok' once the script runs out).
 
-    Modes: ok, reset (RST after two tokens), reset_early (RST before any byte), 500, 503, 404, 400,
+    Modes: ok, reset (RST after two tokens), reset_early (RST before any byte), 500, 502, 503, 404, 400, oom,
     stall (no answer), stall_mid (two tokens, then silence), malformed (a broken JSON line), trickle (one token
     every 0.2 s, forever), cut (clean end of stream without a finish), error_obj (an error object mid-stream).
     """
@@ -49,8 +49,10 @@ class FaultServer:
 
     async def _common(self, mode: str, reply: Reply) -> bool:
         """Modes that look the same in both protocols; True when handled."""
-        if mode in ("500", "503", "404", "400"):
+        if mode in ("500", "502", "503", "404", "400"):
             await reply.send(int(mode), {"error": {"message": f"injected {mode}", "code": int(mode)}})
+        elif mode == "oom":  # Ollama's answer when a model does not fit
+            await reply.send(500, {"error": "model requires more system memory (8.0 GiB) than is available (4.0 GiB)"})
         elif mode == "reset_early":
             reply.abort()
         elif mode == "close_early":  # FIN before any byte: what a stale keep-alive connection looks like
