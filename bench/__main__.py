@@ -8,6 +8,7 @@ from bench import (
     chat_overhead,
     engine_overhead,
     judge_overhead,
+    ollama_overhead,
     recommend_decide,
     report_render,
     runner_overhead,
@@ -17,6 +18,7 @@ from bench import (
 
 BENCHES = {
     "engine": engine_overhead.main,
+    "ollama": ollama_overhead.main,
     "runner": runner_overhead.main,
     "judge": judge_overhead.main,
     "chat": chat_overhead.main,

@@ -37,6 +37,20 @@ MODELS_RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent
 )
 
 
+def _ollama(tokens: list[str]) -> bytes:
+    """Ollama's NDJSON stream: a line per token, then the final object with its counts and nanosecond durations."""
+    lines = [{"model": "stub", "created_at": "2026-11-30T00:00:00Z", "message": {"role": "assistant", "content": t},
+              "done": False} for t in tokens]  # fmt: skip
+    lines.append({"model": "stub", "created_at": "2026-11-30T00:00:00Z", "message": {"role": "assistant",
+                  "content": ""}, "done": True, "done_reason": "stop", "total_duration": 2_000_000,
+                  "prompt_eval_count": 40, "prompt_eval_duration": 500_000, "eval_count": len(tokens),
+                  "eval_duration": 1_000_000})  # fmt: skip
+    body = "".join(json.dumps(x) + "\n" for x in lines)
+    chunk = f"{len(body.encode()):x}\r\n{body}\r\n0\r\n\r\n".encode()
+    return b"HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk
+
+
+OLLAMA_RESPONSE = _ollama(TOKENS)
 COUNT = [0]
 
 
@@ -63,6 +77,9 @@ class Instant(asyncio.Protocol):
             if path.startswith("/v1/chat"):
                 COUNT[0] += 1
                 self.transport.write(RESPONSE)
+            elif path.startswith("/api/chat"):  # Ollama's protocol
+                COUNT[0] += 1
+                self.transport.write(OLLAMA_RESPONSE)
             elif path.startswith("/count"):  # how many chat requests so far: the resume benchmark asks
                 body = str(COUNT[0]).encode()
                 self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))

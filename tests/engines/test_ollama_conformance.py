@@ -99,3 +99,56 @@ def test_zero_timings_are_omitted(client: ollama.Client) -> None:
                         keep_alive="5m")  # fmt: skip
     second = client.chat(NAME, messages=[{"role": "user", "content": "Hi"}], options={"num_predict": 2})
     assert first.done and second.load_duration is None  # resident: Ollama sends no zero load_duration
+
+
+def test_engine_failures_come_as_ollama_reports_them(tmp_path: Path, smollm2_path: Path) -> None:
+    """An engine that fails before the answer is an HTTP 500 with `{"error"}`; one that fails after the answer
+    began is an error line in the stream. The official client raises on both; ours does not retry either."""
+    import asyncio
+
+    from llamune_eval.engines import Engine, OllamaBackend
+    from llamune_eval.types import EngineError, ErrorKind, SamplingParams
+    from tests.stubs.faults import FaultServer
+
+    with FaultServer(["reset", "500", "reset", "500"]) as upstream:
+        model = OllamaModel(NAME, smollm2_path, upstream.url, SMOL_CTX)
+        with OllamaStub([model]).start() as stub:
+            client = ollama.Client(host=stub.url)
+            with pytest.raises(ollama.ResponseError) as cut:
+                list(client.chat(NAME, messages=[{"role": "user", "content": "Hi"}], stream=True))
+            assert "llama runner process has terminated" in cut.value.error
+            with pytest.raises(ollama.ResponseError) as failed:
+                client.chat(NAME, messages=[{"role": "user", "content": "Hi"}])
+            assert failed.value.status_code == 500
+
+            async def ours() -> list[EngineError]:
+                errors = []
+                async with Engine([OllamaBackend(stub.url)]) as engine:
+                    for _ in range(2):
+                        with pytest.raises(EngineError) as info:
+                            await engine.chat(NAME, "Hi", SamplingParams(max_tokens=4))
+                        errors.append(info.value)
+                return errors
+
+            errors = asyncio.run(ours())
+    assert [(e.kind, e.attempts) for e in errors] == [(ErrorKind.SERVER, 1), (ErrorKind.SERVER, 1)]
+    assert upstream.chats == 4  # nothing was asked twice
+
+
+def test_streamed_answers_are_never_cut(client: ollama.Client, server: OllamaStub) -> None:
+    """The old test server reused a keep-alive connection llama.cpp had closed, cutting about one streamed answer
+    in three (hidden by our client's resend). Thirty in a row, each complete at the first attempt."""
+    import asyncio
+
+    from llamune_eval.engines import Engine, OllamaBackend
+    from llamune_eval.types import SamplingParams
+
+    async def run() -> list[int]:
+        async with Engine([OllamaBackend(server.url)]) as engine:
+            results = [await engine.chat(NAME, f"Say {i}.", SamplingParams(max_tokens=3, temperature=0))
+                       for i in range(30)]  # fmt: skip
+        return [r.attempts for r in results]
+
+    before = server.server.count("/api/chat")
+    assert asyncio.run(run()) == [1] * 30
+    assert server.server.count("/api/chat") - before == 30  # and no silent resend either
