@@ -250,6 +250,8 @@ def load(path: Path | None = None, env: dict[str, str] | None = None) -> Config:
             data = tomllib.loads(candidate.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{candidate}: {exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{candidate}: not UTF-8 ({exc.reason} at byte {exc.start})") from exc
         except OSError as exc:
             raise ConfigError(f"{candidate}: {exc.strerror}") from exc
         source = candidate

@@ -167,13 +167,31 @@ def digest_of(data: dict[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(canonical(data)).hexdigest()
 
 
+def _public_key(path: Path) -> bytes:
+    """The organisation's public key file (LLAMUNE_PUBLIC_KEY), or one clear line saying what is wrong with it."""
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    try:
+        pem = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the public key ({exc.strerror or exc})") from exc
+    try:
+        load_pem_public_key(pem)
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"{path}: not a PEM public key (LLAMUNE_PUBLIC_KEY)") from exc
+    return pem
+
+
 def verify_signature(data: dict[str, Any], public_key_pem: bytes) -> bool:
     """Ed25519 signature (hex) over the canonical JSON, checked with the organisation's public key."""
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-    key = load_pem_public_key(public_key_pem)
+    try:
+        key = load_pem_public_key(public_key_pem)
+    except (ValueError, TypeError):  # not a PEM public key at all
+        return False
     if not isinstance(key, Ed25519PublicKey) or not isinstance(data.get("signature"), str):
         return False
     try:
@@ -195,7 +213,7 @@ def load_recommended(path: Path, public_key: Path | None = None, *, allow_previe
     if data.get("digest") != digest_of(data):
         raise InputError(f"{path}: digest does not match the content (altered or truncated); refused")
     key = public_key or (Path(os.environ["LLAMUNE_PUBLIC_KEY"]) if os.environ.get("LLAMUNE_PUBLIC_KEY") else None)
-    if key is not None and not verify_signature(data, key.read_bytes()):
+    if key is not None and not verify_signature(data, _public_key(key)):
         raise InputError(f"{path}: signature missing or not valid for {key}; refused")
     try:
         settings = RecommendedSettings.model_validate(data)

@@ -28,7 +28,7 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     except OSError as exc:
         raise SuiteError(f"{path}: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
-        raise SuiteError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from exc
+        raise _not_utf8(path, exc) from exc
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -43,11 +43,17 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def _not_utf8(path: Path, exc: UnicodeDecodeError) -> SuiteError:
+    return SuiteError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})")
+
+
 def read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise SuiteError(f"{path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path, exc) from exc
     except json.JSONDecodeError as exc:
         raise SuiteError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg} at column {exc.colno})") from exc
 
@@ -59,6 +65,8 @@ def read_yaml(path: Path) -> Any:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise SuiteError(f"{path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path, exc) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)

@@ -24,6 +24,27 @@ from llamune_eval.scoring.parse import first_line
 SCORERS = ("exact", "regex", "contains", "choice", "json", "json_schema", "judge")
 SUITE_KEYS = {"name", "version", "category", "description", "scoring", "default_preset", "items", "system",
               "max_tokens"}  # fmt: skip
+# the type each optional field must have (a suite file is hand-written: `max_tokens: lots` must be one clear line)
+SPEC_TYPES: dict[str, tuple[type, ...]] = {"name": (str,), "version": (str, int, float), "category": (str,),
+                                           "description": (str,), "scoring": (str,), "default_preset": (str,),
+                                           "items": (str,), "system": (str,), "max_tokens": (int,)}  # fmt: skip
+ITEM_TYPES: dict[str, tuple[type, ...]] = {"id": (str, int), "question_id": (str, int), "eval_aspect": (str,),
+                                           "category": (str,), "scoring": (str,), "pattern": (str,),
+                                           "ignore_case": (bool,), "input": (str,)}  # fmt: skip
+
+
+def _check_types(row: dict[str, Any], types: dict[str, tuple[type, ...]], at: str) -> None:
+    for key, kinds in types.items():
+        value = row.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            names = " or ".join(k.__name__ for k in kinds)
+            raise SuiteError(f"{at}: field {key!r} should be {names}, got {type(value).__name__} {value!r:.40}")
+    if "max_tokens" in types and isinstance(row.get("max_tokens"), int) and row["max_tokens"] < 1:
+        raise SuiteError(f"{at}: field 'max_tokens' should be at least 1, got {row['max_tokens']}")
+
+
 TEMPLATE_VERSION = "inhouse-1"
 
 
@@ -105,6 +126,7 @@ class InHouse(MeanRules):
 
 def _item(row: dict[str, Any], at: str, default_scoring: str, n: int) -> Item:
     """One item in any of the three layouts (ours, ELYZA-tasks-100, Japanese MT-Bench)."""
+    _check_types(row, ITEM_TYPES, at)
     if "turns" in row:
         turns = require(row, "turns", at, list)
         if not turns or not all(isinstance(t, str) for t in turns):
@@ -128,7 +150,13 @@ def _item(row: dict[str, Any], at: str, default_scoring: str, n: int) -> Item:
         if str(reference) not in meta["choices"]:
             raise SuiteError(f"{at}: reference {reference!r} is not one of the choices")
     elif scoring == "json_schema":
+        import jsonschema
+
         meta["schema"] = require(row, "schema", at, dict)
+        try:
+            jsonschema.Draft202012Validator.check_schema(meta["schema"])
+        except jsonschema.SchemaError as exc:
+            raise SuiteError(f"{at}: field 'schema' is not a valid JSON Schema: {exc.message[:160]}") from exc
     elif scoring in ("exact", "contains") and reference in (None, "", []):
         raise SuiteError(f"{at}: scoring {scoring!r} needs a reference")
     raw_id = row.get("id", row.get("question_id", n))
@@ -190,6 +218,7 @@ def load(source: str) -> Suite:
         unknown = set(loaded) - SUITE_KEYS
         if unknown:
             raise SuiteError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}")
+        _check_types(loaded, SPEC_TYPES, str(path))
         spec = loaded
         items_path = path.parent / str(require(spec, "items", str(path)))
         name = str(require(spec, "name", str(path)))

@@ -74,6 +74,8 @@ class ChatDB:
         self.lock = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.path.exists():  # conversations: owner-only from the first byte (the WAL inherits it)
+                self.path.touch(mode=0o600)
             self.con = sqlite3.connect(self.path, timeout=timeout, check_same_thread=False, isolation_level=None)
             self.con.row_factory = sqlite3.Row
             if self.con.execute("PRAGMA quick_check").fetchone()[0] != "ok":

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
+
 from llamune_eval import egress
 from llamune_eval.categories import CATEGORIES
 from llamune_eval.chat.runtime import ChatRuntime, permanent_system, permanent_system_path
@@ -52,7 +54,7 @@ class Repl:
         st = egress.state()
         state = self.rt.state
         assert state is not None
-        console.print(f"[bold]llamune[/] · {state.model} · セッション {state.session_id} · "
+        console.print(f"[bold]llamune[/] · {escape(state.model)} · セッション {state.session_id} · "
                       f"エンジン通信 {st.engine_bytes:,} B · 外部通信 {st.external_bytes} B "
                       f"(遮断 {len(st.refused)} 件)")  # fmt: skip
 
@@ -88,7 +90,7 @@ class Repl:
         result, answer = await self.rt.ask(text, on_token=_echo)
         sys.stdout.write("\n")
         if result is None:
-            console.print(f"[red]エラー:[/] {answer}")
+            console.print(f"[red]エラー:[/] {escape(str(answer))}")
         else:
             console.print(f"[dim]{result.model} · {result.completion_tokens} tokens · TTFT {result.ttft_s or 0:.2f}s · "
                           f"{result.tokens_per_s or 0:.1f} tok/s[/]")  # fmt: skip
@@ -104,7 +106,7 @@ class Repl:
             "/category": self.c_category,
         }.get(name)  # fmt: skip
         if handler is None:
-            console.print(f"[yellow]不明なコマンド {name}[/]: /help で一覧を表示")
+            console.print(f"[yellow]不明なコマンド {escape(name)}[/]: /help で一覧を表示")
             return None
         return await handler(arg)
 
@@ -119,7 +121,7 @@ class Repl:
         assert state is not None
         for m in self.rt.db.history(state.session_id, sources=("main", "retry")):
             who = "あなた" if m["role"] == "user" else m["model"]
-            console.print(f"[bold]{m['turn']}. {who}[/]: {m['content']}", markup=True, highlight=False)
+            console.print(f"[bold]{m['turn']}. {who}[/]: {escape(str(m['content']))}", highlight=False)
 
     async def c_others(self, arg: str) -> None:
         state = self.rt.state
@@ -127,14 +129,14 @@ class Repl:
         if not state.background:
             console.print("他のLLMの回答はまだありません")
         for i, b in enumerate(state.background, 1):
-            console.print(f"[bold]{i}. {b.model}[/]（質問 {b.turn}）\n{b.text}", highlight=False)
+            console.print(f"[bold]{i}. {escape(b.model)}[/]（質問 {b.turn}）\n{escape(b.text)}", highlight=False)
             b.seen = True
 
     async def c_models(self, arg: str) -> None:
         recommended = {m.name for m in self.rt.active.models}
         for name in self.rt.installed:
             mark = "★" if name in recommended else " "
-            console.print(f"{mark} {name}")
+            console.print(f"{mark} {escape(name)}")
         console.print("★ = この端末向けの推奨設定に含まれるモデル")
 
     async def c_settings(self, arg: str) -> None:
@@ -150,7 +152,7 @@ class Repl:
             console.print(f"[yellow]新しい推奨設定 {a.newer.new_version} があります[/]: 追加 {added} · 廃止 {dropped}")
             console.print("/settings apply で推奨設定に切り替え、/settings keep で今の設定を使い続けます")
         for reason in a.refused:
-            console.print(f"[yellow]使用しなかった推奨設定:[/] {reason}")
+            console.print(f"[yellow]使用しなかった推奨設定:[/] {escape(str(reason))}")
 
     def newer(self, choice: str) -> None:
         """A custom-settings user chooses: apply the newer recommendation, or keep theirs (and stop being told)."""
@@ -190,20 +192,20 @@ class Repl:
         state = self.rt.state
         assert state is not None
         if arg not in self.rt.installed:
-            console.print(f"[yellow]モデル {arg or '(なし)'} はありません[/]: /models で一覧を表示")
+            console.print(f"[yellow]モデル {escape(arg or '(なし)')} はありません[/]: /models で一覧を表示")
             return
         state.model = arg
         self.rt.db.update_session(state.session_id, model=arg)
-        console.print(f"メインのモデルを {arg} に切り替えました")
+        console.print(f"メインのモデルを {escape(arg)} に切り替えました")
 
     async def c_preset(self, arg: str) -> None:
         if arg not in BUILTIN:
-            console.print(f"[yellow]プリセット {arg or '(なし)'} はありません[/]: {', '.join(BUILTIN)}")
+            console.print(f"[yellow]プリセット {escape(arg or '(なし)')} はありません[/]: {', '.join(BUILTIN)}")
             return
         self.rt.preset_override = BUILTIN[arg]
         assert self.rt.state is not None
         self.rt.db.update_session(self.rt.state.session_id, preset=arg)
-        console.print(f"プリセットを {arg} にしました")
+        console.print(f"プリセットを {escape(arg)} にしました")
 
     async def c_rewind(self, arg: str) -> None:
         state = self.rt.state
@@ -222,7 +224,7 @@ class Repl:
     async def c_retry(self, arg: str) -> None:
         options = [(m, p) for m in self.rt.installed for p in ("settings", *BUILTIN)]
         for i, (m, p) in enumerate(options, 1):
-            console.print(f"  {i}. {m} · {p}")
+            console.print(f"  {i}. {escape(str(m))} · {escape(str(p))}")
         choice = await self.ask_line("番号を選んでください: ")
         if not choice or not choice.strip().isdigit() or not 1 <= int(choice) <= len(options):
             console.print(f"[yellow]1〜{len(options)} の番号を入力してください[/]")
@@ -232,7 +234,7 @@ class Repl:
         result, text, new_id = await self.rt.retry(model, chosen, on_token=_echo)
         sys.stdout.write("\n")
         if result is None:
-            console.print(f"[red]エラー:[/] {text}")
+            console.print(f"[red]エラー:[/] {escape(str(text))}")
             return
         adopt = await self.ask_line("この回答を採用しますか？ [y/N] ")
         self.rt.settle_retry(new_id, (adopt or "").strip().lower() == "y")
@@ -249,10 +251,12 @@ class Repl:
                           "/category auto で自動", markup=False)  # fmt: skip
             return
         if arg != "auto" and arg not in CATEGORIES:
-            console.print(f"[yellow]種別 {arg} はありません[/]: {', '.join(CATEGORIES)}, auto", highlight=False)
+            console.print(f"[yellow]種別 {escape(arg)} はありません[/]: {', '.join(CATEGORIES)}, auto", highlight=False)
             return
         self.rt.set_category(None if arg == "auto" else arg)
-        console.print("種別を自動判定に戻しました" if arg == "auto" else f"種別を {arg} にしました（直前と以降の質問）")
+        console.print(
+            "種別を自動判定に戻しました" if arg == "auto" else f"種別を {escape(arg)} にしました（直前と以降の質問）"
+        )
 
     async def c_system(self, arg: str) -> None:
         state = self.rt.state

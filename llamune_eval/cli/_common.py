@@ -90,6 +90,10 @@ def main_wrapper(app: Callable[..., Any]) -> None:
         fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
     except RuntimeError as exc:
         fail(str(exc))
+    except Exception as exc:
+        if type(exc).__module__.split(".")[0] not in ("duckdb", "_duckdb", "sqlite3"):
+            raise
+        fail(f"store: {str(exc).splitlines()[0][:300]}")  # a database error a check did not foresee: one line
     sys.exit(code if isinstance(code, int) else 0)
 
 

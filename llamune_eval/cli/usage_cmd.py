@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from llamune_eval.cli._common import load_config
@@ -25,7 +26,7 @@ def ingest_paths(config: Path | None, paths: list[Path], store_path: Path | None
     cfg = load_config(config)
     with Store(store_path or cfg.paths.store) as store:
         for r in ingest(store, paths):
-            err_console.print(f"{r.source}: {r.read} events read, {r.added} new")
+            err_console.print(f"{r.source}: {r.read} events read, {r.added} new", markup=False)
 
 
 def report(config: Path | None, quarter: str | None, store_path: Path | None, as_json: bool) -> None:
@@ -42,16 +43,17 @@ def report(config: Path | None, quarter: str | None, store_path: Path | None, as
     for col in ("model", "count", "avg time (s)", "success", "rating", "rated"):
         table.add_column(col, justify="left" if col == "model" else "right")
     for model, m in metrics["modelUsage"].items():
-        table.add_row(model, str(m["count"]), _fmt(m["averageExecutionTime"]), _fmt(m["successRate"]),
+        table.add_row(escape(model), str(m["count"]), _fmt(m["averageExecutionTime"]), _fmt(m["successRate"]),
                       _fmt(m["userRating"]), str(m["ratings"]))  # fmt: skip
     console.print(table)
     fb = metrics["userFeedback"]
     console.print(f"👍 {fb['thumbsUp']}  👎 {fb['thumbsDown']}  comments: {len(fb['comments'])}")
     for comment in fb["comments"][-5:]:
-        console.print(f"  「{comment}」", highlight=False)
+        console.print(f"  「{comment}」", highlight=False, markup=False)
     for category, rows in metrics["taskPerformance"].items():
-        console.print(f"{category}: " + ", ".join(f"{r['model']} ×{r['count']}" for r in rows), highlight=False)
+        console.print(f"{category}: " + ", ".join(f"{r['model']} ×{r['count']}" for r in rows), highlight=False,
+                      markup=False)  # fmt: skip
     for config_name, a in metrics["retryAdoption"].items():
-        console.print(f"/retry {config_name}: {a['adopted']}/{a['retries']} adopted")
+        console.print(f"/retry {config_name}: {a['adopted']}/{a['retries']} adopted", markup=False)
     for name, (point, low, high) in metrics["retryBradleyTerry"].items():
-        console.print(f"Bradley–Terry from /retry {name}: {point:+.2f} [{low:+.2f}, {high:+.2f}]")
+        console.print(f"Bradley–Terry from /retry {name}: {point:+.2f} [{low:+.2f}, {high:+.2f}]", markup=False)

@@ -80,6 +80,8 @@ class EmbeddedServer:
             "ctx_per_slot": self.ctx_per_slot, "threads": self.threads, "port": self.port, "parent": os.getpid(),
         }  # fmt: skip
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        if self.log_path.exists() and self.log_path.stat().st_size:  # the previous child's log (a crash's) is kept
+            self.log_path.replace(self.log_path.with_name(self.log_path.name + ".1"))
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "llamune_eval.engines._embedded_child", json.dumps(spec)],

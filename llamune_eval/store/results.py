@@ -10,6 +10,7 @@ commits would slow the run itself; the journal keeps the hot path to one small w
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 from collections.abc import Iterable, Sequence
@@ -40,6 +41,7 @@ JUDGEMENT_COLUMNS = (
 )  # fmt: skip
 
 
+MAX_LINE = 1 << 30  # bytes of one journal line DuckDB will read (its default, 16 MB, is smaller than some answers)
 Rescored = tuple[str, str | None, bool, bool, dict[str, float]]  # key, parsed, parse_ok, pending_judge, values
 
 
@@ -65,10 +67,15 @@ class Store:
         self.path = Path(path)
         if self.path.parent and not self.path.parent.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        fresh = not self.path.exists()
+        if not fresh:
+            probe(self.path)  # a damaged store is reported and left exactly as it is
         try:
             self.con = connect(self.path)
         except Exception as exc:
             raise StoreError(f"{self.path}: cannot open the store: {str(exc).splitlines()[0]}") from exc
+        if fresh:
+            private(self.path)  # it holds prompts, answers and users' comments
         self.con.execute(SCHEMA + USAGE_SCHEMA)
         self.journal = self.path.with_name(self.path.name + ".journal.jsonl")
         self.judgement_journal = self.path.with_name(self.path.name + ".judgements.jsonl")
@@ -108,7 +115,8 @@ class Store:
         try:
             con.execute(
                 f"CREATE OR REPLACE TEMP TABLE journal AS SELECT * FROM read_json(?, format = 'newline_delimited', "
-                f"ignore_errors = true, columns = {{{spec}}}) WHERE row.key IS NOT NULL "
+                f"ignore_errors = true, maximum_object_size = {MAX_LINE}, columns = {{{spec}}}) "
+                "WHERE row.key IS NOT NULL "
                 "QUALIFY row_number() OVER (PARTITION BY row.key ORDER BY row.created_at DESC) = 1",
                 [str(journal)],
             )
@@ -269,13 +277,44 @@ class StoreError(InputError):
     pass
 
 
+def private(path: Path) -> None:
+    """Owner-only permissions (0600) for a file that holds conversations."""
+    with contextlib.suppress(OSError):  # a filesystem without modes (a mounted share): nothing to tighten
+        os.chmod(path, 0o600)
+
+
+def probe(path: Path) -> None:
+    """Read every table of an existing store read-only, every column: a truncated or damaged file is one clear
+    error, and nothing (no migration, recovery or checkpoint) ever writes to it."""
+    import duckdb
+
+    try:
+        con = connect(path, read_only=True)
+    except duckdb.Error as exc:
+        raise StoreError(f"{path}: not a readable store, left as it is ({str(exc).splitlines()[0][:200]})") from exc
+    try:
+        tables = [t for (t,) in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()]  # fmt: skip
+        for table in tables:
+            con.execute(f'SELECT count(*), sum(hash(t)) FROM "{table}" t').fetchone()
+    except duckdb.Error as exc:
+        raise StoreError(f"{path}: the store is damaged or truncated and was left as it is "
+                         f"({str(exc).splitlines()[0][:200]}); restore it from a backup") from exc  # fmt: skip
+    finally:
+        con.close()
+
+
 class Writer:
     """Appends each finished sample (or judgement) to its journal at once; `close` moves it into DuckDB."""
 
     def __init__(self, store: Store, judgements: bool = False) -> None:
         self.store = store
         self.written = 0
-        self.file = (store.judgement_journal if judgements else store.journal).open("a", encoding="utf-8")
+        path = store.judgement_journal if judgements else store.journal
+        fresh = not path.exists()
+        self.file = path.open("a", encoding="utf-8")
+        if fresh:
+            private(path)
 
     def put_row(self, row: dict[str, Any]) -> None:
         self.file.write(orjson.dumps({"row": row}).decode() + "\n")

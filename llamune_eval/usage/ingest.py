@@ -46,15 +46,19 @@ def _from_sqlite(path: Path) -> list[dict[str, Any]]:
 
 def _from_jsonl(path: Path) -> list[dict[str, Any]]:
     rows = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from exc
+    for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
         except ValueError as exc:
             raise InputError(f"{path}:{n}: invalid JSON ({exc})") from exc
-        if not isinstance(row, dict) or "event_id" not in row:
-            raise InputError(f"{path}:{n}: a usage event needs an event_id")
+        if not isinstance(row, dict) or not isinstance(row.get("event_id"), str | int) or row["event_id"] == "":
+            raise InputError(f"{path}:{n}: a usage event needs an event_id (a non-empty string)")
         rows.append(row)
     return rows
 
