@@ -33,10 +33,23 @@ def test_help_imports_nothing_heavy(module: str) -> None:
     assert out.strip().splitlines()[-1] == "HEAVY []"
 
 
+COMMANDS = [["models"], ["ask"], ["engine"], ["engine", "serve"], ["suites"], ["run"], ["results"], ["judge"],
+            ["recommend"], ["report"], ["compare"], ["usage"], ["usage", "ingest"], ["export"], ["data"],
+            ["data", "list"], ["data", "pull"], ["data", "pack"], ["data", "import"], ["data", "verify"]]  # fmt: skip
+
+
 def test_every_command_has_help(tmp_path: Path) -> None:
-    for args in (["models", "--help"], ["ask", "--help"], ["engine", "serve", "--help"]):
-        proc = _cli(*args, cwd=tmp_path)
+    """Every command and subcommand the README lists (and nothing it does not) answers --help."""
+    from llamune_eval.cli.main import app
+
+    for args in COMMANDS:
+        proc = _cli(*args, "--help", cwd=tmp_path)
         assert proc.returncode == 0 and "Usage" in proc.stdout, args
+    import typer.main
+
+    group = typer.main.get_command(app)
+    listed = set(group.commands)  # type: ignore[attr-defined]
+    assert listed == {c[0] for c in COMMANDS}
 
 
 @pytest.fixture

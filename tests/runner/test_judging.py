@@ -108,8 +108,10 @@ def test_quadratic_kappa_and_human_agreement() -> None:
 
 async def test_human_ratings_csv(judged_store: tuple[Config, Path], tmp_path: Path) -> None:
     cfg, path = judged_store
+    await judge(cfg, JudgeSpec(progress=False))  # judged here, whatever ran before (resumable: nothing twice)
     with Store(path) as store:
         keys = [r["sample_key"] for r in store.judgements("mode != 'pairwise' AND trial = 0")]
+    assert keys
     ratings = tmp_path / "human.csv"
     with ratings.open("w", newline="") as f:
         writer = csv.writer(f)
@@ -118,7 +120,12 @@ async def test_human_ratings_csv(judged_store: tuple[Config, Path], tmp_path: Pa
             writer.writerow([key, 1 + i % 5])
     cfg2 = cfg.model_copy(update={"judge": cfg.judge.model_copy(update={"human_ratings": ratings})})
     outcome = await judge(cfg2, JudgeSpec(progress=False))
-    assert "human" in outcome.figures and outcome.figures["human"]["n"] >= 0
+    with Store(path) as store:  # the first-trial verdicts that were readable are the ones compared with people
+        readable = [r for r in store.judgements("mode != 'pairwise' AND trial = 0 AND ok") if r["sample_key"] in keys]
+    human = outcome.figures["human"]
+    assert human["n"] == len(readable)
+    if readable:
+        assert set(human) == {"spearman", "kappa", "n"}
 
 
 def test_panel_disagreement() -> None:
