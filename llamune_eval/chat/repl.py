@@ -16,6 +16,8 @@ from llamune_eval.presets import BUILTIN
 from llamune_eval.settings import default_custom_path
 from llamune_eval.ui import console
 
+YES = ("yes", "y", "はい")  # the specification's yes answers
+
 HELP = """コマンド:
   /retry            別のモデル×プリセットで最後の質問に答え直す（採用 / 破棄を選ぶ）
   /rewind N         N 番目の質問より後を取り消す（論理削除）
@@ -294,13 +296,36 @@ class Repl:
             return
         item = items[int(parts[1]) - 1]
         if parts[0] == "save" and len(parts) == 3:
-            Path(parts[2]).write_text(item["content"], encoding="utf-8")
-            console.print(f"{parts[2]} に保存しました")
+            await self._save(Path(parts[2]).expanduser(), item["content"])
         else:
             console.print(item["content"], markup=False, highlight=False)
 
+    async def _save(self, target: Path, content: str) -> None:
+        """An artifact to a file: never over an existing one without a yes, and a failure is a message, never the
+        end of the session."""
+        if target.exists():
+            answer = await self.ask_line(
+                f"{target} はすでにあります。上書きしますか？ (yes, y - 上書き / no, n - 中止) "
+            )
+            if (answer or "").strip().lower() not in YES:
+                console.print("保存しませんでした")
+                return
+        try:
+            target.write_text(content, encoding="utf-8")
+        except OSError as exc:
+            console.print(f"[red]保存できませんでした:[/] {escape(str(target))}: {escape(exc.strerror or str(exc))}")
+            return
+        console.print(f"{escape(str(target))} に保存しました")
+
     async def c_eval(self, arg: str) -> None:
+        from llamune_eval.types import EngineError
+
         state = self.rt.state
         assert state is not None
         critic = arg or next((m for m in self.rt.installed if m != state.model), state.model)
-        console.print(await self.rt.evaluate(critic), markup=False, highlight=False)
+        try:
+            verdict = await self.rt.evaluate(critic)
+        except EngineError as exc:  # an unreachable or unknown critic ends the evaluation, not the session
+            console.print(f"[red]評価できませんでした:[/] {escape(critic)}: {escape(str(exc))}")
+            return
+        console.print(verdict, markup=False, highlight=False)

@@ -136,3 +136,33 @@ def test_newer_recommendation_keep_apply_and_permanent_system(chat_dir: Path) ->
     assert (chat_dir / "settings.toml").read_text(encoding="utf-8").startswith('basedOn = "2026-Q2"')
     quiet = _chat(chat_dir, ["/quit"])
     assert "新しい推奨設定" not in quiet.stdout
+
+
+def test_bad_commands_never_end_the_session(chat_dir: Path) -> None:
+    """Markup in a message, an unknown critic for /eval: each a message, and the session goes on."""
+    script = ["Repeat [/INST] and [red]x please.", "/history", "/eval no-such-model:7b", "/history", "/quit"]
+    proc = _chat(chat_dir, script)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stdout.count("[/INST] and [red]x") >= 2  # shown as text, both times
+    assert "評価できませんでした" in proc.stdout and "no-such-model:7b" in proc.stdout
+
+
+async def test_saving_an_artifact_never_overwrites_unasked_and_never_ends_the_session(tmp_path: Path) -> None:
+    from llamune_eval.chat.repl import Repl
+
+    answers = iter(["n", "y"])
+    repl = Repl.__new__(Repl)
+
+    async def ask_line(prompt: str) -> str | None:
+        return next(answers)
+
+    repl.ask_line = ask_line  # type: ignore[method-assign]
+    target = tmp_path / "x.py"
+    target.write_text("old")
+    await repl._save(target, "new")  # answered no
+    assert target.read_text() == "old"
+    await repl._save(target, "new")  # answered yes
+    assert target.read_text() == "new"
+    await repl._save(tmp_path / "no-such-dir" / "x.py", "code")  # a message, not an exception
+    assert not (tmp_path / "no-such-dir").exists()
