@@ -280,6 +280,8 @@ def load_custom(path: Path) -> CustomSettings | None:
         return CustomSettings.model_validate(data)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from exc
     except ValidationError as exc:
         first = exc.errors()[0]
         raise InputError(f"{path}: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from exc
@@ -305,6 +307,7 @@ class Active(BaseModel):
     concurrent_limit: int
     reason: str
     newer: QuarterlyUpdate | None = None  # a newer recommendation than the custom settings were based on
+    custom_path: str | None = None  # the custom settings file in force (what /settings keep writes to)
     refused: list[str] = Field(default_factory=list)
 
 
@@ -314,7 +317,15 @@ def resolve(
     """Custom settings beat recommended ones; the recommended tier follows this machine's memory."""
     memory = machine_memory_gb() if memory_gb is None else memory_gb
     recommended, refused = newest_recommended(recommended_dir) if recommended_dir.is_dir() else (None, [])
-    custom = load_custom(custom_path or default_custom_path()) if use_custom else None
+    custom_file = custom_path or default_custom_path()
+    custom = None
+    if use_custom:
+        try:
+            custom = load_custom(custom_file)
+        except InputError as exc:  # a broken custom file is reported, and the recommendation still applies
+            if recommended is None:
+                raise
+            refused = [*refused, f"custom settings not used: {exc}"]
     if custom is not None:
         newer = None
         if recommended is not None and version_key(custom.based_on or "") < version_key(recommended.version):
@@ -322,7 +333,7 @@ def resolve(
         order = custom.execution_order or [m.name for m in sorted(custom.models, key=lambda m: m.priority)]
         return Active(source="custom", version=custom.based_on, models=custom.models, execution_order=order,
                       concurrent_limit=custom.concurrent_limit, reason="your custom settings take precedence",
-                      newer=newer, refused=refused)  # fmt: skip
+                      newer=newer, refused=refused, custom_path=str(custom_file))  # fmt: skip
     if recommended is None:
         raise InputError(
             f"no usable recommended settings in {recommended_dir}" + (f" ({refused[0]})" if refused else "")

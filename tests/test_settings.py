@@ -84,6 +84,32 @@ def test_custom_settings_beat_recommended_and_hear_about_newer_ones(tmp_path: Pa
     assert active.newer is not None and active.newer.new_models == ["mid"] and active.newer.deprecated_models == ["old"]
 
 
+def test_a_broken_custom_file_is_reported_and_the_recommendation_still_applies(tmp_path: Path) -> None:
+    """One unknown key in the custom file used to drop both the custom and the recommended settings."""
+    _write(tmp_path, _settings("2026-Q2"))
+    custom = tmp_path / "settings.toml"
+    custom.write_text('basedOn = "2026-Q1"\ncolour = "blue"\nmodels = []\n', encoding="utf-8")
+    before = custom.read_bytes()
+    active = resolve(tmp_path, custom, memory_gb=32)
+    assert active.source == "recommended" and active.version == "2026-Q2" and active.models
+    assert any("custom settings not used" in r and "settings.toml" in r and "colour" in r for r in active.refused)
+    assert custom.read_bytes() == before
+    custom.write_bytes(b'basedOn = "\xff"\n')
+    assert any("not UTF-8" in r for r in resolve(tmp_path, custom, memory_gb=32).refused)
+
+
+def test_keep_writes_the_custom_file_in_force(tmp_path: Path) -> None:
+    _write(tmp_path, _settings("2026-Q2"))
+    custom = tmp_path / "elsewhere.toml"
+    custom.write_text(
+        'basedOn = "2026-Q1"\n[[models]]\nname = "mine"\npriority = 1\npurpose = "メイン"\n'
+        "[models.parameters]\ntemperature = 0.2\ntop_p = 0.9\nmax_tokens = 300\n",
+        encoding="utf-8",
+    )
+    active = resolve(tmp_path, custom, memory_gb=32)
+    assert active.custom_path == str(custom)  # what /settings keep rewrites, not the default file
+
+
 def test_no_usable_settings_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no usable recommended settings"):
         resolve(tmp_path, tmp_path / "none.toml")

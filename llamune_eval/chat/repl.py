@@ -169,7 +169,7 @@ class Repl:
             self.rt.active = recommended
             console.print(f"推奨設定 {recommended.version} に切り替えました（{recommended.reason}）")
         else:
-            path = default_custom_path()
+            path = Path(a.custom_path) if a.custom_path else default_custom_path()  # the file in force
             text = path.read_text(encoding="utf-8")
             lines = [ln for ln in text.splitlines() if not ln.startswith("basedOn")]
             path.write_text(f'basedOn = "{a.newer.new_version}"\n' + "\n".join(lines) + "\n", encoding="utf-8")
