@@ -69,16 +69,16 @@ def test_a_file_with_a_bad_shape_is_refused_with_the_field(tmp_path: Path) -> No
         load_recommended(path)
 
 
+CUSTOM = ('basedOn = "2026-Q1"\nconcurrentLimit = 1\n[[models]]\nname = "mine"\npriority = 1\npurpose = "メイン"\n'
+          "[models.parameters]\ntemperature = 0.2\ntop_p = 0.9\nmax_tokens = 300\n")  # fmt: skip
+
+
 def test_custom_settings_beat_recommended_and_hear_about_newer_ones(tmp_path: Path) -> None:
     update = {"newVersion": "2026-Q2", "oldVersion": "2026-Q1", "changes": ["mid を追加"], "newModels": ["mid"],
               "deprecatedModels": ["old"], "performanceImprovements": []}  # fmt: skip
     _write(tmp_path, _settings("2026-Q2", update=update))
     custom = tmp_path / "settings.toml"
-    custom.write_text(
-        'basedOn = "2026-Q1"\nconcurrentLimit = 1\n[[models]]\nname = "mine"\npriority = 1\npurpose = "メイン"\n'
-        "[models.parameters]\ntemperature = 0.2\ntop_p = 0.9\nmax_tokens = 300\n",
-        encoding="utf-8",
-    )
+    custom.write_text(CUSTOM, encoding="utf-8")
     active = resolve(tmp_path, custom, memory_gb=32)
     assert active.source == "custom" and [m.name for m in active.models] == ["mine"]
     assert active.newer is not None and active.newer.new_models == ["mid"] and active.newer.deprecated_models == ["old"]
@@ -101,11 +101,7 @@ def test_a_broken_custom_file_is_reported_and_the_recommendation_still_applies(t
 def test_keep_writes_the_custom_file_in_force(tmp_path: Path) -> None:
     _write(tmp_path, _settings("2026-Q2"))
     custom = tmp_path / "elsewhere.toml"
-    custom.write_text(
-        'basedOn = "2026-Q1"\n[[models]]\nname = "mine"\npriority = 1\npurpose = "メイン"\n'
-        "[models.parameters]\ntemperature = 0.2\ntop_p = 0.9\nmax_tokens = 300\n",
-        encoding="utf-8",
-    )
+    custom.write_text(CUSTOM, encoding="utf-8")
     active = resolve(tmp_path, custom, memory_gb=32)
     assert active.custom_path == str(custom)  # what /settings keep rewrites, not the default file
 
