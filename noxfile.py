@@ -62,6 +62,14 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def fuzz(session: nox.Session) -> None:
+    """The fuzz suite with many examples (`nox -s tests` runs it bounded): `nox -s fuzz -- 20000` for more."""
+    _install(session, "dev")
+    examples = session.posargs[0] if session.posargs else "5000"
+    session.run("pytest", "-q", "tests/fuzz", env={**OFFLINE, "LLAMUNE_FUZZ_EXAMPLES": examples})
+
+
+@nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
     session.install("ruff>=0.5")
     session.run("ruff", "check", ".")
