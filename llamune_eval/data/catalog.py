@@ -7,9 +7,11 @@ folder per dataset with its `manifest.json`; the quarter then runs it instead of
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 JGLUE_BASE = "https://raw.githubusercontent.com/yahoojapan/JGLUE/v1.3.0/datasets"
 MT_BENCH_BASE = "https://raw.githubusercontent.com/Stability-AI/FastChat/jp-stable/fastchat/llm_judge/data"
@@ -91,14 +93,19 @@ def expand(names: list[str]) -> list[Dataset]:
     return list(out.values())
 
 
-def file_sha256(path: Path) -> str:
-    import hashlib
+def sha256_of(stream: IO[bytes]) -> tuple[str, int, int]:
+    """(sha256, bytes, lines) of a stream, read in 1 MB chunks: the one hashing of data files."""
+    digest, size, lines = hashlib.sha256(), 0, 0
+    while chunk := stream.read(1 << 20):
+        digest.update(chunk)
+        size += len(chunk)
+        lines += chunk.count(b"\n")
+    return digest.hexdigest(), size, lines
 
-    digest = hashlib.sha256()
+
+def file_sha256(path: Path) -> str:
     with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return sha256_of(f)[0]
 
 
 def recognise(kind: str, source: str) -> tuple[Dataset, str] | None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from llamune_eval import egress, jsonio
-from llamune_eval.data.catalog import DataFile, Dataset
+from llamune_eval.data.catalog import DataFile, Dataset, sha256_of
 from llamune_eval.data.store import (
     MANIFEST,
     DataError,
@@ -24,7 +24,6 @@ from llamune_eval.data.store import (
     Manifest,
     check_published,
     now,
-    sha256_of,
     swap_in,
 )
 

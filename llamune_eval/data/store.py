@@ -20,7 +20,7 @@ from typing import IO
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from llamune_eval import jsonio
-from llamune_eval.data.catalog import CATALOG, Dataset
+from llamune_eval.data.catalog import CATALOG, Dataset, sha256_of
 from llamune_eval.types import InputError
 
 FORMAT = "llamune-eval-data/1"
@@ -67,16 +67,6 @@ class Bundle(BaseModel):
 
 def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def sha256_of(stream: IO[bytes]) -> tuple[str, int, int]:
-    """(sha256, bytes, lines) of a stream, read in chunks."""
-    digest, size, lines = hashlib.sha256(), 0, 0
-    while chunk := stream.read(CHUNK):
-        digest.update(chunk)
-        size += len(chunk)
-        lines += chunk.count(b"\n")
-    return digest.hexdigest(), size, lines
 
 
 def check_published(dataset: Dataset, name: str, sha256: str, where: str) -> bool | None:
