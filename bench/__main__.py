@@ -8,6 +8,7 @@ from bench import (
     chat_overhead,
     engine_overhead,
     judge_overhead,
+    large_items,
     ollama_overhead,
     recommend_decide,
     report_render,
@@ -26,6 +27,7 @@ BENCHES = {
     "report": report_render.main,
     "recommend": recommend_decide.main,
     "scoring": scoring_profiles.main,
+    "large": large_items.main,
 }
 
 

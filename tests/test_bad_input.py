@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -155,4 +156,138 @@ def test_an_answer_larger_than_a_json_reader_s_default_is_stored(tmp_path: Path)
                                      "output": json.dumps([text])}, {"pass": 1.0}))  # fmt: skip
         writer.close()
         stored = {r["key"]: json.loads(r["output"])[0] for r in store.samples()}
+        inline = dict(store.con.execute("SELECT key, length(output::VARCHAR) FROM samples").fetchall())
     assert stored == {"big": big, "small": "ok"}
+    assert inline["small"] == 6 and inline["big"] < 100  # the big answer is kept out of line, whole
+
+
+def test_a_huge_item_is_refused_unsent_stored_once_and_recoverable_whole(tmp_path: Path, smollm2_server: Any) -> None:
+    """The reported case: a multi-megabyte in-house input beside a normal one, on the real engine. The prompt that
+    cannot fit is not sent (the engine used to tokenize it for seconds, in gigabytes), the normal item is answered,
+    the big prompt is stored once for both presets, every command still reads the store, and export gives the
+    full text back."""
+    big = "これは長い入力です。" * 300_000  # 3 M characters, 9 MB: far beyond 2,048 tokens
+    folder = tmp_path / "suites" / "huge"
+    folder.mkdir(parents=True)
+    (folder / "suite.yaml").write_text("name: huge\nitems: items.jsonl\nscoring: contains\nmax_tokens: 8\n")
+    with (folder / "items.jsonl").open("w", encoding="utf-8") as f:
+        for item in (
+            {"id": "big", "input": big, "reference": "x"},
+            {"id": "small", "input": "こんにちは", "reference": "x"},
+        ):
+            f.write(json.dumps(item, ensure_ascii=False) + "\n")
+    before = _digests(folder)
+    (tmp_path / "llamune.toml").write_text(
+        f'[[engines]]\nkind = "openai"\nurl = "{smollm2_server.url}"\n[run]\nsuites_dir = "suites"\n'
+        'presets = ["fast", "code"]\n'
+    )
+    run = _cli("run", "--sweep-only", "--no-progress", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert _digests(folder) == before
+    assert not (tmp_path / "llamune.duckdb.journal.jsonl").exists()
+    with Store(tmp_path / "llamune.duckdb") as store:
+        rows = {(r["item_id"], r["preset"]): r for r in store.samples()}
+        raw = store.con.execute("SELECT max(length(prompt::VARCHAR)) FROM samples WHERE item_id = 'big'").fetchone()
+        texts = store.con.execute("SELECT count(*), max(chars) FROM texts").fetchone()
+    assert {k: (r["status"], r["error_kind"]) for k, r in rows.items()} == {
+        ("big", "fast"): ("error", "truncated"), ("big", "code"): ("error", "truncated"),
+        ("small", "fast"): ("ok", None), ("small", "code"): ("ok", None)}  # fmt: skip
+    assert "not sent" in rows[("big", "fast")]["error"] and "3,000,000 characters" in rows[("big", "fast")]["error"]
+    assert json.loads(rows[("big", "code")]["prompt"]) == [big]  # read back whole
+    assert (
+        raw is not None and raw[0] < 100 and texts == (1, len(json.dumps([big], ensure_ascii=False)))
+    )  # in line: a reference; once
+    assert _cli("results", "--json", cwd=tmp_path).returncode == 0
+    out = tmp_path / "all.jsonl"
+    assert _cli("export", "-f", "jsonl", "-o", str(out), cwd=tmp_path).returncode == 0
+    exported = {(r["item_id"], r["preset"]): r for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
+    prompt = exported[("big", "fast")]["prompt"]
+    assert (json.loads(prompt) if isinstance(prompt, str) else prompt) == [big]
+
+
+# Found by the fuzz suite (tests/fuzz): each the smallest input that used to escape as a traceback or a lost file.
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ('{"version": "2026-Q4", "concurrentLimit": 1e400}', "Out of range float"),  # infinity: no digest covers it
+        ('{"version": "2026-Q4", "changelog": "\\ud800"}', "surrogates not allowed"),  # a lone surrogate escape
+        ('{"evidence": ' + "[" * 100_000 + "]" * 100_000 + "}", "recursion"),  # nested past the parser's depth
+    ],
+)  # fmt: skip
+def test_a_recommended_file_that_cannot_be_sealed_is_one_line(tmp_path: Path, text: str, needle: str) -> None:
+    from llamune_eval.settings import load_recommended
+    from llamune_eval.types import InputError
+
+    path = tmp_path / "2026-Q4.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match=needle) as caught:
+        load_recommended(path)
+    assert str(path) in str(caught.value) and len(str(caught.value).splitlines()) == 1
+    assert path.read_text(encoding="utf-8") == text
+
+
+@pytest.mark.parametrize(
+    ("sql", "needle"),
+    [
+        ("UPDATE usage_events SET ttft_s = 'abc'", "cannot be stored (Failed to cast value to numerical"),
+        ("UPDATE usage_events SET created_at = x'ff00'", "created_at is binary data"),
+        ("CREATE TABLE loose AS SELECT * FROM usage_events; DROP TABLE usage_events; "
+         "ALTER TABLE loose RENAME TO usage_events; UPDATE usage_events SET event_id = NULL", "has no event_id"),
+    ],
+)  # fmt: skip
+def test_a_chat_database_with_values_llamune_never_writes_is_one_line(tmp_path: Path, sql: str, needle: str) -> None:
+    import sqlite3
+
+    from llamune_eval.chat.db import Answer, ChatDB
+
+    chat = tmp_path / "chat.sqlite"
+    db = ChatDB(chat)
+    sid = db.create_session("m")
+    db.record_usage(sid, db.add_message(sid, 1, "assistant", "a", model="m"), "main", Answer(model="m"))
+    db.close()
+    con = sqlite3.connect(chat)
+    con.executescript(sql)
+    con.close()
+    before = chat.read_bytes()
+    store = str(tmp_path / "s.duckdb")
+    _one_line(_cli("usage", "ingest", str(chat), "--store", store, cwd=tmp_path), 1, "chat.sqlite", needle)
+    assert chat.read_bytes() == before
+    assert _cli("usage", "--store", store, "--json", cwd=tmp_path).returncode == 0  # the store still reads
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["results", "--bogus"], "No such option: --bogus"),  # typer's usage errors: one line too
+        (["recommend"], "Missing option '--quarter'"),
+        (["report", "--quarter", "xx"], "'xx' is not YYYY-Qn"),
+        (["results", "--store", "a[/]b\nc"], "a[/]b\\nc: no results store"),  # markup and a line break in a value
+    ],
+)  # fmt: skip
+def test_usage_errors_and_odd_values_are_one_line(tmp_path: Path, args: list[str], needle: str) -> None:
+    _one_line(_cli(*args, cwd=tmp_path), 1 if args[0] == "results" and "--store" in args else 2, needle)
+
+
+def test_a_short_file_that_is_not_a_chat_database_is_left_alone(tmp_path: Path) -> None:
+    """SQLite takes a one-byte file as an empty database: `llamune` used to write one over it."""
+    notes = tmp_path / "notes.txt"
+    notes.write_bytes(b"\n")
+    for args in (["sessions", "--db", str(notes)], ["chat", "--db", str(notes)]):
+        proc = subprocess.run([sys.executable, "-m", "llamune_eval.chat.cli", *args], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+        _one_line(proc, 1, "notes.txt", "not a valid chat database")
+        assert notes.read_bytes() == b"\n"
+
+
+def test_session_titles_are_listed_as_text(tmp_path: Path) -> None:
+    from llamune_eval.chat.db import ChatDB
+
+    db = ChatDB(tmp_path / "chat.sqlite")
+    db.set_title(db.create_session("m"), "[/INST] [red]x")
+    db.close()
+    proc = subprocess.run([sys.executable, "-m", "llamune_eval.chat.cli", "sessions", "--db", "chat.sqlite"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "[/INST] [red]x" in proc.stdout

@@ -48,6 +48,24 @@ async def _guard(request: httpx.Request) -> None:
         raise EngineError(ErrorKind.EGRESS, f"{request.url.host} is neither loopback nor a configured engine host")
 
 
+MAX_BYTES_PER_TOKEN = 256  # far above any tokenizer's longest token: only a prompt that cannot fit is refused
+
+
+def refuse_oversize(messages: Any, context: int | None, endpoint: str) -> None:
+    """A prompt whose characters alone exceed what `context` tokens could ever hold is not sent: the engine would
+    spend seconds and gigabytes tokenizing it (a 50 MB input took llama.cpp 25 s and 2.7 GB) only to refuse it, or
+    (Ollama) cut it silently. Characters are a lower bound on bytes, so nothing that might fit is refused."""
+    if not context:
+        return
+    chars = sum(len(m.content) for m in messages)
+    if chars > context * MAX_BYTES_PER_TOKEN:
+        raise EngineError(
+            ErrorKind.TRUNCATED,
+            f"the prompt has {chars:,} characters, more than a {context:,}-token context can hold: not sent",
+            endpoint=endpoint,
+        )
+
+
 def _egress_cause(exc: BaseException) -> egress.EgressBlocked | None:
     seen: BaseException | None = exc
     for _ in range(8):

@@ -21,7 +21,7 @@ from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
 from llamune_eval.config import Timeouts
-from llamune_eval.engines._http import Clock, get_json, loads, make_client, post_lines
+from llamune_eval.engines._http import Clock, get_json, loads, make_client, post_lines, refuse_oversize
 from llamune_eval.types import (
     ChatResult,
     EngineError,
@@ -234,6 +234,7 @@ class OllamaBackend:
         clock: Clock,
         json_schema: dict[str, Any] | None = None,
     ) -> AsyncGenerator[Token | ChatResult, None]:
+        refuse_oversize(messages, self.contexts.get(model) or params.num_ctx, self.endpoint)
         body = self.body(model, messages, params)
         if json_schema is not None:
             body["format"] = json_schema

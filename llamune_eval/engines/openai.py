@@ -12,7 +12,7 @@ from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
 from llamune_eval.config import Timeouts
-from llamune_eval.engines._http import Clock, classify, get_json, loads, make_client, post_lines
+from llamune_eval.engines._http import Clock, classify, get_json, loads, make_client, post_lines, refuse_oversize
 from llamune_eval.types import (
     ChatResult,
     EngineError,
@@ -172,6 +172,7 @@ class OpenAIBackend:
         json_schema: dict[str, Any] | None = None,
     ) -> AsyncGenerator[Token | ChatResult, None]:
         await self._detect()
+        refuse_oversize(messages, self._ctx, self.endpoint)
         body, unsupported = self.build_body(model, messages, params)
         if json_schema is not None:  # OpenAI's structured-output form; llama.cpp and vLLM take it too
             body["response_format"] = {"type": "json_schema",

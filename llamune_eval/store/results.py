@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 
 from llamune_eval import jsonio
+from llamune_eval.store import texts
 from llamune_eval.store._duckdb import connect
 from llamune_eval.store.schema import SCHEMA, USAGE_SCHEMA
 from llamune_eval.types import InputError
@@ -76,7 +77,8 @@ class Store:
             raise StoreError(f"{self.path}: cannot open the store: {str(exc).splitlines()[0]}") from exc
         if fresh:
             private(self.path)  # it holds prompts, answers and users' comments
-        self.con.execute(SCHEMA + USAGE_SCHEMA)
+        self.con.execute(SCHEMA + USAGE_SCHEMA + texts.SCHEMA + texts.VIEW)
+        self.stored_texts: set[str] = set()  # digests this process already moved out of line
         self.journal = self.path.with_name(self.path.name + ".journal.jsonl")
         self.judgement_journal = self.path.with_name(self.path.name + ".judgements.jsonl")
         self.recover()
@@ -201,14 +203,14 @@ class Store:
         return [m for (m,) in self.con.execute("SELECT DISTINCT model FROM samples ORDER BY model").fetchall()]
 
     def samples(self, where: str = "", params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        sql = "SELECT * FROM samples" + (f" WHERE {where}" if where else "")
+        sql = "SELECT * FROM samples_full" + (f" WHERE {where}" if where else "")
         return self._dicts(sql, params)
 
     def stale_samples(self, suite: str, suite_version: str, template_version: str,
                       scoring_version: str) -> list[tuple[str, str, str | None]]:  # fmt: skip
         """(key, item id, output) of a suite's answers scored under other rules than `scoring_version`."""
         return self.con.execute(
-            "SELECT key, item_id, output FROM samples WHERE status = 'ok' AND suite = ? AND suite_version = ? "
+            "SELECT key, item_id, output FROM samples_full WHERE status = 'ok' AND suite = ? AND suite_version = ? "
             "AND template_version = ? AND coalesce(scoring_version, '1') <> ?",
             [suite, suite_version, template_version, scoring_version],
         ).fetchall()
@@ -264,7 +266,7 @@ class Store:
             f"max(CASE WHEN c.metric = '{m.replace(chr(39), '')}' THEN c.value END) AS \"score_{m}\"" for m in metrics
         )
         query = (
-            f"SELECT s.*{', ' + cols if cols else ''} FROM samples s LEFT JOIN scores c ON c.key = s.key "
+            f"SELECT s.*{', ' + cols if cols else ''} FROM samples_full s LEFT JOIN scores c ON c.key = s.key "
             "GROUP BY ALL ORDER BY s.suite, s.model, s.preset, s.item_id, s.repeat"
         )
         options = {"parquet": "FORMAT parquet", "csv": "FORMAT csv, HEADER", "jsonl": "FORMAT json"}[fmt]
@@ -322,6 +324,7 @@ class Writer:
         self.written += 1
 
     def put(self, record: SampleRecord) -> None:
+        texts.out_of_line(self.store.con, record.row, self.store.stored_texts)  # journal lines stay small
         self.file.write(orjson.dumps({"row": record.row, "scores": record.scores}).decode() + "\n")
         self.file.flush()  # in the OS's hands now: survives SIGKILL of this process
         self.written += 1

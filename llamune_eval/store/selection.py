@@ -29,7 +29,7 @@ VERSION = "coalesce(suite_version, '') || chr(31) || coalesce(template_version, 
 CURRENT = f"""
 WITH base AS (
     SELECT s.*, coalesce(s.created_at, TIMESTAMP '1970-01-01') AS seen_at
-    FROM samples s LEFT JOIN runs r ON r.run_id = s.run_id
+    FROM {{source}} s LEFT JOIN runs r ON r.run_id = s.run_id
     WHERE $quarter IS NULL OR r.quarter IS NULL OR r.quarter <= $quarter
 ), versions AS (
     SELECT *,
@@ -107,7 +107,8 @@ def current_samples(store: Store, quarter: str | None = None, *, texts: bool = F
     """The quarter's evidence (every quarter's newest when `quarter` is None), as typed rows; the prompts and
     answers themselves only with `texts`."""
     columns = ", ".join(c if texts or c not in TEXTS else f"NULL AS {c}" for c in COLUMNS)
-    rows = store.con.execute(CURRENT.format(columns=columns), {"quarter": quarter}).fetchall()
+    sql = CURRENT.format(columns=columns, source="samples_full" if texts else "samples")  # texts resolved in line
+    rows = store.con.execute(sql, {"quarter": quarter}).fetchall()
     return [SampleRow(*r) for r in rows]
 
 

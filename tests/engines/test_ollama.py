@@ -133,3 +133,15 @@ async def test_format_schema_is_sent_and_honoured(engine: Engine) -> None:
     schema = {"type": "object", "properties": {"colour": {"type": "string"}}, "required": ["colour"]}
     result = await engine.chat(NAME, "Name a colour.", SamplingParams(temperature=0, max_tokens=40), json_schema=schema)
     jsonschema.validate(json.loads(result.text), schema)
+
+
+async def test_a_prompt_that_cannot_fit_the_context_is_not_sent(engine: Engine, ollama: OllamaStub) -> None:
+    """Ollama would cut it silently to num_ctx; the answer to a cut prompt is no evidence, so it is refused here."""
+    sent = len(ollama.models[NAME].bodies)
+    huge = "あ" * (1024 * 256 + 1)  # more characters than 1,024 tokens of any tokenizer hold
+    with pytest.raises(EngineError) as caught:
+        await engine.chat(NAME, huge, SamplingParams(num_ctx=1024, max_tokens=4))
+    assert caught.value.kind is ErrorKind.TRUNCATED and "not sent" in str(caught.value)
+    assert len(ollama.models[NAME].bodies) == sent  # nothing reached the server
+    fits = await engine.chat(NAME, "あ" * 200, SamplingParams(num_ctx=1024, max_tokens=4))
+    assert fits.completion_tokens
