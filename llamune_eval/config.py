@@ -231,7 +231,7 @@ def env_overrides(env: dict[str, str], data: dict[str, Any]) -> dict[str, Any]:
 
 def _describe(exc: ValidationError, where: str) -> str:
     first = exc.errors()[0]
-    key = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    key = ".".join(str(p) if str(p).isprintable() else repr(p) for p in first["loc"]) or "(top level)"
     got = first.get("input")
     shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
     more = f"; {exc.error_count() - 1} more problem(s)" if exc.error_count() > 1 else ""

@@ -131,6 +131,11 @@ class RecommendedSettings(_Camel):
         return fitting[-1] if fitting else tiers[0]
 
 
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    """Where a validation error is, on one line: a key holding a line break or control character is quoted."""
+    return ".".join(str(p) if str(p).isprintable() else repr(p) for p in loc)
+
+
 def next_quarter(today: date | None = None) -> str:
     """The quarter the settings are for: the one after today's (month 3 prepares the next quarter)."""
     today = today or date.today()
@@ -206,11 +211,13 @@ def load_recommended(path: Path, public_key: Path | None = None, *, allow_previe
     is refused unless `allow_preview` (the report shows one; the chat runtime never applies one)."""
     try:
         data = jsonio.loads(path.read_bytes())
-    except (OSError, ValueError) as exc:
+        # a number past a float's range (1e400) parses as infinity, which no digest covers
+        sealed = digest_of(data) if isinstance(data, dict) else None
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: nested deeper than a parser goes
         raise InputError(f"{path}: not readable JSON ({exc})") from exc
     if not isinstance(data, dict):
         raise InputError(f"{path}: expected a JSON object")
-    if data.get("digest") != digest_of(data):
+    if data.get("digest") != sealed:
         raise InputError(f"{path}: digest does not match the content (altered or truncated); refused")
     key = public_key or (Path(os.environ["LLAMUNE_PUBLIC_KEY"]) if os.environ.get("LLAMUNE_PUBLIC_KEY") else None)
     if key is not None and not verify_signature(data, _public_key(key)):
@@ -219,7 +226,7 @@ def load_recommended(path: Path, public_key: Path | None = None, *, allow_previe
         settings = RecommendedSettings.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise InputError(f"{path}: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}; refused") from exc
+        raise InputError(f"{path}: {_field_path(first['loc'])}: {first['msg']}; refused") from exc
     if not VERSION.match(settings.version):
         raise InputError(f"{path}: version {settings.version!r} is not YYYY-Qn (or YYYY-Qn.R); refused")
     if settings.preview and not allow_preview:
@@ -284,7 +291,7 @@ def load_custom(path: Path) -> CustomSettings | None:
         raise InputError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from exc
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise InputError(f"{path}: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from exc
+        raise InputError(f"{path}: {_field_path(first['loc'])}: {first['msg']}") from exc
 
 
 def machine_memory_gb() -> float:

@@ -233,6 +233,7 @@ def test_a_recommended_file_that_cannot_be_sealed_is_one_line(tmp_path: Path, te
     [
         ("UPDATE usage_events SET ttft_s = 'abc'", "cannot be stored (Failed to cast value to numerical"),
         ("UPDATE usage_events SET created_at = x'ff00'", "created_at is binary data"),
+        ("UPDATE usage_events SET params = 'not json'", "params is not JSON"),
         ("CREATE TABLE loose AS SELECT * FROM usage_events; DROP TABLE usage_events; "
          "ALTER TABLE loose RENAME TO usage_events; UPDATE usage_events SET event_id = NULL", "has no event_id"),
     ],
@@ -291,3 +292,23 @@ def test_session_titles_are_listed_as_text(tmp_path: Path) -> None:
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "[/INST] [red]x" in proc.stdout
+
+
+def test_a_key_holding_a_line_break_is_named_on_one_line(tmp_path: Path) -> None:
+    from llamune_eval.config import ConfigError, load
+    from llamune_eval.settings import digest_of, load_recommended
+    from llamune_eval.types import InputError
+
+    data = {"version": "2026-Q4", "quarter": "2026 Q4", "models": [], "executionOrder": [], "concurrentLimit": 1,
+            "updatedAt": "2026-10-01T00:00:00+00:00", "changelog": "", "a\x1eb\nc": 1}  # fmt: skip
+    data["digest"] = digest_of(data)
+    settings = tmp_path / "2026-Q4.json"
+    settings.write_text(json.dumps(data))
+    with pytest.raises(InputError) as refused:
+        load_recommended(settings)
+    assert len(str(refused.value).splitlines()) == 1 and "'a\\x1eb\\nc'" in str(refused.value)
+    config = tmp_path / "llamune.toml"
+    config.write_text('[run]\n"a\\u001eb\\nc" = 1\n')
+    with pytest.raises(ConfigError) as wrong:
+        load(config, env={})
+    assert len(str(wrong.value).splitlines()) == 1 and "'a\\x1eb\\nc'" in str(wrong.value)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 SCHEMA_VERSION = 1
+SQLITE_HEADER = b"SQLite format 3\x00"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
     id TEXT PRIMARY KEY, title TEXT, model TEXT, preset TEXT, system_prompt TEXT,
@@ -76,6 +77,10 @@ class ChatDB:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if not self.path.exists():  # conversations: owner-only from the first byte (the WAL inherits it)
                 self.path.touch(mode=0o600)
+            elif self.path.is_file() and self.path.stat().st_size:
+                with self.path.open("rb") as f:  # SQLite takes a short file of anything as empty, and writes over it
+                    if f.read(16) != SQLITE_HEADER:
+                        raise sqlite3.DatabaseError("not an SQLite database")
             self.con = sqlite3.connect(self.path, timeout=timeout, check_same_thread=False, isolation_level=None)
             self.con.row_factory = sqlite3.Row
             if self.con.execute("PRAGMA quick_check").fetchone()[0] != "ok":

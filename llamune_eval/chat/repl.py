@@ -35,6 +35,11 @@ HELP = """コマンド:
   /help, /quit"""
 
 
+def _reason(exc: Exception) -> str:
+    """Why a file could not be read or written, without the path the message already shows."""
+    return getattr(exc, "strerror", None) or str(exc)
+
+
 def _echo(text: str) -> None:
     sys.stdout.write(text)
     sys.stdout.flush()
@@ -94,8 +99,8 @@ class Repl:
         if result is None:
             console.print(f"[red]エラー:[/] {escape(str(answer))}")
         else:
-            console.print(f"[dim]{result.model} · {result.completion_tokens} tokens · TTFT {result.ttft_s or 0:.2f}s · "
-                          f"{result.tokens_per_s or 0:.1f} tok/s[/]")  # fmt: skip
+            console.print(f"[dim]{escape(result.model)} · {result.completion_tokens} tokens · "
+                          f"TTFT {result.ttft_s or 0:.2f}s · {result.tokens_per_s or 0:.1f} tok/s[/]")  # fmt: skip
 
     async def command(self, line: str) -> str | None:
         name, _, arg = line.partition(" ")
@@ -123,7 +128,7 @@ class Repl:
         assert state is not None
         for m in self.rt.db.history(state.session_id, sources=("main", "retry")):
             who = "あなた" if m["role"] == "user" else m["model"]
-            console.print(f"[bold]{m['turn']}. {who}[/]: {escape(str(m['content']))}", highlight=False)
+            console.print(f"[bold]{m['turn']}. {escape(str(who))}[/]: {escape(str(m['content']))}", highlight=False)
 
     async def c_others(self, arg: str) -> None:
         state = self.rt.state
@@ -147,11 +152,12 @@ class Repl:
             return
         a = self.rt.active
         console.print(f"設定: {a.source} {a.version or ''} — {a.reason}\n実行順: {', '.join(a.execution_order)} · "
-                      f"同時実行: {a.concurrent_limit}")  # fmt: skip
+                      f"同時実行: {a.concurrent_limit}", markup=False)  # fmt: skip
         if a.newer is not None:
-            added = ", ".join(a.newer.new_models) or "-"
-            dropped = ", ".join(a.newer.deprecated_models) or "-"
-            console.print(f"[yellow]新しい推奨設定 {a.newer.new_version} があります[/]: 追加 {added} · 廃止 {dropped}")
+            added = escape(", ".join(a.newer.new_models) or "-")
+            dropped = escape(", ".join(a.newer.deprecated_models) or "-")
+            console.print(f"[yellow]新しい推奨設定 {escape(a.newer.new_version)} があります[/]: 追加 {added} · "
+                          f"廃止 {dropped}")  # fmt: skip
             console.print("/settings apply で推奨設定に切り替え、/settings keep で今の設定を使い続けます")
         for reason in a.refused:
             console.print(f"[yellow]使用しなかった推奨設定:[/] {escape(str(reason))}")
@@ -164,15 +170,24 @@ class Repl:
             return
         if choice == "apply":
             from llamune_eval.settings import resolve
+            from llamune_eval.types import InputError
 
-            recommended = resolve(self.recommended_dir, use_custom=False)
+            try:
+                recommended = resolve(self.recommended_dir, use_custom=False)
+            except InputError as exc:  # the newer file was removed or refused since the session started
+                console.print(f"[red]推奨設定に切り替えられませんでした:[/] {escape(str(exc))}")
+                return
             self.rt.active = recommended
             console.print(f"推奨設定 {recommended.version} に切り替えました（{recommended.reason}）")
         else:
             path = Path(a.custom_path) if a.custom_path else default_custom_path()  # the file in force
-            text = path.read_text(encoding="utf-8")
-            lines = [ln for ln in text.splitlines() if not ln.startswith("basedOn")]
-            path.write_text(f'basedOn = "{a.newer.new_version}"\n' + "\n".join(lines) + "\n", encoding="utf-8")
+            try:
+                text = path.read_text(encoding="utf-8")
+                lines = [ln for ln in text.splitlines() if not ln.startswith("basedOn")]
+                path.write_text(f'basedOn = "{a.newer.new_version}"\n' + "\n".join(lines) + "\n", encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:  # removed, not UTF-8 or unwritable since it was read
+                console.print(f"[red]設定を保存できませんでした:[/] {escape(str(path))}: {escape(_reason(exc))}")
+                return
             a.newer = None
             console.print("今の設定を使い続けます")
 
@@ -212,7 +227,7 @@ class Repl:
     async def c_rewind(self, arg: str) -> None:
         state = self.rt.state
         assert state is not None
-        if not arg.isdigit() or not 1 <= int(arg) <= state.turn:
+        if not arg.isdecimal() or not 1 <= int(arg) <= state.turn:
             console.print(f"[yellow]/rewind N[/]: N は 1〜{state.turn} の質問番号です")
             return
         answer = await self.ask_line(f"質問 {arg} より後を取り消しますか？ [y/N] ")
@@ -228,7 +243,7 @@ class Repl:
         for i, (m, p) in enumerate(options, 1):
             console.print(f"  {i}. {escape(str(m))} · {escape(str(p))}")
         choice = await self.ask_line("番号を選んでください: ")
-        if not choice or not choice.strip().isdigit() or not 1 <= int(choice) <= len(options):
+        if not choice or not choice.strip().isdecimal() or not 1 <= int(choice) <= len(options):
             console.print(f"[yellow]1〜{len(options)} の番号を入力してください[/]")
             return
         model, preset = options[int(choice) - 1]
@@ -265,15 +280,20 @@ class Repl:
         assert state is not None
         if not arg:
             console.print(
-                f"現在のシステムプロンプト: {state.system_extra or '(なし)'} · 常時: {permanent_system() or '(なし)'}"
+                f"現在のシステムプロンプト: {state.system_extra or '(なし)'} · 常時: {permanent_system() or '(なし)'}",
+                markup=False,
             )
             return
         if arg.startswith("--permanent"):
             text = arg.removeprefix("--permanent").strip()
             path = permanent_system_path()
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-            console.print(f"すべてのセッションのシステムプロンプトを設定しました（{path}）")
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text, encoding="utf-8")
+            except OSError as exc:
+                console.print(f"[red]保存できませんでした:[/] {escape(str(path))}: {escape(_reason(exc))}")
+                return
+            console.print(f"すべてのセッションのシステムプロンプトを設定しました（{escape(str(path))}）")
             return
         state.system_extra = arg
         self.rt.db.update_session(state.session_id, system_prompt=arg)
@@ -286,24 +306,34 @@ class Repl:
         parts = arg.split()
         if not parts:
             for i, a in enumerate(items, 1):
-                console.print(f"  {i}. [{a['language'] or 'text'}] {a['title']}", highlight=False)
+                console.print(f"  {i}. [{a['language'] or 'text'}] {a['title']}", highlight=False, markup=False)
             if not items:
                 console.print("アーティファクトはありません")
             return
-        if (not parts[-1].isdigit() and parts[0] != "save") or len(parts) < 2 or not parts[1].isdigit() \
+        if (not parts[-1].isdecimal() and parts[0] != "save") or len(parts) < 2 or not parts[1].isdecimal() \
                 or not 1 <= int(parts[1]) <= len(items):  # fmt: skip
             console.print(f"[yellow]/artifacts show N か /artifacts save N PATH[/]（N は 1〜{len(items)}）")
             return
         item = items[int(parts[1]) - 1]
         if parts[0] == "save" and len(parts) == 3:
-            await self._save(Path(parts[2]).expanduser(), item["content"])
+            try:
+                target = Path(parts[2]).expanduser()
+            except RuntimeError:  # ~name of a user this machine does not know
+                console.print(f"[red]保存できませんでした:[/] {escape(parts[2])}: ホームディレクトリがわかりません")
+                return
+            await self._save(target, item["content"])
         else:
             console.print(item["content"], markup=False, highlight=False)
 
     async def _save(self, target: Path, content: str) -> None:
         """An artifact to a file: never over an existing one without a yes, and a failure is a message, never the
         end of the session."""
-        if target.exists():
+        try:
+            exists = target.exists()
+        except (OSError, ValueError) as exc:  # a name too long, a NUL byte
+            console.print(f"[red]保存できませんでした:[/] {escape(str(target))}: {escape(_reason(exc))}")
+            return
+        if exists:
             answer = await self.ask_line(
                 f"{target} はすでにあります。上書きしますか？ (yes, y - 上書き / no, n - 中止) "
             )
@@ -312,8 +342,8 @@ class Repl:
                 return
         try:
             target.write_text(content, encoding="utf-8")
-        except OSError as exc:
-            console.print(f"[red]保存できませんでした:[/] {escape(str(target))}: {escape(exc.strerror or str(exc))}")
+        except (OSError, ValueError) as exc:
+            console.print(f"[red]保存できませんでした:[/] {escape(str(target))}: {escape(_reason(exc))}")
             return
         console.print(f"{escape(str(target))} に保存しました")
 

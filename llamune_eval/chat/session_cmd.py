@@ -61,7 +61,7 @@ def list_sessions(db_path: Path, delete: str | None, as_json: bool) -> None:
             return
         for r in rows:
             console.print(f"{r['id']}  {r['updated_at'][:16]}  {r['model']}  {r['turns']} 問  {r['title'] or ''}",
-                          highlight=False)  # fmt: skip
+                          highlight=False, markup=False)  # fmt: skip
         if not rows:
             console.print("セッションはまだありません")
     finally:

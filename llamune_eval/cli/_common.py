@@ -16,8 +16,17 @@ from llamune_eval.ui import err_console
 T = TypeVar("T")
 
 
+def one_line(text: str) -> str:
+    """A message as one printable line: line breaks, control characters and undecodable bytes of a file name
+    (surrogates) escaped as Python writes them."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    """The one `error:` line; the message is text (a path or value holding `[/]` or `:x:` is shown as it is)."""
+    from rich.text import Text
+
+    err_console.print(Text.assemble(("error:", "bold red"), " ", one_line(message)), soft_wrap=True)
     raise SystemExit(code)
 
 
@@ -78,8 +87,12 @@ def main_wrapper(app: Callable[..., Any]) -> None:
         show = getattr(exc, "show", None)
         if show is None:
             raise
-        show()
-        raise SystemExit(getattr(exc, "exit_code", 2)) from None
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a bare group: its help, as asked
+            show()
+            raise SystemExit(getattr(exc, "exit_code", 2)) from None
+        ctx = getattr(exc, "ctx", None)  # a usage error: one line, with where to read the usage
+        hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+        fail(f"{exc.format_message()}{hint}", getattr(exc, "exit_code", 2))
     except ConfigError as exc:
         fail(f"config: {exc}", 2)
     except EngineError as exc:

@@ -43,4 +43,4 @@ def show_suites(config: Path | None, as_json: bool) -> None:
     for u in unavailable:
         console.print(f"[yellow]{u['name']}: unavailable[/] — {u['reason']}")
     if not rows:
-        err_console.print("[yellow]no suites found[/]: add suites/ or [suites.NAME] entries to llamune.toml")
+        err_console.print("[yellow]no suites found[/]: add suites/ or \\[suites.NAME] entries to llamune.toml")

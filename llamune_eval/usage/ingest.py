@@ -7,6 +7,7 @@ its new events, and a rating or /retry decision made after an earlier ingest upd
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import tempfile
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ def _from_sqlite(path: Path) -> list[dict[str, Any]]:
             "SELECT u.*, m.turn AS turn FROM usage_events u LEFT JOIN messages m ON m.id = u.message_id"
         ).fetchall()
         con.close()
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, UnicodeDecodeError) as exc:  # UnicodeDecodeError: a damaged file's names are not text
         raise InputError(f"{path}: not a llamune chat database ({exc})") from exc
     return [dict(r) for r in rows]
 
@@ -50,12 +51,14 @@ def _from_jsonl(path: Path) -> list[dict[str, Any]]:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from exc
+    except OSError as exc:  # a folder named like an export, no permission
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than Python's parser goes
             raise InputError(f"{path}:{n}: invalid JSON ({exc})") from exc
         if not isinstance(row, dict) or not isinstance(row.get("event_id"), str | int) or row["event_id"] == "":
             raise InputError(f"{path}:{n}: a usage event needs an event_id (a non-empty string)")
@@ -63,8 +66,29 @@ def _from_jsonl(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def _record(path: Path, row: dict[str, Any]) -> dict[str, Any]:
+    """One chat-database row as a store row; a row no llamune wrote (no id, binary data) is refused by its id."""
+    record = {c: row.get(c) for c in COLUMNS} | {"source": str(path)}
+    if not isinstance(record["event_id"], str | int) or record["event_id"] == "":
+        raise InputError(f"{path}: usage event in row {row.get('id')!r} has no event_id")
+    for column, value in record.items():
+        if isinstance(value, bytes):
+            raise InputError(f"{path}: usage event {record['event_id']!r}: {column} is binary data")
+    if isinstance(record["params"], str):
+        try:
+            json.loads(record["params"])
+        except (ValueError, RecursionError) as exc:
+            raise InputError(f"{path}: usage event {record['event_id']!r}: params is not JSON ({exc})") from exc
+    for flag in ("success", "adopted"):
+        if record[flag] is not None:
+            record[flag] = bool(record[flag])
+    return record
+
+
 def ingest(store: Store, paths: list[Path]) -> list[IngestResult]:
     """Upsert every event of every source; returns how many were read and how many were new, per source."""
+    import duckdb
+
     store.con.execute(SCHEMA)
     results = []
     for path in paths:
@@ -78,15 +102,18 @@ def ingest(store: Store, paths: list[Path]) -> list[IngestResult]:
             continue
         rows = _from_sqlite(path)
         if rows:
+            records = [_record(path, r) for r in rows]
             with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False, encoding="utf-8") as tmp:
-                for r in rows:
-                    record = {c: r.get(c) for c in COLUMNS} | {"source": str(path)}
-                    for flag in ("success", "adopted"):
-                        if record[flag] is not None:
-                            record[flag] = bool(record[flag])
+                for record in records:
                     tmp.write(json.dumps(record, ensure_ascii=False) + "\n")
             try:
                 _bulk(store, Path(tmp.name))
+            except duckdb.Error as exc:  # a value of the wrong type: named by its event (the line of the copy)
+                first = str(exc).splitlines()[0]
+                line = re.search(r"in line (\d+): (.*)", first)
+                n = int(line.group(1)) if line else 0
+                where = f" usage event {rows[n - 1]['event_id']!r}:" if 0 < n <= len(rows) else ""
+                raise InputError(f"{path}:{where} cannot be stored ({line.group(2) if line else first})") from exc
             finally:
                 Path(tmp.name).unlink(missing_ok=True)
         after = store.con.execute("SELECT count(*) FROM usage_events").fetchone()
@@ -132,6 +159,9 @@ def _jsonl_direct(store: Store, path: Path) -> int:
         missing = con.execute("SELECT count(*) FROM usage_file WHERE event_id IS NULL").fetchone()
         if missing and missing[0]:
             _from_jsonl(path)
+        bad = con.execute("SELECT event_id FROM usage_file WHERE NOT json_valid(params) LIMIT 1").fetchone()
+        if bad:  # the store keeps params as JSON: a string that is not JSON text cannot go in
+            raise InputError(f"{path}: usage event {bad[0]!r}: params is not JSON")
         counted = con.execute("SELECT count(*) FROM usage_file").fetchone()
         con.execute(f"INSERT OR REPLACE INTO usage_events SELECT {select} FROM usage_file", [str(path)])
     finally:
