@@ -14,6 +14,7 @@ from llamune_eval.categories import CATEGORIES
 from llamune_eval.chat.runtime import ChatRuntime, permanent_system, permanent_system_path
 from llamune_eval.presets import BUILTIN
 from llamune_eval.settings import default_custom_path
+from llamune_eval.types import InputError
 from llamune_eval.ui import console
 
 YES = ("yes", "y", "はい")  # the specification's yes answers
@@ -94,7 +95,11 @@ class Repl:
         self.notify()
 
     async def chat(self, text: str) -> None:
-        result, answer = await self.rt.ask(text, on_token=_echo)
+        try:
+            result, answer = await self.rt.ask(text, on_token=_echo)
+        except InputError as exc:  # system.txt became unreadable during the session: say so, keep the session
+            console.print(f"[red]エラー:[/] {escape(str(exc))}")
+            return
         sys.stdout.write("\n")
         if result is None:
             console.print(f"[red]エラー:[/] {escape(str(answer))}")
@@ -170,7 +175,6 @@ class Repl:
             return
         if choice == "apply":
             from llamune_eval.settings import resolve
-            from llamune_eval.types import InputError
 
             try:
                 recommended = resolve(self.recommended_dir, use_custom=False)
@@ -279,10 +283,12 @@ class Repl:
         state = self.rt.state
         assert state is not None
         if not arg:
-            console.print(
-                f"現在のシステムプロンプト: {state.system_extra or '(なし)'} · 常時: {permanent_system() or '(なし)'}",
-                markup=False,
-            )
+            try:
+                permanent = permanent_system() or "(なし)"
+            except InputError as exc:
+                permanent = f"(読めません: {exc})"
+            current = state.system_extra or "(なし)"
+            console.print(f"現在のシステムプロンプト: {current} · 常時: {permanent}", markup=False)
             return
         if arg.startswith("--permanent"):
             text = arg.removeprefix("--permanent").strip()

@@ -242,7 +242,12 @@ def permanent_system_path() -> Path:
 
 def permanent_system() -> str | None:
     path = permanent_system_path()
-    return path.read_text(encoding="utf-8").strip() or None if path.is_file() else None
+    if not path.is_file():
+        return None
+    try:
+        return path.read_text(encoding="utf-8").strip() or None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from exc
 
 
 def _title(first_question: str) -> str:

@@ -13,9 +13,10 @@ from llamune_eval.ui import console, err_console, prepare_embedded, print_json
 
 async def run_chat(cfg: Config, db_path: Path, session: str | None, settings: Path | None, recommended: Path) -> None:
     from llamune_eval.chat.repl import Repl
-    from llamune_eval.chat.runtime import ChatRuntime
+    from llamune_eval.chat.runtime import ChatRuntime, permanent_system
     from llamune_eval.engines import EmbeddedBackend, open_engine
 
+    permanent_system()  # a system.txt that cannot be read is one line now, not an error on every question
     try:
         db = ChatDB(db_path)
     except ChatDBError as exc:
@@ -44,6 +45,9 @@ async def run_chat(cfg: Config, db_path: Path, session: str | None, settings: Pa
 
 
 def list_sessions(db_path: Path, delete: str | None, as_json: bool) -> None:
+    from llamune_eval.chat.runtime import permanent_system
+
+    permanent_system()  # a system.txt that cannot be read is one line now, not an error on every question
     try:
         db = ChatDB(db_path)
     except ChatDBError as exc:

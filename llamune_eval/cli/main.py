@@ -163,7 +163,7 @@ def judge_command(
 
 @app.command("recommend")
 def recommend_command(
-    quarter: Annotated[str, typer.Option(help="YYYY-Qn, e.g. 2026-Q1.")],
+    quarter: Annotated[str, typer.Option(help="YYYY-Qn, e.g. 2026-Q1.", callback=_quarter)],
     out: Annotated[Path | None, typer.Option(help="Folder of recommended settings (default: [paths]).")] = None,
     preview: PreviewOpt = False,
     revise: ReviseOpt = False,

@@ -166,3 +166,13 @@ async def test_saving_an_artifact_never_overwrites_unasked_and_never_ends_the_se
     assert target.read_text() == "new"
     await repl._save(tmp_path / "no-such-dir" / "x.py", "code")  # a message, not an exception
     assert not (tmp_path / "no-such-dir").exists()
+
+
+def test_a_permanent_system_prompt_that_is_not_utf8_is_one_line_and_left_alone(chat_dir: Path) -> None:
+    path = chat_dir / "system.txt"
+    path.write_bytes(b"\xff\xfe\xfd")
+    proc = _chat(chat_dir, ["Say hi.", "/quit"])
+    err = proc.stderr.strip()
+    assert proc.returncode == 1 and err.startswith("error:") and len(err.splitlines()) == 1, err
+    assert "system.txt: not UTF-8" in err and "Traceback" not in err
+    assert path.read_bytes() == b"\xff\xfe\xfd"

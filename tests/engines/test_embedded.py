@@ -54,15 +54,38 @@ async def test_lists_without_starting_then_starts_on_first_chat(embedded: tuple[
     assert loaded.context_length == 1024
 
 
-async def test_parallel_slots_serve_concurrent_requests(embedded: tuple[Engine, EmbeddedBackend]) -> None:
+async def _overlap(engine: Engine, model: str, n: int) -> tuple[list[float], list[float]]:
+    """n requests at once: when each one's first token arrived and when it ended (monotonic seconds)."""
     import asyncio
 
+    firsts: list[float] = []
+    ends: list[float] = []
+
+    async def ask(word: str) -> None:
+        first: list[float] = []
+        params = SamplingParams(temperature=0, max_tokens=24)
+        result = await engine.chat(model, f"Write a long story about a {word}.", params,
+                                    on_token=lambda _t: first or first.append(time.monotonic()))  # fmt: skip
+        assert result.completion_tokens
+        firsts.append(first[0])
+        ends.append(time.monotonic())
+
+    await asyncio.gather(*(ask(w) for w in ("cat", "dog", "sun", "tree")[:n]))
+    return firsts, ends
+
+
+async def test_parallel_slots_serve_concurrent_requests(
+    embedded: tuple[Engine, EmbeddedBackend], smollm2_path: Path
+) -> None:
+    """Two slots answer two requests at the same time: each has streamed its first token before either ends.
+    One slot answers them in turn: the second's first token comes after the first has ended."""
     engine, _ = embedded
-    prompts = [f"Give one word that rhymes with {w}." for w in ("cat", "dog", "sun", "tree")]
-    results = await asyncio.gather(
-        *(engine.chat(MODEL, p, SamplingParams(temperature=0, max_tokens=6)) for p in prompts)
-    )
-    assert all(r.text for r in results) and len({r.text for r in results}) > 1
+    firsts, ends = await _overlap(engine, MODEL, 2)
+    assert max(firsts) < min(ends), "two slots should stream both answers at once"
+    single = EmbeddedBackend({MODEL: smollm2_path}, parallel=1, ctx_per_slot=1024, threads=2)
+    async with Engine([single]) as one:
+        firsts, ends = await _overlap(one, MODEL, 2)
+    assert max(firsts) > min(ends), "one slot answers one request at a time"
 
 
 async def test_child_killed_mid_answer_is_restarted_and_answer_retried(
