@@ -70,6 +70,16 @@ def fuzz(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def soak(session: nox.Session) -> None:
+    """The kill soak: a real-engine quarter killed with SIGKILL at 20 random moments across sweep, judge, recommend
+    and report, then resumed and checked (`nox -s soak -- 40` for more kills)."""
+    _install(session)
+    kills = session.posargs[0] if session.posargs else "20"
+    env = {**OFFLINE, "LLAMUNE_REQUIRE_ENGINE": "1", "LLAMUNE_SOAK_KILLS": kills}
+    session.run("pytest", "-q", "-s", "tests/soak", env=env)
+
+
+@nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
     session.install("ruff>=0.5")
     session.run("ruff", "check", ".")

@@ -69,7 +69,7 @@ async def run_quarter(
     revise: bool = False,
 ) -> QuarterOutcome:
     from llamune_eval.engines import open_engine
-    from llamune_eval.ui import make_progress
+    from llamune_eval.ui import err_console, make_progress
 
     quarter = quarter or cfg.run.quarter or next_quarter()
     stages = [Stage(name) for name in STAGES]
@@ -78,6 +78,9 @@ async def run_quarter(
 
     def begin(name: str) -> Stage:
         display.update(overall, description=f"quarter {quarter} · {name}")
+        if not spec.progress and name != "sweep":  # logs (cron, CI) still say where a long quarter is (the sweep
+            # says so itself once its plan stands: a bad selection stays a one-line error)
+            err_console.print(f"quarter {quarter} · {name}", markup=False, highlight=False)
         return stages[STAGES.index(name)]
 
     def end(stage: Stage, status: str, detail: str = "", paths: list[str] | None = None) -> None:

@@ -95,6 +95,7 @@ async def test_child_killed_mid_answer_is_restarted_and_answer_retried(
     await engine.chat(MODEL, "warm up", SamplingParams(max_tokens=2))
     srv, _ = await backend.server(MODEL)
     first_pid = srv.proc.pid if srv.proc else 0
+    first_log = srv.log_path.read_bytes()
     events: list[object] = []
     params = SamplingParams(temperature=0, max_tokens=200)
     async for event in engine.stream(MODEL, "Write a long story about a lighthouse keeper.", params):
@@ -106,6 +107,8 @@ async def test_child_killed_mid_answer_is_restarted_and_answer_retried(
     assert isinstance(result, ChatResult) and result.attempts >= 2 and result.text
     new_srv, _ = await backend.server(MODEL)
     assert new_srv.proc and new_srv.proc.pid != first_pid
+    kept = new_srv.log_path.with_name(new_srv.log_path.name + ".1").read_bytes()
+    assert first_log and kept.startswith(first_log)  # the crashed child's log survives its restart
 
 
 async def test_missing_and_broken_model_files_are_clear_errors(tmp_path: Path) -> None:
