@@ -312,3 +312,24 @@ def test_a_key_holding_a_line_break_is_named_on_one_line(tmp_path: Path) -> None
     with pytest.raises(ConfigError) as wrong:
         load(config, env={})
     assert len(str(wrong.value).splitlines()) == 1 and "'a\\x1eb\\nc'" in str(wrong.value)
+
+
+def test_export_never_writes_over_an_input(tmp_path: Path) -> None:
+    """Found by the CLI fuzz: `export --out llamune.toml` replaced the configuration with a CSV."""
+    with Store(tmp_path / "llamune.duckdb") as store:
+        writer = store.writer()
+        writer.put(SampleRecord({"key": "k", "run_id": "r", "suite": "s", "kind": "inhouse", "item_id": "a",
+                                 "model": "m", "preset": "p", "status": "ok", "repeat": 0, "output": '["x"]'},
+                                {"pass": 1.0}))  # fmt: skip
+        writer.close()
+    (tmp_path / "llamune.toml").write_text("[run]\nseed = 1\n", encoding="utf-8")
+    before = _digests(tmp_path)
+    _one_line(_cli("export", "-f", "csv", "-o", "llamune.toml", cwd=tmp_path), 1, "llamune.toml: already exists")
+    for target in ("llamune.duckdb", "./llamune.duckdb.journal.jsonl"):
+        _one_line(_cli("export", "-f", "csv", "-o", target, "--force", cwd=tmp_path), 1, "is the results store")
+    _one_line(_cli("export", "-o", ".", cwd=tmp_path), 1, "is a folder")
+    assert _digests(tmp_path) == before
+    assert _cli("export", "-f", "csv", "-o", "out.csv", cwd=tmp_path).returncode == 0
+    again = _cli("export", "-f", "csv", "-o", "out.csv", "--force", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()[1].startswith("k,r,s")

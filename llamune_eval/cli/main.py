@@ -136,13 +136,14 @@ def results(
 def export(
     fmt: Annotated[str, typer.Option("--format", "-f", help="parquet, csv or jsonl.")] = "parquet",
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Output file.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")] = False,
     store: StoreOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Export every stored sample with its scores (one column per metric)."""
     from llamune_eval.cli.run_cmd import export as do_export
 
-    do_export(config, fmt, out, store)
+    do_export(config, fmt, out, store, force)
 
 
 @app.command("judge")

@@ -118,7 +118,7 @@ def results(config: Path | None, opts: dict[str, Any]) -> None:
         print_leaderboard(rows)
 
 
-def export(config: Path | None, fmt: str, out: Path | None, store_path: Path | None) -> None:
+def export(config: Path | None, fmt: str, out: Path | None, store_path: Path | None, force: bool = False) -> None:
     from llamune_eval.store.results import Store
 
     cfg = load_config(config)
@@ -126,6 +126,14 @@ def export(config: Path | None, fmt: str, out: Path | None, store_path: Path | N
     if not path.exists():
         fail(f"{path}: no results store yet (run `llamune-eval run` first)")
     target = out or Path(f"llamune-samples.{fmt}")
+    store_files = {path.with_name(path.name + suffix).resolve() for suffix in ("", ".wal", ".journal.jsonl",
+                                                                              ".judgements.jsonl")}  # fmt: skip
+    if target.resolve() in store_files:
+        fail(f"{target}: is the results store (or its journal); export to another file")
+    if target.is_dir():
+        fail(f"{target}: is a folder; --out names the file to write")
+    if target.exists() and not force:
+        fail(f"{target}: already exists; --force overwrites it")
     with Store(path) as store:
         store.export(target, fmt)
     err_console.print(f"wrote {target}", markup=False)
