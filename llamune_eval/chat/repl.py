@@ -17,7 +17,8 @@ from llamune_eval.settings import default_custom_path
 from llamune_eval.types import InputError
 from llamune_eval.ui import console
 
-YES = ("yes", "y", "はい")  # the specification's yes answers
+YES = ("yes", "y", "はい")  # the specification's answers (はい / いいえ too: Japanese input is often on)
+NO = ("no", "n", "いいえ")
 
 HELP = """コマンド:
   /retry            別のモデル×プリセットで最後の質問に答え直す（採用 / 破棄を選ぶ）
@@ -51,6 +52,8 @@ class Repl:
         self.rt = runtime
         self.recommended_dir = recommended_dir
         self.read = read or (lambda prompt: input(prompt))
+        self.answering = False  # an answer is streaming: notices wait for its end
+        runtime.on_background = lambda _answer: self.notify()
 
     async def ask_line(self, prompt: str) -> str | None:
         try:
@@ -67,9 +70,15 @@ class Repl:
                       f"(遮断 {len(st.refused)} 件)")  # fmt: skip
 
     def notify(self) -> None:
+        """The specification's notice, once per arrived answer: show it with /others, or simply go on (ignore)."""
+        if self.answering:  # never inside a streaming answer: it is told when that answer ends
+            return
         fresh = self.rt.unseen()
         if fresh:
-            console.print(f"[cyan]他のLLMからも回答が届きました（{len(fresh)}件）: /others で表示[/]")
+            names = escape(", ".join(dict.fromkeys(b.model for b in fresh)))
+            console.print(
+                f"[cyan]他のLLMからも回答が届きました（{names}）: /others で表示 · 続けて入力すれば無視します[/]"
+            )
             for b in fresh:
                 b.seen = True
 
@@ -95,17 +104,21 @@ class Repl:
         self.notify()
 
     async def chat(self, text: str) -> None:
+        self.answering = True
         try:
             result, answer = await self.rt.ask(text, on_token=_echo)
         except InputError as exc:  # system.txt became unreadable during the session: say so, keep the session
             console.print(f"[red]エラー:[/] {escape(str(exc))}")
             return
+        finally:
+            self.answering = False
         sys.stdout.write("\n")
         if result is None:
             console.print(f"[red]エラー:[/] {escape(str(answer))}")
         else:
             console.print(f"[dim]{escape(result.model)} · {result.completion_tokens} tokens · "
                           f"TTFT {result.ttft_s or 0:.2f}s · {result.tokens_per_s or 0:.1f} tok/s[/]")  # fmt: skip
+        self.notify()  # cross-checks that finished while this answer streamed
 
     async def command(self, line: str) -> str | None:
         name, _, arg = line.partition(" ")
@@ -228,38 +241,65 @@ class Repl:
         self.rt.db.update_session(self.rt.state.session_id, preset=arg)
         console.print(f"プリセットを {escape(arg)} にしました")
 
+    async def confirm(self, question: str, yes: str, no: str) -> bool:
+        """The specification's yes/no question: yes / y / はい or no / n / いいえ; anything else is asked again
+        (three times at most), and end of input is no."""
+        console.print(f"{question}\n  yes, y - {yes}\n  no, n  - {no}", markup=False, highlight=False)
+        for _ in range(3):
+            answer = await self.ask_line("> ")
+            if answer is None:
+                return False
+            word = answer.strip().lower()
+            if word in YES or word in NO:
+                return word in YES
+            console.print("yes / y / はい か no / n / いいえ で答えてください", markup=False)
+        return False
+
     async def c_rewind(self, arg: str) -> None:
         state = self.rt.state
         assert state is not None
         if not arg.isdecimal() or not 1 <= int(arg) <= state.turn:
             console.print(f"[yellow]/rewind N[/]: N は 1〜{state.turn} の質問番号です")
             return
-        answer = await self.ask_line(f"質問 {arg} より後を取り消しますか？ [y/N] ")
-        if (answer or "").strip().lower() != "y":
-            console.print("取り消しませんでした")
+        n = int(arg)
+        if not await self.confirm(
+            f"⚠️ 会話 #{n} まで巻き戻しますか？", f"実行（往復 #{n + 1} 以降を削除）", "キャンセル"
+        ):
+            console.print("キャンセルしました")
             return
-        hidden = self.rt.db.rewind(state.session_id, int(arg))
-        state.turn = int(arg)
-        console.print(f"{hidden} 件のメッセージを取り消しました（記録は残ります）")
+        hidden = self.rt.db.rewind(state.session_id, n)
+        state.turn = n
+        console.print(
+            f"✅ 会話 #{n} まで巻き戻しました\n削除されたメッセージ: {hidden}件（記録は残ります）", markup=False
+        )
 
     async def c_retry(self, arg: str) -> None:
+        state = self.rt.state
+        assert state is not None
         options = [(m, p) for m in self.rt.installed for p in ("settings", *BUILTIN)]
+        current = (state.model, self.rt.preset_override.name if self.rt.preset_override else "settings")
         for i, (m, p) in enumerate(options, 1):
-            console.print(f"  {i}. {escape(str(m))} · {escape(str(p))}")
+            console.print(f" {i}. {m} ({p})" + (" ⭐" if (m, p) == current else ""), markup=False, highlight=False)
         choice = await self.ask_line("番号を選んでください: ")
         if not choice or not choice.strip().isdecimal() or not 1 <= int(choice) <= len(options):
             console.print(f"[yellow]1〜{len(options)} の番号を入力してください[/]")
             return
         model, preset = options[int(choice) - 1]
         chosen = None if preset == "settings" else BUILTIN[preset]
-        result, text, new_id = await self.rt.retry(model, chosen, on_token=_echo)
+        console.print(f"🔄 {model} ({preset}) で再実行...", markup=False, highlight=False)
+        self.answering = True
+        try:
+            result, text, new_id = await self.rt.retry(model, chosen, on_token=_echo)
+        finally:
+            self.answering = False
         sys.stdout.write("\n")
         if result is None:
             console.print(f"[red]エラー:[/] {escape(str(text))}")
             return
-        adopt = await self.ask_line("この回答を採用しますか？ [y/N] ")
-        self.rt.settle_retry(new_id, (adopt or "").strip().lower() == "y")
-        console.print("採用しました" if (adopt or "").strip().lower() == "y" else "破棄しました（記録は残ります）")
+        adopt = await self.confirm("💡 この回答を採用しますか？", "採用（新しい回答を保存）", "破棄（元の回答を維持）")
+        self.rt.settle_retry(new_id, adopt)
+        console.print(f"✅ {model} の回答を採用しました" if adopt else "破棄しました（元の回答を維持、記録は残ります）",
+                      markup=False, highlight=False)  # fmt: skip
 
     async def c_category(self, arg: str) -> None:
         """Show the category of the last question, or set it (this turn and the session's next ones)."""
@@ -339,13 +379,9 @@ class Repl:
         except (OSError, ValueError) as exc:  # a name too long, a NUL byte
             console.print(f"[red]保存できませんでした:[/] {escape(str(target))}: {escape(_reason(exc))}")
             return
-        if exists:
-            answer = await self.ask_line(
-                f"{target} はすでにあります。上書きしますか？ (yes, y - 上書き / no, n - 中止) "
-            )
-            if (answer or "").strip().lower() not in YES:
-                console.print("保存しませんでした")
-                return
+        if exists and not await self.confirm(f"{target} はすでにあります。上書きしますか？", "上書き", "中止"):
+            console.print("保存しませんでした")
+            return
         try:
             target.write_text(content, encoding="utf-8")
         except (OSError, ValueError) as exc:

@@ -27,7 +27,7 @@ class Background:
     turn: int
     text: str
     message_id: int
-    seen: bool = False
+    seen: bool = False  # announced to the user (who may show it with /others, or ignore it)
 
 
 @dataclass
@@ -59,7 +59,8 @@ class ChatRuntime:
         self.state: ChatState | None = None
         self.tasks: set[asyncio.Task[None]] = set()
         self.preset_override: Preset | None = None
-        self.semaphore = asyncio.Semaphore(max(1, active.concurrent_limit))
+        self.semaphore = asyncio.Semaphore(max(1, active.concurrent_limit))  # main and cross-checks together
+        self.on_background: Callable[[Background], object] | None = None  # told the moment an answer arrives
 
     # sessions
     def configs(self) -> dict[str, ModelConfig]:
@@ -148,19 +149,25 @@ class ChatRuntime:
         self.state.categories[turn] = self.state.category_override or classify(text)
         self.db.add_message(self.state.session_id, turn, "user", text)
         messages = self.messages()
-        try:
-            result = await self._answer(self.state.model, messages, on_token)
-        except EngineError as exc:
-            self._record(self.state.model, turn, "main", None, exc)
-            return None, str(exc)
-        self._record(self.state.model, turn, "main", result, None, result.text)
-        if turn == 1:
-            self.db.set_title(self.state.session_id, _title(text))
+        # The main model takes its slot first; the others of the execution order start now and answer alongside
+        # it as far as concurrentLimit allows (the specification: priority 2 runs at once with a limit of 2,
+        # priority 3 waits).
+        await self.semaphore.acquire()
         for model in self.active.execution_order:
             if model != self.state.model and model in self.installed:
                 task = asyncio.create_task(self._cross_check(model, messages, turn))
                 self.tasks.add(task)
                 task.add_done_callback(self.tasks.discard)
+        try:
+            result = await self._answer(self.state.model, messages, on_token)
+        except EngineError as exc:
+            self._record(self.state.model, turn, "main", None, exc)
+            return None, str(exc)
+        finally:
+            self.semaphore.release()
+        self._record(self.state.model, turn, "main", result, None, result.text)
+        if turn == 1:
+            self.db.set_title(self.state.session_id, _title(text))
         return result, result.text
 
     async def _cross_check(self, model: str, messages: list[Message], turn: int) -> None:
@@ -172,7 +179,10 @@ class ChatRuntime:
                 self._record(model, turn, "background", None, exc)
                 return
             mid = self._record(model, turn, "background", result, None, result.text)
-            self.state.background.append(Background(model, turn, result.text, mid))
+            answer = Background(model, turn, result.text, mid)
+            self.state.background.append(answer)
+            if self.on_background is not None:
+                self.on_background(answer)
 
     def unseen(self) -> list[Background]:
         assert self.state is not None

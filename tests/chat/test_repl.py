@@ -57,8 +57,9 @@ def _chat(cwd: Path, script: list[str], *extra: str) -> subprocess.CompletedProc
 
 def test_scripted_session(chat_dir: Path) -> None:
     script = [
-        "Say hello.", "/category extraction", "/category auto", "/good 丁寧", "Name a fruit.", "/retry", "7", "y",
-        "/rewind 1", "y", "Write a Python function that adds 1 and 2.", "/category", "/history", "/others",
+        "Say hello.", "/category extraction", "/category auto", "/good 丁寧", "Name a fruit.", "/retry", "7", "maybe",
+        "yes", "/rewind 1", "いいえ", "/rewind 1", "はい", "Write a Python function that adds 1 and 2.", "/category",
+        "/history", "/others",
         "/settings", "/bogus", "/rewind 9", "/quit",
     ]  # fmt: skip
     proc = _chat(chat_dir, script)
@@ -69,6 +70,11 @@ def test_scripted_session(chat_dir: Path) -> None:
     assert "不明なコマンド /bogus" in out and "N は 1〜2 の質問番号です" in out
     assert "種別を extraction にしました" in out and "直前の質問の種別: coding（自動判定）" in out
     assert "custom 2026-Q1" in out
+    # the specification's menus and yes/no answers (yes / y / はい, no / n / いいえ; anything else is asked again)
+    assert " 1. smol (settings) ⭐" in out and "🔄 qwen (settings) で再実行..." in out
+    assert "yes, y - 採用（新しい回答を保存）" in out and "yes / y / はい か no / n / いいえ で答えてください" in out
+    assert "✅ qwen の回答を採用しました" in out
+    assert "no, n  - キャンセル" in out and "キャンセルしました" in out and "✅ 会話 #1 まで巻き戻しました" in out
     con = sqlite3.connect(chat_dir / "chat.sqlite")
     con.row_factory = sqlite3.Row
     [session] = con.execute("SELECT * FROM sessions").fetchall()

@@ -59,9 +59,13 @@ def test_a_person_chats_rates_and_rewinds(tmp_path: Path, smollm2_path: Path) ->
         while _screen(name).count("tok/s") < 2 and time.monotonic() < deadline:
             time.sleep(0.2)
         _type(name, "/rewind 1")
-        _wait_for(name, "取り消しますか")
-        _type(name, "y")
-        _wait_for(name, "件のメッセージを取り消しました")
+        _wait_for(name, "no, n  - キャンセル")
+        _type(name, "no")
+        _wait_for(name, "キャンセルしました")
+        _type(name, "/rewind 1")
+        _wait_for(name, "実行（往復 #2 以降を削除）")
+        _type(name, "yes")
+        _wait_for(name, "会話 #1 まで巻き戻しました")
         _type(name, "/history")
         screen = _wait_for(name, "1. あなた: Say hello.")
         assert "Name a colour." not in screen.split("/history")[-1]

@@ -1,0 +1,71 @@
+"""Cross-check models answer alongside the main model within concurrentLimit, and the front end is told the
+moment each answer arrives (the specification: priority 2 runs at once with a limit of 2, priority 3 waits)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from llamune_eval.chat.db import ChatDB
+from llamune_eval.chat.runtime import Background, ChatRuntime
+from llamune_eval.settings import Active, ModelConfig, Parameters
+from llamune_eval.types import ChatResult, FinishReason, Message, SamplingParams
+
+ORDER = ["main", "second", "third"]
+
+
+class PacedEngine:
+    """Each answer takes `seconds`; records the order of starts and ends and how many ran at once."""
+
+    def __init__(self, seconds: dict[str, float]) -> None:
+        self.seconds = seconds
+        self.events: list[tuple[str, str]] = []
+        self.running = 0
+        self.most = 0
+
+    async def chat(self, model: str, messages: list[Message] | str, params: SamplingParams | None = None,
+                   on_token: Callable[[str], object] | None = None) -> ChatResult:  # fmt: skip
+        self.events.append(("start", model))
+        self.running += 1
+        self.most = max(self.most, self.running)
+        await asyncio.sleep(self.seconds[model])
+        self.running -= 1
+        self.events.append(("end", model))
+        return ChatResult(text=f"{model}の答え", finish_reason=FinishReason.STOP, model=model, endpoint="paced",
+                          completion_tokens=3, ttft_s=0.01, latency_s=self.seconds[model])  # fmt: skip
+
+
+def _runtime(tmp_path: Path, engine: PacedEngine, limit: int) -> ChatRuntime:
+    params = Parameters(temperature=0.2, top_p=0.9)
+    models = [ModelConfig(name=m, priority=i, purpose="p", parameters=params) for i, m in enumerate(ORDER, 1)]
+    active = Active(source="recommended", version="2026-Q1", models=models, execution_order=ORDER,
+                    concurrent_limit=limit, reason="test")  # fmt: skip
+    runtime = ChatRuntime(engine, ChatDB(tmp_path / "chat.sqlite"), active, list(ORDER))  # type: ignore[arg-type]
+    runtime.start()
+    return runtime
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3])
+async def test_cross_checks_run_alongside_the_main_model_within_the_limit(tmp_path: Path, limit: int) -> None:
+    engine = PacedEngine({"main": 0.3, "second": 0.05, "third": 0.05})
+    runtime = _runtime(tmp_path, engine, limit)
+    told: list[tuple[str, bool]] = []
+    main_done = asyncio.Event()
+    runtime.on_background = lambda b: told.append((b.model, main_done.is_set()))
+    result, text = await runtime.ask("質問です")
+    main_done.set()
+    await runtime.wait_background()
+    assert result is not None and text == "mainの答え"
+    assert engine.most == limit  # never more models at once than concurrentLimit, and as many as it allows
+    starts = [m for kind, m in engine.events if kind == "start"]
+    assert starts[0] == "main"  # the main model always has its slot first
+    ended_main = engine.events.index(("end", "main"))
+    alongside = {m for kind, m in engine.events[:ended_main] if kind == "start"} - {"main"}
+    assert len(alongside) == {1: 0, 2: 2, 3: 2}[limit]  # limit 2: second at once, third when second's slot frees
+    assert sorted(m for m, _ in told) == ["second", "third"]
+    # told the moment each arrived: with room beside the main model, before the main answer ended
+    assert all(not after_main for _, after_main in told) is (limit > 1)
+    assert all(isinstance(b, Background) and not b.seen for b in runtime.state.background)  # type: ignore[union-attr]
