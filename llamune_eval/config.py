@@ -99,6 +99,12 @@ class PathsConfig(_Strict):
     reports: Path = Path("reports")  # reports/<quarter>/index.html and report.json
 
 
+class ChatConfig(_Strict):
+    """The chat runtime (`llamune`)."""
+
+    titles: bool = True  # the main model names each session after its first answer (false: no extra request)
+
+
 class UsageConfig(_Strict):
     """Chat databases (or JSONL exports) the quarter's run ingests; glob patterns allowed."""
 
@@ -196,6 +202,7 @@ class Config(_Strict):
     judge: JudgeConfig = Field(default_factory=JudgeConfig)
     recommend: RecommendConfig = Field(default_factory=RecommendConfig)
     usage: UsageConfig = Field(default_factory=UsageConfig)
+    chat: ChatConfig = Field(default_factory=ChatConfig)
     presets: dict[str, dict[str, Any]] = Field(default_factory=dict)
     source: Path | None = Field(default=None, exclude=True)
 

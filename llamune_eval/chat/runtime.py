@@ -53,8 +53,10 @@ def params_for(config: ModelConfig | None, preset: Preset | None) -> SamplingPar
 
 
 class ChatRuntime:
-    def __init__(self, engine: Engine, db: ChatDB, active: Active, installed: list[str]) -> None:
+    def __init__(self, engine: Engine, db: ChatDB, active: Active, installed: list[str], *,
+                 titles: bool = True) -> None:  # fmt: skip
         self.engine, self.db, self.active = engine, db, active
+        self.titles = titles
         self.installed = installed
         self.state: ChatState | None = None
         self.tasks: set[asyncio.Task[None]] = set()
@@ -155,9 +157,7 @@ class ChatRuntime:
         await self.semaphore.acquire()
         for model in self.active.execution_order:
             if model != self.state.model and model in self.installed:
-                task = asyncio.create_task(self._cross_check(model, messages, turn))
-                self.tasks.add(task)
-                task.add_done_callback(self.tasks.discard)
+                self._background(self._cross_check(model, messages, turn))
         try:
             result = await self._answer(self.state.model, messages, on_token)
         except EngineError as exc:
@@ -167,8 +167,31 @@ class ChatRuntime:
             self.semaphore.release()
         self._record(self.state.model, turn, "main", result, None, result.text)
         if turn == 1:
-            self.db.set_title(self.state.session_id, _title(text))
+            self.db.set_title(self.state.session_id, _title(text))  # at once; the model's title replaces it
+            if self.titles:
+                self._background(self._name_session(self.state.model, text, result.text))
         return result, result.text
+
+    def _background(self, work: Any) -> None:
+        task = asyncio.create_task(work)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _name_session(self, model: str, question: str, answer: str) -> None:
+        """セッションタイトルの自動生成: the main model names the session after its first answer, in the background
+        and within concurrentLimit; a failed or empty answer keeps the first-line title."""
+        assert self.state is not None
+        sid = self.state.session_id
+        prompt = (f"次の会話に、20文字以内の短い日本語のタイトルを付けてください。タイトルだけを答えてください。\n\n"
+                  f"質問: {question[:500]}\n回答: {answer[:500]}")  # fmt: skip
+        async with self.semaphore:
+            try:
+                result = await self.engine.chat(model, prompt, SamplingParams(temperature=0.0, max_tokens=32))
+            except EngineError:
+                return
+        title = clean_title(result.text)
+        if title and (self.db.session(sid) or {}).get("title") == _title(question):  # not renamed by /title since
+            self.db.set_title(sid, title)
 
     async def _cross_check(self, model: str, messages: list[Message], turn: int) -> None:
         assert self.state is not None
@@ -258,6 +281,16 @@ def permanent_system() -> str | None:
         return path.read_text(encoding="utf-8").strip() or None
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from exc
+
+
+def clean_title(text: str) -> str:
+    """A model's title as a title: its first non-empty line, without a "タイトル:" label, quotes or markdown, at
+    most 30 characters."""
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    line = line.strip("#*_` 　")
+    line = re.sub(r"^(?:タイトル|title)\s*[:：]\s*", "", line, flags=re.IGNORECASE)
+    line = line.strip("#*_`'\"「」『』【】 　")
+    return line[:30]
 
 
 def _title(first_question: str) -> str:

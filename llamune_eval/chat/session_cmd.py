@@ -32,7 +32,7 @@ async def run_chat(cfg: Config, db_path: Path, session: str | None, settings: Pa
         except InputError as exc:
             active = Active(source="installed", version=None, models=[], execution_order=installed,
                             concurrent_limit=1, reason=f"{exc}: using the installed models")  # fmt: skip
-        runtime = ChatRuntime(engine, db, active, installed)
+        runtime = ChatRuntime(engine, db, active, installed, titles=cfg.chat.titles)
         try:
             runtime.start(session)
         except KeyError as exc:

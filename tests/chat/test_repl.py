@@ -59,7 +59,7 @@ def test_scripted_session(chat_dir: Path) -> None:
     script = [
         "Say hello.", "/category extraction", "/category auto", "/good 丁寧", "Name a fruit.", "/retry", "7", "maybe",
         "yes", "/rewind 1", "いいえ", "/rewind 1", "はい", "Write a Python function that adds 1 and 2.", "/category",
-        "/history", "/others",
+        "/history", "/others", "/title 会議メモ", "/title",
         "/settings", "/bogus", "/rewind 9", "/quit",
     ]  # fmt: skip
     proc = _chat(chat_dir, script)
@@ -78,7 +78,7 @@ def test_scripted_session(chat_dir: Path) -> None:
     con = sqlite3.connect(chat_dir / "chat.sqlite")
     con.row_factory = sqlite3.Row
     [session] = con.execute("SELECT * FROM sessions").fetchall()
-    assert session["title"] == "Say hello."
+    assert session["title"] == "会議メモ" and "タイトル: 会議メモ" in out  # /title wins over the generated one
     messages = con.execute("SELECT * FROM messages ORDER BY id").fetchall()
     after_rewind = next(m["id"] for m in messages if m["content"].startswith("Write a Python"))
     main_turn2 = [m for m in messages if m["turn"] == 2 and m["id"] < after_rewind]

@@ -28,6 +28,10 @@ class PacedEngine:
 
     async def chat(self, model: str, messages: list[Message] | str, params: SamplingParams | None = None,
                    on_token: Callable[[str], object] | None = None) -> ChatResult:  # fmt: skip
+        if isinstance(messages, str) and "タイトル" in messages:  # the session-title request
+            self.events.append(("title", model))
+            return ChatResult(text="タイトル: 「会議時刻の変更」\n", finish_reason=FinishReason.STOP, model=model,
+                              endpoint="paced")  # fmt: skip
         self.events.append(("start", model))
         self.running += 1
         self.most = max(self.most, self.running)
@@ -38,12 +42,13 @@ class PacedEngine:
                           completion_tokens=3, ttft_s=0.01, latency_s=self.seconds[model])  # fmt: skip
 
 
-def _runtime(tmp_path: Path, engine: PacedEngine, limit: int) -> ChatRuntime:
+def _runtime(tmp_path: Path, engine: PacedEngine, limit: int, titles: bool = True) -> ChatRuntime:
     params = Parameters(temperature=0.2, top_p=0.9)
     models = [ModelConfig(name=m, priority=i, purpose="p", parameters=params) for i, m in enumerate(ORDER, 1)]
     active = Active(source="recommended", version="2026-Q1", models=models, execution_order=ORDER,
                     concurrent_limit=limit, reason="test")  # fmt: skip
-    runtime = ChatRuntime(engine, ChatDB(tmp_path / "chat.sqlite"), active, list(ORDER))  # type: ignore[arg-type]
+    runtime = ChatRuntime(engine, ChatDB(tmp_path / "chat.sqlite"), active, list(ORDER),  # type: ignore[arg-type]
+                          titles=titles)  # fmt: skip
     runtime.start()
     return runtime
 
@@ -69,3 +74,27 @@ async def test_cross_checks_run_alongside_the_main_model_within_the_limit(tmp_pa
     # told the moment each arrived: with room beside the main model, before the main answer ended
     assert all(not after_main for _, after_main in told) is (limit > 1)
     assert all(isinstance(b, Background) and not b.seen for b in runtime.state.background)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("titles", [True, False])
+async def test_the_main_model_names_the_session_after_its_first_answer(tmp_path: Path, titles: bool) -> None:
+    engine = PacedEngine({"main": 0.01, "second": 0.01, "third": 0.01})
+    runtime = _runtime(tmp_path, engine, 3, titles=titles)
+    assert runtime.state is not None
+    await runtime.ask("会議の開始時刻が10時から11時に変わったことを知らせる文を書いて")
+    await runtime.ask("もっと短く")
+    await runtime.wait_background()
+    title = (runtime.db.session(runtime.state.session_id) or {})["title"]
+    asked = [m for kind, m in engine.events if kind == "title"]
+    if titles:
+        assert (title, asked) == ("会議時刻の変更", ["main"])  # once, by the main model, label and quotes removed
+    else:  # no extra request: the first line of the first question, shortened
+        assert (title, asked) == ("会議の開始時刻が10時から11時に変わったことを知らせる文を…", [])
+
+
+def test_clean_title() -> None:
+    from llamune_eval.chat.runtime import clean_title
+
+    assert clean_title("\n**Title: 「見積もりの依頼」**\n説明") == "見積もりの依頼"
+    assert clean_title("# 議事録の要約") == "議事録の要約"
+    assert clean_title("") == "" and len(clean_title("あ" * 50)) == 30

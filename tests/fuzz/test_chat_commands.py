@@ -63,7 +63,7 @@ def _sandbox() -> Iterator[None]:
 
 
 COMMANDS = ["/help", "/quit", "/exit", "/history", "/others", "/models", "/settings", "/good", "/bad", "/switch",
-            "/preset", "/rewind", "/retry", "/system", "/artifacts", "/eval", "/category", "/bogus", "/",
+            "/preset", "/rewind", "/retry", "/system", "/artifacts", "/eval", "/category", "/title", "/bogus", "/",
             "//"]  # fmt: skip
 ARGS = st.one_of(
     st.sampled_from(["", "1", "2", "0", "-1", "9999", "abc", "１", "²", "٣", "1.5", "1e3", " 1 ", "apply", "keep",
