@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the three 5-level human ratings on usage events
+LEVELS = ("accuracy", "naturalness", "usefulness")  # 回答の正確性, 日本語の自然さ, 有用性: 1-5 each
 SQLITE_HEADER = b"SQLite format 3\x00"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -88,7 +89,11 @@ class ChatDB:
             self.con.execute("PRAGMA journal_mode=WAL")
             self.con.execute("PRAGMA foreign_keys=ON")
             self.con.executescript(SCHEMA)
-            self.con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            have = {r[1] for r in self.con.execute("PRAGMA table_info(usage_events)")}
+            for column in LEVELS:  # a database written before the human ratings gains their columns
+                if column not in have:
+                    self.con.execute(f"ALTER TABLE usage_events ADD COLUMN {column} INTEGER")
+            self.con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc):
                 raise ChatDBError(f"{self.path} is locked by another process; close it or wait") from exc
@@ -223,6 +228,16 @@ class ChatDB:
         with self.write() as con:
             con.execute("UPDATE usage_events SET rating = ?, comment = ? WHERE message_id = ?",
                         (rating, comment, message_id))  # fmt: skip
+
+    def rate_levels(self, message_id: int, levels: dict[str, int], comment: str | None = None) -> None:
+        """/rate: the specification's 人間評価 (正確性, 日本語の自然さ, 有用性, 1-5 each) on the answer's usage event;
+        a criterion left out keeps its earlier value."""
+        with self.write() as con:
+            for column, value in levels.items():
+                if column in LEVELS:
+                    con.execute(f"UPDATE usage_events SET {column} = ? WHERE message_id = ?", (value, message_id))
+            if comment:
+                con.execute("UPDATE usage_events SET comment = ? WHERE message_id = ?", (comment, message_id))
 
     def usage(self, sid: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT * FROM usage_events" + (" WHERE session_id = ?" if sid else "") + " ORDER BY id"

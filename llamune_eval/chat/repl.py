@@ -19,6 +19,7 @@ from llamune_eval.ui import console
 
 YES = ("yes", "y", "はい")  # the specification's answers (はい / いいえ too: Japanese input is often on)
 NO = ("no", "n", "いいえ")
+RATE_LEVELS = (("accuracy", "回答の正確性"), ("naturalness", "日本語の自然さ"), ("usefulness", "有用性"))
 
 HELP = """コマンド:
   /retry            別のモデル×プリセットで最後の質問に答え直す（採用 / 破棄を選ぶ）
@@ -28,7 +29,8 @@ HELP = """コマンド:
   /others           バックグラウンドで届いた他のLLMの回答を表示する
   /history          この会話の履歴
   /models           インストール済みのモデル（推奨設定のモデルに印）
-  /good, /bad [コメント]  最後の回答を評価する
+  /rate [正確性 自然さ 有用性] [コメント]  最後の回答を3項目・5段階で評価する（例: /rate 5 4 4 とても役立った）
+  /good, /bad [コメント]  最後の回答を評価する（👍 / 👎）
   /eval             別のモデルが最後の回答を5項目で評価する
   /artifacts [show N | save N PATH]  回答中のコードブロック
   /system TEXT      このセッションのシステムプロンプトを追加する（--permanent ですべてのセッションに）
@@ -129,7 +131,7 @@ class Repl:
             "/others": self.c_others, "/models": self.c_models, "/settings": self.c_settings, "/good": self.c_good,
             "/bad": self.c_bad, "/switch": self.c_switch, "/preset": self.c_preset, "/rewind": self.c_rewind,
             "/retry": self.c_retry, "/system": self.c_system, "/artifacts": self.c_artifacts, "/eval": self.c_eval,
-            "/category": self.c_category, "/title": self.c_title,
+            "/category": self.c_category, "/title": self.c_title, "/rate": self.c_rate,
         }.get(name)  # fmt: skip
         if handler is None:
             console.print(f"[yellow]不明なコマンド {escape(name)}[/]: /help で一覧を表示")
@@ -216,6 +218,41 @@ class Repl:
             return
         self.rt.db.rate(last["id"], rating, comment or None)
         console.print("評価を記録しました")
+
+    async def c_rate(self, arg: str) -> None:
+        """人間評価: 回答の正確性, 日本語の自然さ, 有用性, 1-5 each, typed at once (`/rate 5 4 4 comment`) or asked
+        one by one (Enter leaves a criterion out)."""
+        last = self.rt.last_answer()
+        if last is None:
+            console.print("[yellow]評価する回答がありません[/]")
+            return
+        words = arg.split(maxsplit=3)
+        given = [w for w in words[:3] if w.isdecimal()]
+        comment = arg.split(maxsplit=len(given))[len(given)] if len(arg.split()) > len(given) else ""
+        if arg and not given:
+            console.print(
+                "[yellow]/rate 正確性 自然さ 有用性 [コメント][/]: それぞれ 1〜5 の数字です（例: /rate 5 4 4）"
+            )
+            return
+        levels: dict[str, int] = {}
+        for i, (column, label) in enumerate(RATE_LEVELS):
+            if given:
+                answer: str | None = given[i] if i < len(given) else ""
+            else:
+                answer = await self.ask_line(f"{label}（1〜5、Enter で省略）: ")
+            word = (answer or "").strip()
+            if not word:
+                continue
+            if not word.isdecimal() or not 1 <= int(word) <= 5:
+                console.print(f"[yellow]{label} は 1〜5 の数字です[/]: 評価は記録しませんでした")
+                return
+            levels[column] = int(word)
+        if not levels and not comment:
+            console.print("評価は記録しませんでした")
+            return
+        self.rt.db.rate_levels(last["id"], levels, comment or None)
+        shown = " · ".join(f"{label} {levels[c]}" for c, label in RATE_LEVELS if c in levels)
+        console.print(f"評価を記録しました（{shown or 'コメントのみ'}）", markup=False, highlight=False)
 
     async def c_good(self, arg: str) -> None:
         await self._rate(1, arg)

@@ -44,4 +44,7 @@ CREATE TABLE IF NOT EXISTS usage_events (
     prompt_tokens INTEGER, completion_tokens INTEGER, success BOOLEAN, error_kind VARCHAR, adopted BOOLEAN,
     rating INTEGER, comment VARCHAR, category VARCHAR, created_at TIMESTAMP
 );
+ALTER TABLE usage_events ADD COLUMN IF NOT EXISTS accuracy INTEGER;
+ALTER TABLE usage_events ADD COLUMN IF NOT EXISTS naturalness INTEGER;
+ALTER TABLE usage_events ADD COLUMN IF NOT EXISTS usefulness INTEGER;
 """

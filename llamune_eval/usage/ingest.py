@@ -22,7 +22,7 @@ from llamune_eval.types import InputError
 
 COLUMNS = ("event_id", "source", "session_id", "message_id", "turn", "kind", "model", "preset", "params", "ttft_s",
            "latency_s", "prompt_tokens", "completion_tokens", "success", "error_kind", "adopted", "rating", "comment",
-           "category", "created_at")  # fmt: skip
+           "category", "created_at", "accuracy", "naturalness", "usefulness")  # fmt: skip
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """The specification's UsageMetrics from the stored events, aggregated in DuckDB.
 
-`userRating` is the mean of the ratings given (+1 for /good, -1 for /bad), so it lies in [-1, 1]; /retry
+`userRating` is the mean of the ratings given (+1 for /good, -1 for /bad), so it lies in [-1, 1];
+`humanEvaluation` holds the means of /rate's three 5-level criteria (正確性, 日本語の自然さ, 有用性); /retry
 decisions become implicit pairwise preferences (the adopted model:preset beats the one it displaced) that feed
 Bradley–Terry ratings.
 """
@@ -28,10 +29,14 @@ def usage_metrics(store: Store, quarter: str | None = None, seed: int = 0) -> di
     con = store.con
     model_usage = {
         model: {"count": count, "averageExecutionTime": avg_latency, "successRate": success,
-                "userRating": rating, "ratings": rated}
-        for model, count, avg_latency, success, rating, rated in con.execute(
-            "SELECT model, count(*), avg(latency_s), avg(success::INT), avg(rating), count(rating) "
-            f"FROM usage_events {answers} GROUP BY model ORDER BY count(*) DESC", params).fetchall()
+                "userRating": rating, "ratings": rated,
+                "humanEvaluation": {"accuracy": accuracy, "naturalness": naturalness, "usefulness": usefulness,
+                                    "rated": levels}}
+        for model, count, avg_latency, success, rating, rated, accuracy, naturalness, usefulness, levels
+        in con.execute(
+            "SELECT model, count(*), avg(latency_s), avg(success::INT), avg(rating), count(rating), avg(accuracy), "
+            "avg(naturalness), avg(usefulness), count(*) FILTER (WHERE coalesce(accuracy, naturalness, usefulness) "
+            f"IS NOT NULL) FROM usage_events {answers} GROUP BY model ORDER BY count(*) DESC", params).fetchall()
     }  # fmt: skip
     task_performance: dict[str, list[dict[str, Any]]] = {}
     for category, model, count, success, latency, rating in con.execute(

@@ -107,3 +107,22 @@ def test_chat_runtime_imports_nothing_heavy() -> None:
             "print(sorted(m for m in ('pandas','duckdb','scipy','datasets') if m in sys.modules))")  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout.strip()
     assert out == "[]"
+
+
+def test_a_database_from_before_the_human_ratings_gains_their_columns(tmp_path: Path) -> None:
+    db = ChatDB(tmp_path / "chat.sqlite")
+    sid = db.create_session("m")
+    mid = db.add_message(sid, 1, "assistant", "答え", model="m")
+    db.record_usage(sid, mid, "main", Answer(model="m"))
+    db.close()
+    con = sqlite3.connect(tmp_path / "chat.sqlite")
+    for column in ("accuracy", "naturalness", "usefulness"):
+        con.execute(f"ALTER TABLE usage_events DROP COLUMN {column}")  # as version 1 wrote it
+    con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+    db = ChatDB(tmp_path / "chat.sqlite")
+    db.rate_levels(mid, {"accuracy": 4, "usefulness": 2})
+    [event] = db.usage()
+    assert (event["accuracy"], event["naturalness"], event["usefulness"]) == (4, None, 2)
+    assert db.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "2"

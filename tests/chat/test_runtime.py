@@ -98,3 +98,37 @@ def test_clean_title() -> None:
     assert clean_title("\n**Title: 「見積もりの依頼」**\n説明") == "見積もりの依頼"
     assert clean_title("# 議事録の要約") == "議事録の要約"
     assert clean_title("") == "" and len(clean_title("あ" * 50)) == 30
+
+
+async def test_rate_records_the_three_five_level_criteria_and_usage_metrics_read_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from llamune_eval.chat.repl import Repl
+    from llamune_eval.store.results import Store
+    from llamune_eval.usage import ingest
+    from llamune_eval.usage.metrics import usage_metrics
+
+    engine = PacedEngine({"main": 0.01, "second": 0.01, "third": 0.01})
+    runtime = _runtime(tmp_path, engine, 1, titles=False)
+    lines = iter(["質問1", "/rate 5 4 3 とても 役立った", "質問2", "/rate", "2", "", "5", "/rate 9 1 1", "/rate abc",
+                  "/good", "/quit"])  # fmt: skip
+
+    def read(prompt: str) -> str:
+        try:
+            return next(lines)
+        except StopIteration:
+            raise EOFError from None
+
+    await Repl(runtime, read=read, recommended_dir=tmp_path / "recommended").run()
+    out = capsys.readouterr().out
+    assert "評価を記録しました（回答の正確性 5 · 日本語の自然さ 4 · 有用性 3）" in out
+    assert "評価を記録しました（回答の正確性 2 · 有用性 5）" in out
+    assert "回答の正確性 は 1〜5 の数字です" in out and "それぞれ 1〜5 の数字です" in out
+    mains = [e for e in runtime.db.usage() if e["kind"] == "main"]
+    assert [(e["accuracy"], e["naturalness"], e["usefulness"], e["comment"], e["rating"]) for e in mains] == [
+        (5, 4, 3, "とても 役立った", None), (2, None, 5, None, 1)]  # fmt: skip
+    runtime.db.close()
+    with Store(tmp_path / "s.duckdb") as store:
+        ingest(store, [tmp_path / "chat.sqlite"])
+        human = usage_metrics(store)["modelUsage"]["main"]["humanEvaluation"]
+    assert human == {"accuracy": 3.5, "naturalness": 4.0, "usefulness": 4.0, "rated": 2}

@@ -63,8 +63,8 @@ def _sandbox() -> Iterator[None]:
 
 
 COMMANDS = ["/help", "/quit", "/exit", "/history", "/others", "/models", "/settings", "/good", "/bad", "/switch",
-            "/preset", "/rewind", "/retry", "/system", "/artifacts", "/eval", "/category", "/title", "/bogus", "/",
-            "//"]  # fmt: skip
+            "/preset", "/rewind", "/retry", "/system", "/artifacts", "/eval", "/category", "/title", "/rate", "/bogus",
+            "/", "//"]  # fmt: skip
 ARGS = st.one_of(
     st.sampled_from(["", "1", "2", "0", "-1", "9999", "abc", "１", "²", "٣", "1.5", "1e3", " 1 ", "apply", "keep",
                      "auto", "coding", "nope", "small", "mid", "fast", "balanced", "no-such-model:7b", "[/INST]",
@@ -72,7 +72,7 @@ ARGS = st.one_of(
                      "show ²", "save", "save 1", "save 1 out.py", "save 2 out.txt", "save 1 /nonexistent-dir/x.py",
                      "save 1 ~", "save 1 ~/x.py", "save 1 ~no-such-user-llamune/x.py", "save 1 " + "x" * 300,
                      "save 1 a\x00b", "save 1 .", "save 1 /proc/version", "save ² out.py", "1 save", "save 1 a b",
-                     "\x00", "\t", "\u3000"]),
+                     "\x00", "\t", "\u3000", "5 4 3", "5 4 3 良い", "9 9 9", "0", "5 x", "1 2 3 4 5"]),
     st.text(max_size=30),
     st.tuples(st.sampled_from(["show", "save"]), st.text(max_size=6), st.text(max_size=12)).map(" ".join),
 )  # fmt: skip
