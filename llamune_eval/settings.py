@@ -314,6 +314,7 @@ class Active(BaseModel):
     concurrent_limit: int
     reason: str
     newer: QuarterlyUpdate | None = None  # a newer recommendation than the custom settings were based on
+    update: QuarterlyUpdate | None = None  # what the recommendation in force changed (the QuarterlyUpdate card)
     custom_path: str | None = None  # the custom settings file in force (what /settings keep writes to)
     refused: list[str] = Field(default_factory=list)
 
@@ -346,7 +347,8 @@ def resolve(
             f"no usable recommended settings in {recommended_dir}" + (f" ({refused[0]})" if refused else "")
         )
     tier = recommended.tier_for(memory)
-    return Active(source="recommended", version=recommended.version, models=tier.models,
+    update = recommended.update or QuarterlyUpdate(newVersion=recommended.version)
+    return Active(source="recommended", version=recommended.version, models=tier.models, update=update,
                   execution_order=tier.execution_order, concurrent_limit=tier.concurrent_limit,
                   reason=f"recommended {recommended.version}, tier {tier.memory_gb} GB for this machine's "
                          f"{memory:.0f} GB", refused=refused)  # fmt: skip

@@ -229,6 +229,14 @@ class ChatDB:
             con.execute("UPDATE usage_events SET rating = ?, comment = ? WHERE message_id = ?",
                         (rating, comment, message_id))  # fmt: skip
 
+    def meta(self, key: str) -> str | None:
+        row = self.con.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.write() as con:
+            con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
     def rate_levels(self, message_id: int, levels: dict[str, int], comment: str | None = None) -> None:
         """/rate: the specification's 人間評価 (正確性, 日本語の自然さ, 有用性, 1-5 each) on the answer's usage event;
         a criterion left out keeps its earlier value."""

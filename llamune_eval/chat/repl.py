@@ -11,7 +11,9 @@ from rich.markup import escape
 
 from llamune_eval import egress
 from llamune_eval.categories import CATEGORIES
+from llamune_eval.chat.outputs import OutputCommands, _reason
 from llamune_eval.chat.runtime import ChatRuntime, permanent_system, permanent_system_path
+from llamune_eval.chat.screens import HELP, card_details, card_text
 from llamune_eval.presets import BUILTIN
 from llamune_eval.settings import default_custom_path
 from llamune_eval.types import InputError
@@ -19,30 +21,6 @@ from llamune_eval.ui import console
 
 YES = ("yes", "y", "はい")  # the specification's answers (はい / いいえ too: Japanese input is often on)
 NO = ("no", "n", "いいえ")
-RATE_LEVELS = (("accuracy", "回答の正確性"), ("naturalness", "日本語の自然さ"), ("usefulness", "有用性"))
-
-HELP = """コマンド:
-  /retry            別のモデル×プリセットで最後の質問に答え直す（採用 / 破棄を選ぶ）
-  /rewind N         N 番目の質問より後を取り消す（論理削除）
-  /switch MODEL     メインのモデルを切り替える
-  /preset NAME      プリセットを切り替える（balanced, creative, fast, code, general）
-  /others           バックグラウンドで届いた他のLLMの回答を表示する
-  /history          この会話の履歴
-  /models           インストール済みのモデル（推奨設定のモデルに印）
-  /rate [正確性 自然さ 有用性] [コメント]  最後の回答を3項目・5段階で評価する（例: /rate 5 4 4 とても役立った）
-  /good, /bad [コメント]  最後の回答を評価する（👍 / 👎）
-  /eval             別のモデルが最後の回答を5項目で評価する
-  /artifacts [show N | save N PATH]  回答中のコードブロック
-  /system TEXT      このセッションのシステムプロンプトを追加する（--permanent ですべてのセッションに）
-  /title [TEXT]     セッションのタイトルを表示する / 変更する
-  /category [NAME | auto]  質問の種別（coding, reasoning, documentation, business-writing, extraction, general）
-  /settings [apply | keep]  有効な設定とその理由（新しい推奨設定を適用 / 今の設定を維持）
-  /help, /quit"""
-
-
-def _reason(exc: Exception) -> str:
-    """Why a file could not be read or written, without the path the message already shows."""
-    return getattr(exc, "strerror", None) or str(exc)
 
 
 def _echo(text: str) -> None:
@@ -50,7 +28,7 @@ def _echo(text: str) -> None:
     sys.stdout.flush()
 
 
-class Repl:
+class Repl(OutputCommands):
     def __init__(self, runtime: ChatRuntime, read: Any = None, recommended_dir: Path = Path("recommended")) -> None:
         self.rt = runtime
         self.recommended_dir = recommended_dir
@@ -87,6 +65,7 @@ class Repl:
 
     async def run(self) -> None:
         self.header()
+        await self.quarterly_card()
         if self.rt.active.newer is not None:
             console.print(f"[yellow]新しい推奨設定 {self.rt.active.newer.new_version} があります[/]: /settings で詳細")
         console.print("/help でコマンド一覧")
@@ -105,6 +84,34 @@ class Repl:
             await self.chat(line)
         await self.rt.wait_background()
         self.notify()
+
+    async def quarterly_card(self) -> None:
+        """The specification's QuarterlyUpdate card, once per new settings file (the chat database remembers the
+        version shown): users on the recommendation see what changed; custom users choose 詳細 / 今すぐ適用 /
+        このまま."""
+        a = self.rt.active
+        card = a.newer if a.source == "custom" else a.update
+        if card is None or self.rt.db.meta("settings_shown") == card.new_version:
+            return
+        self.rt.db.set_meta("settings_shown", card.new_version)
+        console.print(card_text(card, custom=a.source == "custom"), markup=False, highlight=False)
+        if a.source != "custom":
+            return
+        for _ in range(3):
+            answer = (
+                (await self.ask_line("番号を選んでください（1. 詳細 2. 今すぐ適用 3. このまま）: ")) or "3"
+            ).strip()
+            if answer in ("1", "詳細"):
+                console.print(card_details(card), markup=False, highlight=False)
+                continue
+            if answer in ("2", "今すぐ適用"):
+                self.newer("apply")
+            elif answer in ("3", "このまま"):
+                console.print("このまま今の設定を使います（/settings apply でいつでも適用できます）", markup=False)
+            else:
+                console.print("1〜3 の番号を入力してください", markup=False)
+                continue
+            return
 
     async def chat(self, text: str) -> None:
         self.answering = True
@@ -210,55 +217,6 @@ class Repl:
                 return
             a.newer = None
             console.print("今の設定を使い続けます")
-
-    async def _rate(self, rating: int, comment: str) -> None:
-        last = self.rt.last_answer()
-        if last is None:
-            console.print("[yellow]評価する回答がありません[/]")
-            return
-        self.rt.db.rate(last["id"], rating, comment or None)
-        console.print("評価を記録しました")
-
-    async def c_rate(self, arg: str) -> None:
-        """人間評価: 回答の正確性, 日本語の自然さ, 有用性, 1-5 each, typed at once (`/rate 5 4 4 comment`) or asked
-        one by one (Enter leaves a criterion out)."""
-        last = self.rt.last_answer()
-        if last is None:
-            console.print("[yellow]評価する回答がありません[/]")
-            return
-        words = arg.split(maxsplit=3)
-        given = [w for w in words[:3] if w.isdecimal()]
-        comment = arg.split(maxsplit=len(given))[len(given)] if len(arg.split()) > len(given) else ""
-        if arg and not given:
-            console.print(
-                "[yellow]/rate 正確性 自然さ 有用性 [コメント][/]: それぞれ 1〜5 の数字です（例: /rate 5 4 4）"
-            )
-            return
-        levels: dict[str, int] = {}
-        for i, (column, label) in enumerate(RATE_LEVELS):
-            if given:
-                answer: str | None = given[i] if i < len(given) else ""
-            else:
-                answer = await self.ask_line(f"{label}（1〜5、Enter で省略）: ")
-            word = (answer or "").strip()
-            if not word:
-                continue
-            if not word.isdecimal() or not 1 <= int(word) <= 5:
-                console.print(f"[yellow]{label} は 1〜5 の数字です[/]: 評価は記録しませんでした")
-                return
-            levels[column] = int(word)
-        if not levels and not comment:
-            console.print("評価は記録しませんでした")
-            return
-        self.rt.db.rate_levels(last["id"], levels, comment or None)
-        shown = " · ".join(f"{label} {levels[c]}" for c, label in RATE_LEVELS if c in levels)
-        console.print(f"評価を記録しました（{shown or 'コメントのみ'}）", markup=False, highlight=False)
-
-    async def c_good(self, arg: str) -> None:
-        await self._rate(1, arg)
-
-    async def c_bad(self, arg: str) -> None:
-        await self._rate(-1, arg)
 
     async def c_switch(self, arg: str) -> None:
         state = self.rt.state
@@ -393,50 +351,6 @@ class Repl:
         state.system_extra = arg
         self.rt.db.update_session(state.session_id, system_prompt=arg)
         console.print("このセッションのシステムプロンプトを設定しました")
-
-    async def c_artifacts(self, arg: str) -> None:
-        state = self.rt.state
-        assert state is not None
-        items = self.rt.db.artifacts(state.session_id)
-        parts = arg.split()
-        if not parts:
-            for i, a in enumerate(items, 1):
-                console.print(f"  {i}. [{a['language'] or 'text'}] {a['title']}", highlight=False, markup=False)
-            if not items:
-                console.print("アーティファクトはありません")
-            return
-        if (not parts[-1].isdecimal() and parts[0] != "save") or len(parts) < 2 or not parts[1].isdecimal() \
-                or not 1 <= int(parts[1]) <= len(items):  # fmt: skip
-            console.print(f"[yellow]/artifacts show N か /artifacts save N PATH[/]（N は 1〜{len(items)}）")
-            return
-        item = items[int(parts[1]) - 1]
-        if parts[0] == "save" and len(parts) == 3:
-            try:
-                target = Path(parts[2]).expanduser()
-            except RuntimeError:  # ~name of a user this machine does not know
-                console.print(f"[red]保存できませんでした:[/] {escape(parts[2])}: ホームディレクトリがわかりません")
-                return
-            await self._save(target, item["content"])
-        else:
-            console.print(item["content"], markup=False, highlight=False)
-
-    async def _save(self, target: Path, content: str) -> None:
-        """An artifact to a file: never over an existing one without a yes, and a failure is a message, never the
-        end of the session."""
-        try:
-            exists = target.exists()
-        except (OSError, ValueError) as exc:  # a name too long, a NUL byte
-            console.print(f"[red]保存できませんでした:[/] {escape(str(target))}: {escape(_reason(exc))}")
-            return
-        if exists and not await self.confirm(f"{target} はすでにあります。上書きしますか？", "上書き", "中止"):
-            console.print("保存しませんでした")
-            return
-        try:
-            target.write_text(content, encoding="utf-8")
-        except (OSError, ValueError) as exc:
-            console.print(f"[red]保存できませんでした:[/] {escape(str(target))}: {escape(_reason(exc))}")
-            return
-        console.print(f"{escape(str(target))} に保存しました")
 
     async def c_eval(self, arg: str) -> None:
         from llamune_eval.types import EngineError

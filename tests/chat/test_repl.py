@@ -128,11 +128,20 @@ def test_newer_recommendation_keep_apply_and_permanent_system(chat_dir: Path) ->
     data = {"version": "2026-Q2", "quarter": "2026 Q2", "models": models, "executionOrder": ["qwen", "smol"],
             "concurrentLimit": 1, "updatedAt": "2026-06-30T00:00:00Z", "changelog": "qwen を追加",
             "update": {"newVersion": "2026-Q2", "oldVersion": "2026-Q1", "newModels": ["qwen"],
-                       "deprecatedModels": [], "changes": []}}  # fmt: skip
+                       "deprecatedModels": [], "changes": ["実行順序を最適化"],
+                       "performanceImprovements": "推論速度 15%向上"}}  # fmt: skip
     data["digest"] = digest_of(data)
     (chat_dir / "recommended").mkdir()
     (chat_dir / "recommended" / "2026-Q2.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    told = _chat(chat_dir, ["/settings", "/settings apply", "/settings", "/system --permanent 丁寧に答えて", "/quit"])
+    told = _chat(chat_dir, ["1", "3", "/settings", "/settings apply", "/settings", "/system --permanent 丁寧に答えて",
+                            "/quit"])  # fmt: skip
+    # the QuarterlyUpdate card on the first start after the new file: 詳細, then このまま
+    card = told.stdout.split("番号を選んでください")[0]
+    for line in ("🎉 新しい推奨設定 (2026 Q2)", "✨ qwen を追加", "🔧 実行順序を最適化", "⚡ 推論速度 15%向上",
+                 "カスタム設定を使用中のため、自動では適用されません。", "[詳細] [今すぐ適用] [このまま]"):  # fmt: skip
+        assert line in card, line
+    assert "2026-Q1 → 2026-Q2: 測定された変更の詳細はありません" in told.stdout
+    assert "このまま今の設定を使います" in told.stdout
     assert told.returncode == 0, told.stderr
     assert "新しい推奨設定 2026-Q2 があります" in told.stdout and "追加 qwen" in told.stdout
     assert "推奨設定 2026-Q2 に切り替えました" in told.stdout and "実行順: qwen, smol" in told.stdout

@@ -132,3 +132,31 @@ async def test_rate_records_the_three_five_level_criteria_and_usage_metrics_read
         ingest(store, [tmp_path / "chat.sqlite"])
         human = usage_metrics(store)["modelUsage"]["main"]["humanEvaluation"]
     assert human == {"accuracy": 3.5, "naturalness": 4.0, "usefulness": 4.0, "rated": 2}
+
+
+async def test_the_quarterly_update_card_is_shown_once_per_new_settings_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from llamune_eval.chat.repl import Repl
+    from llamune_eval.settings import QuarterlyUpdate
+
+    engine = PacedEngine({"main": 0.01, "second": 0.01, "third": 0.01})
+    runtime = _runtime(tmp_path, engine, 1, titles=False)
+    runtime.active.update = QuarterlyUpdate(newVersion="2026-Q2", oldVersion="2026-Q1", newModels=["third"],
+                                            deprecatedModels=["old"],
+                                            performanceImprovements="推論速度 12%向上")  # fmt: skip
+
+    def nothing(prompt: str) -> str:
+        raise EOFError
+
+    await Repl(runtime, read=nothing).run()
+    first = capsys.readouterr().out
+    for line in ("🎉 新しい推奨設定 (2026 Q2)", "✨ third を追加", "🗑  old を廃止", "⚡ 推論速度 12%向上",
+                 "推奨設定を使用中のため、この設定が適用されています"):  # fmt: skip
+        assert line in first, line
+    assert "[今すぐ適用]" not in first  # users on the recommendation have nothing to choose
+    await Repl(runtime, read=nothing).run()
+    assert "新しい推奨設定" not in capsys.readouterr().out  # once per settings file
+    runtime.active.update = QuarterlyUpdate(newVersion="2026-Q3")
+    await Repl(runtime, read=nothing).run()
+    assert "🎉 新しい推奨設定 (2026 Q3)" in capsys.readouterr().out  # the next file is shown again
