@@ -36,8 +36,8 @@ class EgressState:
     ips: set[str] = field(default_factory=set)
     ports: dict[str, set[int]] = field(default_factory=dict)  # host -> allowed ports; empty = any
     refused: list[str] = field(default_factory=list)
-    engine_bytes: int = 0
-    external_bytes: int = 0  # stays 0: external connections never open
+    engine_bytes: int = 0  # sent and received by our engine clients, counted on their connections
+    external_bytes: int = 0  # the same clients' bytes to any other host (0: the guard refuses such connections)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 

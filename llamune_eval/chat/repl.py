@@ -84,6 +84,8 @@ class Repl(OutputCommands):
             await self.chat(line)
         await self.rt.wait_background()
         self.notify()
+        st = egress.state()  # measured on every connection the engine clients opened this session
+        console.print(f"通信量: エンジン {st.engine_bytes:,} B · 外部 {st.external_bytes:,} B", highlight=False)
 
     async def quarterly_card(self) -> None:
         """The specification's QuarterlyUpdate card, once per new settings file (the chat database remembers the

@@ -13,6 +13,7 @@ import orjson  # 3-10x faster than json on the per-request and per-chunk path
 
 from llamune_eval import egress
 from llamune_eval.config import Timeouts
+from llamune_eval.engines._traffic import CountingBackend
 from llamune_eval.types import EngineError, ErrorKind
 
 _JSON_HEADERS = {"Content-Type": "application/json"}
@@ -30,13 +31,20 @@ def make_client(
             f"{url.host} is neither loopback nor a configured engine host",
             endpoint=base_url,
         )
+    transport = httpx.AsyncHTTPTransport(
+        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        trust_env=False,  # a proxy from the environment would be an unreviewed egress path
+        verify=url.scheme == "https",  # plain-HTTP engines skip loading the CA bundle (tens of ms per client)
+    )
+    pool = transport._pool  # httpcore's pool: its network backend is where bytes meet the socket
+    default_port = {"http": 80, "https": 443}.get(url.scheme)
+    pool._network_backend = CountingBackend(pool._network_backend, url.host, url.port or default_port)
     return httpx.AsyncClient(
         base_url=base_url,
         timeout=httpx.Timeout(timeouts.read, connect=timeouts.connect, write=timeouts.read, pool=None),
-        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        transport=transport,
         headers=headers,
-        trust_env=False,  # a proxy from the environment would be an unreviewed egress path
-        verify=url.scheme == "https",  # plain-HTTP engines skip loading the CA bundle (tens of ms per client)
+        trust_env=False,
         event_hooks={"request": [_guard]},
     )
 
@@ -153,7 +161,6 @@ async def post_lines(
             await check_status(resp, endpoint)
             in_body = True
             yield resp.aiter_lines()
-            egress.state().engine_bytes += resp.num_bytes_downloaded
         finally:
             await resp.aclose()
     except EngineError:
@@ -168,7 +175,6 @@ async def get_json(client: httpx.AsyncClient, path: str, endpoint: str, **kw: An
     try:
         resp = await client.request(method, path, **kw)
         await check_status(resp, endpoint)
-        egress.state().engine_bytes += resp.num_bytes_downloaded
         return resp.json()
     except EngineError:
         raise
