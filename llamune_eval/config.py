@@ -24,7 +24,7 @@ class ConfigError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class Timeouts(_Strict):
@@ -103,6 +103,7 @@ class ChatConfig(_Strict):
     """The chat runtime (`llamune`)."""
 
     titles: bool = True  # the main model names each session after its first answer (false: no extra request)
+    history: bool = True  # the line editor keeps the questions in a 0600 file beside the chat database
 
 
 class UsageConfig(_Strict):

@@ -28,7 +28,7 @@ PARAMETER_FIELDS = ("temperature", "top_p", "top_k", "max_tokens", "repeat_penal
 
 
 class _Camel(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+    model_config = ConfigDict(populate_by_name=True, extra="forbid", defer_build=True)
 
 
 class LLMParameters(SamplingParams):

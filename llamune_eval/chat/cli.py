@@ -1,24 +1,20 @@
-"""`llamune`: the lean terminal chat runtime. Imports stay light: no pandas, duckdb, scipy or datasets."""
+"""`llamune`: the lean terminal chat runtime.
+
+Its command line is argparse, not typer: on a terminal `llamune chat` draws its prompt before anything else is
+imported (`instant.py`), and typer with click alone would cost ~60 ms of that. No pandas, duckdb, scipy, numpy
+or datasets are imported on any of its paths.
+"""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Any, NoReturn
 
-import typer
+if TYPE_CHECKING:
+    import argparse
 
-from llamune_eval.cli._common import main_wrapper, models_command
-
-app = typer.Typer(
-    name="llamune",
-    help="Chat with the local LLMs chosen by this quarter's recommended settings.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
-ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="Config file (./llamune.toml).")]
-DbOpt = Annotated[Path | None, typer.Option("--db", help="Chat database (default: ~/.local/share/llamune).")]
+DESCRIPTION = "Chat with the local LLMs chosen by this quarter's recommended settings."
 
 
 def default_db() -> Path:
@@ -27,39 +23,84 @@ def default_db() -> Path:
     return default_chat_db()
 
 
-@app.command()
-def chat(
-    session: Annotated[str | None, typer.Option("--session", "-s", help="Resume this session.")] = None,
-    settings: Annotated[Path | None, typer.Option(help="Custom settings (~/.config/llamune/settings.toml).")] = None,
-    recommended: Annotated[Path, typer.Option(help="Folder of recommended settings files.")] = Path("recommended"),
-    db: DbOpt = None,
-    config: ConfigOpt = None,
-) -> None:
-    """Chat: the main model answers, the other models cross-check in the background."""
-    from llamune_eval.chat.session_cmd import run_chat
-    from llamune_eval.cli._common import load_config, run_async
+def _parser() -> argparse.ArgumentParser:
+    import argparse
 
-    cfg = load_config(config)
-    run_async(lambda: run_chat(cfg, db or default_db(), session, settings, recommended))
+    class Formatter(argparse.HelpFormatter):
+        def add_usage(self, usage: Any, actions: Any, groups: Any, prefix: str | None = None) -> None:
+            super().add_usage(usage, actions, groups, prefix or "Usage: ")
+
+    class Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> NoReturn:  # one line, as every other failure
+            from llamune_eval.failure import fail
+
+            fail(f"{message} (see {self.prog} --help)", 2)
+
+    top = Parser(prog="llamune", description=DESCRIPTION, formatter_class=Formatter)
+    commands = top.add_subparsers(dest="command", title="commands", metavar="COMMAND", parser_class=Parser)
+    chat = commands.add_parser(
+        "chat", formatter_class=Formatter, help="Chat: the main model answers, the others cross-check.",
+        description="Chat: the main model answers, the other models cross-check in the background.",
+    )  # fmt: skip
+    chat.add_argument("--session", "-s", metavar="ID", help="Resume this session.")
+    chat.add_argument(
+        "--settings", type=Path, metavar="PATH", help="Custom settings (~/.config/llamune/settings.toml)."
+    )
+    chat.add_argument("--recommended", type=Path, default=Path("recommended"), metavar="DIR",
+                      help="Folder of recommended settings files (default: recommended).")  # fmt: skip
+    sessions = commands.add_parser(
+        "sessions", formatter_class=Formatter, help="List the chat sessions (newest first), or delete one.",
+        description="List the chat sessions (newest first), or delete one.",
+    )  # fmt: skip
+    sessions.add_argument("--delete", metavar="ID", help="Delete this session (logically: usage data stays).")
+    sessions.add_argument("--json", action="store_true", dest="as_json", help="Print JSON.")
+    for sub in (chat, sessions):
+        sub.add_argument("--db", type=Path, metavar="PATH", help="Chat database (default: ~/.local/share/llamune).")
+    models = commands.add_parser(
+        "models", formatter_class=Formatter, help="List the models every configured engine serves.",
+        description="List the models every configured engine serves: size, quantization, context, loaded, memory.",
+    )  # fmt: skip
+    models.add_argument("--json", action="store_true", dest="as_json", help="Print JSON instead of a table.")
+    for sub in (chat, models):
+        sub.add_argument("--config", "-c", type=Path, metavar="PATH", help="Config file (./llamune.toml).")
+    return top
 
 
-@app.command()
-def sessions(
-    delete: Annotated[str | None, typer.Option(help="Delete this session (logically: usage data stays).")] = None,
-    db: DbOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-) -> None:
-    """List the chat sessions (newest first), or delete one."""
-    from llamune_eval.chat.session_cmd import list_sessions
+def main(argv: list[str]) -> int:
+    parser = _parser()
+    if not argv:
+        parser.print_help()
+        return 2
+    ns = parser.parse_args(argv)
+    if ns.command == "chat":
+        from llamune_eval import aio
+        from llamune_eval.chat.session_cmd import run_chat
+        from llamune_eval.config import load
 
-    list_sessions(db or default_db(), delete, as_json)
+        cfg = load(ns.config)
+        aio.run(run_chat(cfg, ns.db or default_db(), ns.session, ns.settings, ns.recommended))
+    elif ns.command == "sessions":
+        from llamune_eval.chat.session_cmd import list_sessions
+
+        list_sessions(ns.db or default_db(), ns.delete, ns.as_json)
+    elif ns.command == "models":  # the same listing as `llamune-eval models`
+        from llamune_eval.cli.models_cmd import show_models
+
+        show_models(ns.config, ns.as_json)
+    return 0
 
 
-app.command("models")(models_command)  # the same command as `llamune-eval models`
+def run(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["chat"] and not {"-h", "--help"} & set(args):
+        from llamune_eval.chat import instant
 
+        instant.show()  # the prompt now; keys typed while the rest loads are kept
+    from llamune_eval import failure
+    from llamune_eval.chat import instant
 
-def run() -> None:
-    main_wrapper(app)
+    failure.BEFORE_FAIL.append(instant.clear)
+    failure.guarded(lambda: main(args))
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ class OutputCommands:
 
     rt: ChatRuntime
 
-    async def ask_line(self, prompt: str) -> str | None:
+    async def ask_line(self, prompt: str, *, keep: bool = False) -> str | None:
         raise NotImplementedError
 
     async def confirm(self, question: str, yes: str, no: str) -> bool:

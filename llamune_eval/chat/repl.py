@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from rich.markup import escape
 
 from llamune_eval import egress
 from llamune_eval.categories import CATEGORIES
+from llamune_eval.chat import instant
 from llamune_eval.chat.outputs import OutputCommands, _reason
 from llamune_eval.chat.runtime import ChatRuntime, permanent_system, permanent_system_path
 from llamune_eval.chat.screens import HELP, card_details, card_text
@@ -28,19 +30,47 @@ def _echo(text: str) -> None:
     sys.stdout.flush()
 
 
+class PlainReader:
+    """Lines from a pipe, a script or a test: a blocking `read(prompt)` (default `input`) run in a thread, so
+    background answers keep arriving meanwhile; EOFError is the end of input."""
+
+    def __init__(self, read: Callable[[str], str] = input) -> None:
+        self.call = read
+
+    async def read(self, prompt: str, *, keep: bool = True) -> str | None:
+        try:
+            return await asyncio.to_thread(self.call, prompt)
+        except EOFError:
+            return None
+
+
 class Repl(OutputCommands):
-    def __init__(self, runtime: ChatRuntime, read: Any = None, recommended_dir: Path = Path("recommended")) -> None:
+    def __init__(self, runtime: ChatRuntime, read: Callable[[str], str] | None = None,
+                 recommended_dir: Path = Path("recommended"), history: Path | None = None) -> None:  # fmt: skip
         self.rt = runtime
         self.recommended_dir = recommended_dir
-        self.read = read or (lambda prompt: input(prompt))
+        self.reader: Any = PlainReader(read) if read else PlainReader()
+        if read is None and sys.stdin.isatty() and sys.stdout.isatty():  # a person at a terminal: the line editor
+            from llamune_eval.chat.editor import LineEditor
+
+            self.reader = LineEditor(self.words, history)
         self.answering = False  # an answer is streaming: notices wait for its end
         runtime.on_background = lambda _answer: self.notify()
 
-    async def ask_line(self, prompt: str) -> str | None:
-        try:
-            return await asyncio.to_thread(self.read, prompt)
-        except EOFError:
-            return None
+    async def ask_line(self, prompt: str, *, keep: bool = False) -> str | None:
+        """A line from the user; `keep` puts it in the editor's history (questions and commands, not answers to
+        a yes/no question or a menu)."""
+        return cast(str | None, await self.reader.read(prompt, keep=keep))
+
+    def words(self, command: str) -> list[str]:
+        """What the editor offers after a slash command, from the session as it is now."""
+        state = self.rt.state
+        turns = [str(n) for n in range(state.turn, 0, -1)] if state is not None else []
+        return {
+            "/switch": self.rt.installed, "/eval": self.rt.installed, "/preset": list(BUILTIN),
+            "/category": [*CATEGORIES, "auto"], "/settings": ["apply", "keep"], "/artifacts": ["show", "save"],
+            "/rewind": turns, "/system": ["--permanent"],
+        }.get(command, [])  # fmt: skip
 
     def header(self) -> None:
         st = egress.state()
@@ -64,6 +94,7 @@ class Repl(OutputCommands):
                 b.seen = True
 
     async def run(self) -> None:
+        instant.clear()
         self.header()
         await self.quarterly_card()
         if self.rt.active.newer is not None:
@@ -71,7 +102,7 @@ class Repl(OutputCommands):
         console.print("/help でコマンド一覧")
         while True:
             self.notify()
-            line = await self.ask_line("> ")
+            line = await self.ask_line("> ", keep=True)
             if line is None:
                 break
             line = line.strip()

@@ -12,6 +12,7 @@ from typing import Any
 
 from llamune_eval.categories import CATEGORIES, classify
 from llamune_eval.chat.db import Answer, ChatDB
+from llamune_eval.chat.slots import BACKGROUND, MAIN, Slots
 from llamune_eval.engines import Engine
 from llamune_eval.presets import BUILTIN, Preset
 from llamune_eval.settings import Active, ModelConfig, default_custom_path
@@ -61,7 +62,9 @@ class ChatRuntime:
         self.state: ChatState | None = None
         self.tasks: set[asyncio.Task[None]] = set()
         self.preset_override: Preset | None = None
-        self.semaphore = asyncio.Semaphore(max(1, active.concurrent_limit))  # main and cross-checks together
+        self.slots = Slots(active.concurrent_limit)  # main and cross-checks together, the user's answer first
+        self.title_task: asyncio.Task[None] | None = None
+        self.title_after: tuple[str, str, str] | None = None  # a title put off by the user's next question
         self.on_background: Callable[[Background], object] | None = None  # told the moment an answer arrives
 
     # sessions
@@ -151,10 +154,11 @@ class ChatRuntime:
         self.state.categories[turn] = self.state.category_override or classify(text)
         self.db.add_message(self.state.session_id, turn, "user", text)
         messages = self.messages()
+        await self._yield_title()
         # The main model takes its slot first; the others of the execution order start now and answer alongside
         # it as far as concurrentLimit allows (the specification: priority 2 runs at once with a limit of 2,
         # priority 3 waits).
-        await self.semaphore.acquire()
+        await self.slots.acquire(MAIN)
         for model in self.active.execution_order:
             if model != self.state.model and model in self.installed:
                 self._background(self._cross_check(model, messages, turn))
@@ -164,13 +168,34 @@ class ChatRuntime:
             self._record(self.state.model, turn, "main", None, exc)
             return None, str(exc)
         finally:
-            self.semaphore.release()
+            self.slots.release()
+            self._resume_title()
         self._record(self.state.model, turn, "main", result, None, result.text)
         if turn == 1:
             self.db.set_title(self.state.session_id, _title(text))  # at once; the model's title replaces it
             if self.titles:
-                self._background(self._name_session(self.state.model, text, result.text))
+                self._start_title(self.state.model, text, result.text)
         return result, result.text
+
+    def _start_title(self, model: str, question: str, answer: str) -> None:
+        self.title_task = asyncio.create_task(self._name_session(model, question, answer))
+        self.tasks.add(self.title_task)
+        self.title_task.add_done_callback(self.tasks.discard)
+        self.title_after = (model, question, answer)
+
+    async def _yield_title(self) -> None:
+        """A title still being written gives way to the user's question (its request is dropped, the engine's slot
+        freed) and is written again after that answer: naming a session never delays an answer."""
+        task = self.title_task
+        if task is None or task.done():
+            self.title_after = None
+            return
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    def _resume_title(self) -> None:
+        if self.title_after is not None and self.title_task is not None and self.title_task.cancelled():
+            self._start_title(*self.title_after)
 
     def _background(self, work: Any) -> None:
         task = asyncio.create_task(work)
@@ -184,7 +209,7 @@ class ChatRuntime:
         sid = self.state.session_id
         prompt = (f"次の会話に、20文字以内の短い日本語のタイトルを付けてください。タイトルだけを答えてください。\n\n"
                   f"質問: {question[:500]}\n回答: {answer[:500]}")  # fmt: skip
-        async with self.semaphore:
+        async with self.slots.slot(BACKGROUND):
             try:
                 result = await self.engine.chat(model, prompt, SamplingParams(temperature=0.0, max_tokens=32))
             except EngineError:
@@ -195,7 +220,7 @@ class ChatRuntime:
 
     async def _cross_check(self, model: str, messages: list[Message], turn: int) -> None:
         assert self.state is not None
-        async with self.semaphore:
+        async with self.slots.slot(BACKGROUND):
             try:
                 result = await self._answer(model, messages, None)
             except EngineError as exc:
@@ -235,13 +260,16 @@ class ChatRuntime:
         if last["turn"] not in self.state.categories and messages and messages[-1].role == "user":
             self.state.categories[last["turn"]] = self.state.category_override or classify(messages[-1].content)
         saved, self.preset_override = self.preset_override, preset or self.preset_override
+        await self._yield_title()
         try:
-            result = await self._answer(model, messages, on_token)
+            async with self.slots.slot(MAIN):
+                result = await self._answer(model, messages, on_token)
         except EngineError as exc:
             self._record(model, last["turn"], "retry", None, exc)
             return None, str(exc), 0
         finally:
             self.preset_override = saved
+            self._resume_title()
         mid = self._record(model, last["turn"], "retry", result, None, result.text)
         return result, result.text, mid
 
@@ -262,7 +290,8 @@ class ChatRuntime:
                          if m["role"] == "user" and m["turn"] == last["turn"]), "")  # fmt: skip
         prompt = (f"次の質問への回答を、{'、'.join(EVAL_ITEMS)}の5項目について、それぞれ1〜5点と短い理由で"
                   f"評価してください。\n\n【質問】\n{question}\n\n【回答】\n{last['content']}")  # fmt: skip
-        result = await self.engine.chat(critic, prompt, SamplingParams(temperature=0.0, max_tokens=400))
+        async with self.slots.slot(MAIN):
+            result = await self.engine.chat(critic, prompt, SamplingParams(temperature=0.0, max_tokens=400))
         self.db.record_usage(self.state.session_id, None, "eval", Answer(model=critic, ttft_s=result.ttft_s,
                              latency_s=result.latency_s, completion_tokens=result.completion_tokens))  # fmt: skip
         return result.text

@@ -56,3 +56,15 @@ def card_details(card: QuarterlyUpdate) -> str:
         return f"{card.old_version or '-'} → {card.new_version}: 測定された変更の詳細はありません"
     return "\n".join(f"  {d.tier} GB {d.metric}: {d.before} → {d.after} · {d.description} ({d.basis})"
                      for d in card.performance_details)  # fmt: skip
+
+
+def command_list() -> dict[str, str]:
+    """Every slash command with its one-line description, read from HELP (the completion menu shows these)."""
+    import re
+
+    out: dict[str, str] = {}
+    for line in HELP.splitlines()[1:]:
+        head, *rest = re.split(r"\s{2,}", line.strip(), maxsplit=1)
+        for name in re.findall(r"/\w+", head):
+            out[name] = rest[0] if rest else ""
+    return out

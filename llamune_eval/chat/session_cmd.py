@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from llamune_eval.chat import instant
 from llamune_eval.chat.db import ChatDB, ChatDBError
 from llamune_eval.config import Config
 from llamune_eval.settings import Active, resolve
@@ -25,6 +26,7 @@ async def run_chat(cfg: Config, db_path: Path, session: str | None, settings: Pa
         for backend in engine.backends:
             if isinstance(backend, EmbeddedBackend):
                 for problem in prepare_embedded(backend):
+                    instant.clear()
                     err_console.print(f"[yellow]warning:[/] {problem}")
         installed = [m.name for m in await engine.list_models()]
         try:
@@ -38,7 +40,8 @@ async def run_chat(cfg: Config, db_path: Path, session: str | None, settings: Pa
         except KeyError as exc:
             raise InputError(f"no session {session!r} (see `llamune sessions`)") from exc
         try:
-            await Repl(runtime, recommended_dir=recommended).run()
+            history = db_path.with_name("history") if cfg.chat.history else None  # beside the database, 0600
+            await Repl(runtime, recommended_dir=recommended, history=history).run()
         finally:
             await runtime.wait_background()
             db.close()

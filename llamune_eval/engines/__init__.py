@@ -9,11 +9,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import httpx
-
 from llamune_eval import egress
 from llamune_eval.config import Config, EngineConfig, RetryPolicy, Timeouts
 from llamune_eval.engines._backend import Backend
+from llamune_eval.engines._httpx import httpx
 from llamune_eval.engines.embedded import EmbeddedBackend, ModelSource, default_models
 from llamune_eval.engines.engine import Engine, Pool
 from llamune_eval.engines.ollama import OllamaBackend, ollama_url

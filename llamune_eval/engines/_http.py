@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
 import orjson  # 3-10x faster than json on the per-request and per-chunk path
 
 from llamune_eval import egress
 from llamune_eval.config import Timeouts
+from llamune_eval.engines._httpx import httpx
 from llamune_eval.engines._traffic import CountingBackend
 from llamune_eval.types import EngineError, ErrorKind
 

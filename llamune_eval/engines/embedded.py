@@ -20,11 +20,10 @@ from collections.abc import AsyncGenerator, Sequence
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from llamune_eval.config import Timeouts
 from llamune_eval.engines import bundled
 from llamune_eval.engines._http import Clock
+from llamune_eval.engines._httpx import httpx
 from llamune_eval.engines.gguf import GGUFError, file_digest, read_info
 from llamune_eval.engines.openai import LLAMACPP, OpenAIBackend
 from llamune_eval.types import (

@@ -30,6 +30,8 @@ class PacedEngine:
                    on_token: Callable[[str], object] | None = None) -> ChatResult:  # fmt: skip
         if isinstance(messages, str) and "タイトル" in messages:  # the session-title request
             self.events.append(("title", model))
+            await asyncio.sleep(self.seconds.get("title", 0))
+            self.events.append(("titled", model))
             return ChatResult(text="タイトル: 「会議時刻の変更」\n", finish_reason=FinishReason.STOP, model=model,
                               endpoint="paced")  # fmt: skip
         self.events.append(("start", model))
@@ -90,6 +92,36 @@ async def test_the_main_model_names_the_session_after_its_first_answer(tmp_path:
         assert (title, asked) == ("会議時刻の変更", ["main"])  # once, by the main model, label and quotes removed
     else:  # no extra request: the first line of the first question, shortened
         assert (title, asked) == ("会議の開始時刻が10時から11時に変わったことを知らせる文を…", [])
+
+
+async def test_a_title_being_written_gives_way_to_the_next_question(tmp_path: Path) -> None:
+    """The title request holds the only slot when the user asks again: it is dropped at once and written after
+    that answer, so naming the session never delays an answer."""
+    engine = PacedEngine({"main": 0.05, "title": 0.5})
+    runtime = _runtime(tmp_path, engine, 1)
+    runtime.active.execution_order = ["main"]
+    await runtime.ask("会議の開始時刻が変わったことを知らせる文を書いて")
+    await asyncio.sleep(0.1)  # the title is being written
+    await runtime.ask("もっと短く")
+    await runtime.wait_background()
+    assert engine.events == [("start", "main"), ("end", "main"), ("title", "main"),  # dropped: no "titled"
+                             ("start", "main"), ("end", "main"), ("title", "main"), ("titled", "main")]  # fmt: skip
+    assert runtime.state is not None
+    assert (runtime.db.session(runtime.state.session_id) or {})["title"] == "会議時刻の変更"
+
+
+async def test_the_users_question_goes_before_cross_checks_still_waiting(tmp_path: Path) -> None:
+    """concurrentLimit 1: the second question's main answer is served before the first question's third model,
+    which was queued earlier (a running answer is never cut short)."""
+    engine = PacedEngine({"main": 0.05, "second": 0.3, "third": 0.3})
+    runtime = _runtime(tmp_path, engine, 1, titles=False)
+    await runtime.ask("一つ目")
+    await asyncio.sleep(0.1)  # second is answering the first question; third waits
+    await runtime.ask("二つ目")
+    await runtime.wait_background()
+    starts = [m for kind, m in engine.events if kind == "start"]
+    assert starts[:4] == ["main", "second", "main", "third"]
+    assert engine.most == 1
 
 
 def test_clean_title() -> None:
