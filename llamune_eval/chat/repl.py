@@ -15,9 +15,9 @@ from llamune_eval.categories import CATEGORIES
 from llamune_eval.chat import instant
 from llamune_eval.chat.outputs import OutputCommands, _reason
 from llamune_eval.chat.runtime import ChatRuntime, permanent_system, permanent_system_path
-from llamune_eval.chat.screens import HELP, card_details, card_text
+from llamune_eval.chat.screens import HELP
+from llamune_eval.chat.settings_cmd import SettingsCommands
 from llamune_eval.presets import BUILTIN
-from llamune_eval.settings import default_custom_path
 from llamune_eval.types import InputError
 from llamune_eval.ui import console
 
@@ -44,7 +44,7 @@ class PlainReader:
             return None
 
 
-class Repl(OutputCommands):
+class Repl(OutputCommands, SettingsCommands):
     def __init__(self, runtime: ChatRuntime, read: Callable[[str], str] | None = None,
                  recommended_dir: Path = Path("recommended"), history: Path | None = None) -> None:  # fmt: skip
         self.rt = runtime
@@ -118,34 +118,6 @@ class Repl(OutputCommands):
         st = egress.state()  # measured on every connection the engine clients opened this session
         console.print(f"通信量: エンジン {st.engine_bytes:,} B · 外部 {st.external_bytes:,} B", highlight=False)
 
-    async def quarterly_card(self) -> None:
-        """The specification's QuarterlyUpdate card, once per new settings file (the chat database remembers the
-        version shown): users on the recommendation see what changed; custom users choose 詳細 / 今すぐ適用 /
-        このまま."""
-        a = self.rt.active
-        card = a.newer if a.source == "custom" else a.update
-        if card is None or self.rt.db.meta("settings_shown") == card.new_version:
-            return
-        self.rt.db.set_meta("settings_shown", card.new_version)
-        console.print(card_text(card, custom=a.source == "custom"), markup=False, highlight=False)
-        if a.source != "custom":
-            return
-        for _ in range(3):
-            answer = (
-                (await self.ask_line("番号を選んでください（1. 詳細 2. 今すぐ適用 3. このまま）: ")) or "3"
-            ).strip()
-            if answer in ("1", "詳細"):
-                console.print(card_details(card), markup=False, highlight=False)
-                continue
-            if answer in ("2", "今すぐ適用"):
-                self.newer("apply")
-            elif answer in ("3", "このまま"):
-                console.print("このまま今の設定を使います（/settings apply でいつでも適用できます）", markup=False)
-            else:
-                console.print("1〜3 の番号を入力してください", markup=False)
-                continue
-            return
-
     async def chat(self, text: str) -> None:
         self.answering = True
         try:
@@ -206,50 +178,6 @@ class Repl(OutputCommands):
             mark = "★" if name in recommended else " "
             console.print(f"{mark} {escape(name)}")
         console.print("★ = この端末向けの推奨設定に含まれるモデル")
-
-    async def c_settings(self, arg: str) -> None:
-        if arg in ("apply", "keep"):
-            self.newer(arg)
-            return
-        a = self.rt.active
-        console.print(f"設定: {a.source} {a.version or ''} — {a.reason}\n実行順: {', '.join(a.execution_order)} · "
-                      f"同時実行: {a.concurrent_limit}", markup=False)  # fmt: skip
-        if a.newer is not None:
-            added = escape(", ".join(a.newer.new_models) or "-")
-            dropped = escape(", ".join(a.newer.deprecated_models) or "-")
-            console.print(f"[yellow]新しい推奨設定 {escape(a.newer.new_version)} があります[/]: 追加 {added} · "
-                          f"廃止 {dropped}")  # fmt: skip
-            console.print("/settings apply で推奨設定に切り替え、/settings keep で今の設定を使い続けます")
-        for reason in a.refused:
-            console.print(f"[yellow]使用しなかった推奨設定:[/] {escape(str(reason))}")
-
-    def newer(self, choice: str) -> None:
-        """A custom-settings user chooses: apply the newer recommendation, or keep theirs (and stop being told)."""
-        a = self.rt.active
-        if a.newer is None:
-            console.print("新しい推奨設定はありません")
-            return
-        if choice == "apply":
-            from llamune_eval.settings import resolve
-
-            try:
-                recommended = resolve(self.recommended_dir, use_custom=False)
-            except InputError as exc:  # the newer file was removed or refused since the session started
-                console.print(f"[red]推奨設定に切り替えられませんでした:[/] {escape(str(exc))}")
-                return
-            self.rt.active = recommended
-            console.print(f"推奨設定 {recommended.version} に切り替えました（{recommended.reason}）")
-        else:
-            path = Path(a.custom_path) if a.custom_path else default_custom_path()  # the file in force
-            try:
-                text = path.read_text(encoding="utf-8")
-                lines = [ln for ln in text.splitlines() if not ln.startswith("basedOn")]
-                path.write_text(f'basedOn = "{a.newer.new_version}"\n' + "\n".join(lines) + "\n", encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:  # removed, not UTF-8 or unwritable since it was read
-                console.print(f"[red]設定を保存できませんでした:[/] {escape(str(path))}: {escape(_reason(exc))}")
-                return
-            a.newer = None
-            console.print("今の設定を使い続けます")
 
     async def c_switch(self, arg: str) -> None:
         state = self.rt.state

@@ -1,0 +1,116 @@
+"""The settings side of the chat: the QuarterlyUpdate card at start, `/settings`, and a custom-settings user's
+choice between a newer recommendation and their own file (the specification's 詳細 / 今すぐ適用 / このまま)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.markup import escape
+
+from llamune_eval.chat.outputs import _reason
+from llamune_eval.chat.runtime import ChatRuntime
+from llamune_eval.chat.screens import card_details, card_text
+from llamune_eval.settings import default_custom_path
+from llamune_eval.types import InputError
+from llamune_eval.ui import console
+
+
+class SettingsCommands:
+    """Mixed into the REPL, which supplies the reading."""
+
+    rt: ChatRuntime
+    recommended_dir: Path
+
+    async def ask_line(self, prompt: str, *, keep: bool = False) -> str | None:
+        raise NotImplementedError
+
+    async def quarterly_card(self) -> None:
+        """The specification's QuarterlyUpdate card, once per new settings file (the chat database remembers the
+        version shown): users on the recommendation see what changed; custom users choose 詳細 / 今すぐ適用 /
+        このまま."""
+        a = self.rt.active
+        card = a.newer if a.source == "custom" else a.update
+        if card is None or self.rt.db.meta("settings_shown") == card.new_version:
+            return
+        self.rt.db.set_meta("settings_shown", card.new_version)
+        console.print(card_text(card, custom=a.source == "custom"), markup=False, highlight=False)
+        if a.source != "custom":
+            return
+        for _ in range(3):
+            answer = (
+                (await self.ask_line("番号を選んでください（1. 詳細 2. 今すぐ適用 3. このまま）: ")) or "3"
+            ).strip()
+            if answer in ("1", "詳細"):
+                console.print(card_details(card), markup=False, highlight=False)
+                continue
+            if answer in ("2", "今すぐ適用"):
+                self.newer("apply")
+            elif answer in ("3", "このまま"):
+                console.print("このまま今の設定を使います（/settings apply でいつでも適用できます）", markup=False)
+            else:
+                console.print("1〜3 の番号を入力してください", markup=False)
+                continue
+            return
+
+    def refresh(self) -> None:
+        """A recommended settings file that appeared since the session started counts: /settings looks again."""
+        from llamune_eval.settings import resolve, version_key
+
+        a = self.rt.active
+        custom = a.source == "custom"
+        try:
+            fresh = resolve(self.recommended_dir, Path(a.custom_path) if a.custom_path else None, use_custom=custom)
+        except InputError:
+            return
+        if custom and fresh.source == "custom":
+            a.newer = fresh.newer
+        elif not custom and fresh.version and version_key(fresh.version) > version_key(a.version or ""):
+            a.newer = fresh.update
+
+    async def c_settings(self, arg: str) -> None:
+        self.refresh()
+        if arg in ("apply", "keep"):
+            self.newer(arg)
+            return
+        a = self.rt.active
+        console.print(f"設定: {a.source} {a.version or ''} — {a.reason}\n実行順: {', '.join(a.execution_order)} · "
+                      f"同時実行: {a.concurrent_limit}", markup=False)  # fmt: skip
+        if a.newer is not None:
+            added = escape(", ".join(a.newer.new_models) or "-")
+            dropped = escape(", ".join(a.newer.deprecated_models) or "-")
+            console.print(f"[yellow]新しい推奨設定 {escape(a.newer.new_version)} があります[/]: 追加 {added} · "
+                          f"廃止 {dropped}")  # fmt: skip
+            console.print("/settings apply で推奨設定に切り替え、/settings keep で今の設定を使い続けます")
+        for reason in a.refused:
+            console.print(f"[yellow]使用しなかった推奨設定:[/] {escape(str(reason))}")
+
+    def newer(self, choice: str) -> None:
+        """A custom-settings user chooses: apply the newer recommendation, or keep theirs (and stop being told)."""
+        a = self.rt.active
+        if a.newer is None:
+            console.print("新しい推奨設定はありません")
+            return
+        if choice == "apply":
+            from llamune_eval.settings import resolve
+
+            try:
+                recommended = resolve(self.recommended_dir, use_custom=False)
+            except InputError as exc:  # the newer file was removed or refused since the session started
+                console.print(f"[red]推奨設定に切り替えられませんでした:[/] {escape(str(exc))}")
+                return
+            self.rt.active = recommended
+            console.print(f"推奨設定 {recommended.version} に切り替えました（{recommended.reason}）")
+        elif a.source != "custom":  # on the recommendation: the new file applies at the next start
+            a.newer = None
+            console.print("今の設定を使い続けます（新しい推奨設定は次回の起動時に適用されます）", markup=False)
+        else:
+            path = Path(a.custom_path) if a.custom_path else default_custom_path()  # the file in force
+            try:
+                text = path.read_text(encoding="utf-8")
+                lines = [ln for ln in text.splitlines() if not ln.startswith("basedOn")]
+                path.write_text(f'basedOn = "{a.newer.new_version}"\n' + "\n".join(lines) + "\n", encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:  # removed, not UTF-8 or unwritable since it was read
+                console.print(f"[red]設定を保存できませんでした:[/] {escape(str(path))}: {escape(_reason(exc))}")
+                return
+            a.newer = None
+            console.print("今の設定を使い続けます")
