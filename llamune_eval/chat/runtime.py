@@ -68,6 +68,17 @@ class ChatRuntime:
         self.on_background: Callable[[Background], object] | None = None  # told the moment an answer arrives
 
     # sessions
+    def apply(self, active: Active) -> str:
+        """Settings applied mid-session: their models, order and concurrentLimit from the next question on, and
+        their main model for this session; returns it."""
+        self.active = active
+        self.slots.resize(active.concurrent_limit)
+        main = self.main_model()
+        if self.state is not None and main != self.state.model:
+            self.state.model = main
+            self.db.update_session(self.state.session_id, model=main)
+        return main
+
     def configs(self) -> dict[str, ModelConfig]:
         return {m.name: m for m in self.active.models}
 

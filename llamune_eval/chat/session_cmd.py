@@ -7,7 +7,7 @@ from pathlib import Path
 from llamune_eval.chat import instant
 from llamune_eval.chat.db import ChatDB, ChatDBError
 from llamune_eval.config import Config
-from llamune_eval.settings import Active, resolve
+from llamune_eval.settings import Active
 from llamune_eval.types import InputError
 from llamune_eval.ui import console, err_console, prepare_embedded, print_json
 
@@ -15,6 +15,7 @@ from llamune_eval.ui import console, err_console, prepare_embedded, print_json
 async def run_chat(cfg: Config, db_path: Path, session: str | None, settings: Path | None, recommended: Path) -> None:
     from llamune_eval.chat.repl import Repl
     from llamune_eval.chat.runtime import ChatRuntime, permanent_system
+    from llamune_eval.chat.settings_cmd import choose_settings
     from llamune_eval.engines import EmbeddedBackend, open_engine
 
     permanent_system()  # a system.txt that cannot be read is one line now, not an error on every question
@@ -30,7 +31,7 @@ async def run_chat(cfg: Config, db_path: Path, session: str | None, settings: Pa
                     err_console.print(f"[yellow]warning:[/] {problem}")
         installed = [m.name for m in await engine.list_models()]
         try:
-            active = resolve(recommended, settings)
+            active = choose_settings(db, recommended, settings)
         except InputError as exc:
             active = Active(source="installed", version=None, models=[], execution_order=installed,
                             concurrent_limit=1, reason=f"{exc}: using the installed models")  # fmt: skip

@@ -3,16 +3,49 @@ choice between a newer recommendation and their own file (the specification's �
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from rich.markup import escape
 
+from llamune_eval.chat.db import ChatDB
 from llamune_eval.chat.outputs import _reason
 from llamune_eval.chat.runtime import ChatRuntime
 from llamune_eval.chat.screens import card_details, card_text
-from llamune_eval.settings import default_custom_path
+from llamune_eval.settings import Active, default_custom_path
 from llamune_eval.types import InputError
 from llamune_eval.ui import console
+
+CHOSEN = "recommended_chosen_at"  # chat database meta: when a custom-settings user applied the recommendation
+
+
+def _now() -> str:
+    return f"{time.time():.6f}"  # compared with the custom file's modification time
+
+
+def _chosen_at(db: ChatDB) -> float | None:
+    try:
+        return float(db.meta(CHOSEN) or "")
+    except ValueError:  # never chosen (or a value this code did not write)
+        return None
+
+
+def choose_settings(db: ChatDB, recommended_dir: Path, custom: Path | None) -> Active:
+    """The settings a session starts with. A custom-settings user who applied the recommendation (/settings apply,
+    or 2 on the card) stays on it in later sessions, until they edit their custom file again; if no
+    recommendation can be used then, their file applies."""
+    from llamune_eval.settings import resolve
+
+    chosen = _chosen_at(db)
+    path = custom or default_custom_path()
+    if chosen is not None and path.is_file() and path.stat().st_mtime < chosen:
+        try:
+            active = resolve(recommended_dir, use_custom=False)
+        except InputError:
+            return resolve(recommended_dir, custom)
+        active.reason += f" (/settings apply で選択; {path} はその後変更されていません)"
+        return active
+    return resolve(recommended_dir, custom)
 
 
 class SettingsCommands:
@@ -98,8 +131,13 @@ class SettingsCommands:
             except InputError as exc:  # the newer file was removed or refused since the session started
                 console.print(f"[red]推奨設定に切り替えられませんでした:[/] {escape(str(exc))}")
                 return
-            self.rt.active = recommended
-            console.print(f"推奨設定 {recommended.version} に切り替えました（{recommended.reason}）")
+            main = self.rt.apply(recommended)
+            if a.source == "custom":  # kept for the next sessions, until the custom file is edited
+                self.rt.db.set_meta(CHOSEN, _now())
+            if recommended.version:  # chosen here: no card for it at the next start
+                self.rt.db.set_meta("settings_shown", recommended.version)
+            console.print(f"推奨設定 {recommended.version} に切り替えました（{recommended.reason}）· メインのモデル: "
+                          f"{main}", markup=False, highlight=False)  # fmt: skip
         elif a.source != "custom":  # on the recommendation: the new file applies at the next start
             a.newer = None
             console.print("今の設定を使い続けます（新しい推奨設定は次回の起動時に適用されます）", markup=False)

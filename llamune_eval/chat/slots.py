@@ -15,7 +15,7 @@ MAIN, BACKGROUND = 0, 1
 
 class Slots:
     def __init__(self, limit: int) -> None:
-        self.free = max(1, limit)
+        self.limit = self.free = max(1, limit)
         self.waiting: list[tuple[int, int, asyncio.Future[None]]] = []
         self.order = itertools.count()
 
@@ -36,7 +36,20 @@ class Slots:
                 heapq.heapify(self.waiting)
             raise
 
+    def resize(self, limit: int) -> None:
+        """A new concurrentLimit (settings applied mid-session): answers running now finish; beyond the new limit
+        no slot is handed on until enough of them have."""
+        limit = max(1, limit)
+        self.free += limit - self.limit
+        self.limit = limit
+        while self.free > 0 and self.waiting:
+            self.free -= 1
+            self.release()
+
     def release(self) -> None:
+        if self.free < 0:  # over a lowered limit: this slot is gone
+            self.free += 1
+            return
         while self.waiting:
             _, _, future = heapq.heappop(self.waiting)
             if not future.done():

@@ -102,9 +102,11 @@ def test_locked_database_is_a_clear_error_and_loses_nothing(tmp_path: Path, db: 
 
 
 def test_chat_runtime_imports_nothing_heavy() -> None:
+    """The line editor and the engines included; and httpx without its own CLI (click, pygments), and no typer."""
     code = ("import sys, llamune_eval.chat.db, llamune_eval.chat.cli, llamune_eval.chat.runtime, "
-            "llamune_eval.chat.repl, llamune_eval.chat.session_cmd\n"
-            "print(sorted(m for m in ('pandas','duckdb','scipy','datasets') if m in sys.modules))")  # fmt: skip
+            "llamune_eval.chat.repl, llamune_eval.chat.session_cmd, llamune_eval.chat.editor, llamune_eval.engines\n"
+            "print(sorted(m for m in ('pandas','duckdb','scipy','datasets','numpy','typer','click','pygments') "
+            "if m in sys.modules))")  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout.strip()
     assert out == "[]"
 

@@ -146,6 +146,11 @@ def test_newer_recommendation_keep_apply_and_permanent_system(chat_dir: Path) ->
     assert "新しい推奨設定 2026-Q2 があります" in told.stdout and "追加 qwen" in told.stdout
     assert "推奨設定 2026-Q2 に切り替えました" in told.stdout and "実行順: qwen, smol" in told.stdout
     assert (chat_dir / "system.txt").read_text(encoding="utf-8") == "丁寧に答えて"
+    applied = _chat(chat_dir, ["/settings", "/quit"])  # the choice lasts: the next session is on the recommendation
+    assert "設定: recommended 2026-Q2" in applied.stdout and "/settings apply で選択" in applied.stdout
+    assert "🎉" not in applied.stdout  # the card of the file the user chose is not shown again
+    settings = chat_dir / "settings.toml"
+    settings.write_text(settings.read_text(encoding="utf-8"), encoding="utf-8")  # they edit their own file: it wins
     kept = _chat(chat_dir, ["/settings keep", "/quit"])
     assert "今の設定を使い続けます" in kept.stdout
     assert (chat_dir / "settings.toml").read_text(encoding="utf-8").startswith('basedOn = "2026-Q2"')

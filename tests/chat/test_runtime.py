@@ -4,6 +4,8 @@ moment each answer arrives (the specification: priority 2 runs at once with a li
 from __future__ import annotations
 
 import asyncio
+import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -192,3 +194,52 @@ async def test_the_quarterly_update_card_is_shown_once_per_new_settings_file(
     runtime.active.update = QuarterlyUpdate(newVersion="2026-Q3")
     await Repl(runtime, read=nothing).run()
     assert "🎉 新しい推奨設定 (2026 Q3)" in capsys.readouterr().out  # the next file is shown again
+
+
+async def test_applying_a_newer_recommendation_changes_who_answers_and_lasts_until_the_custom_file_is_edited(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from llamune_eval.chat.repl import Repl
+    from llamune_eval.chat.settings_cmd import choose_settings
+    from tests.chat._settings_files import recommended_file
+
+    custom = tmp_path / "settings.toml"
+    custom.write_text('basedOn = "2026-Q1"\nconcurrentLimit = 1\nexecutionOrder = ["main", "second"]\n'
+                      '[[models]]\nname = "main"\npriority = 1\npurpose = "p"\n[models.parameters]\n'
+                      'temperature = 0.0\ntop_p = 1.0\n', encoding="utf-8")  # fmt: skip
+    os.utime(custom, (time.time() - 60, time.time() - 60))  # written a minute ago
+    folder = tmp_path / "recommended"
+    recommended_file(folder, "2026-Q1", ORDER)
+    db = ChatDB(tmp_path / "chat.sqlite")
+    active = choose_settings(db, folder, custom)
+    assert (active.source, active.execution_order, active.newer) == ("custom", ["main", "second"], None)
+    engine = PacedEngine({"main": 0.05, "second": 0.05, "third": 0.05})
+    runtime = ChatRuntime(engine, db, active, list(ORDER), titles=False)  # type: ignore[arg-type]
+    runtime.start()
+    lines = iter(["/settings", "/settings apply", "質問です", "/quit"])
+
+    def read(prompt: str) -> str:
+        if not (folder / "2026-Q2.json").exists():  # published while the session runs
+            recommended_file(folder, "2026-Q2", ["third", "main"], limit=2)
+        try:
+            return next(lines)
+        except StopIteration:
+            raise EOFError from None
+
+    await Repl(runtime, read=read, recommended_dir=folder).run()
+    out = capsys.readouterr().out
+    assert "新しい推奨設定 2026-Q2 があります: 追加 - · 廃止 -" in out
+    assert "推奨設定 2026-Q2 に切り替えました（recommended 2026-Q2, tier 1 GB for this machine's" in out
+    assert out.split("に切り替えました", 1)[1].split("\n", 1)[0].endswith("· メインのモデル: third")
+    # the new main model answers, the old one alongside it: concurrentLimit 2 now
+    assert [e for e in engine.events if e[0] == "start"] == [("start", "third"), ("start", "main")]
+    assert engine.most == 2
+    assert runtime.state is not None and (db.session(runtime.state.session_id) or {})["model"] == "third"
+    assert custom.read_text(encoding="utf-8").startswith('basedOn = "2026-Q1"')  # their file is left as it was
+    # the next session starts on the recommendation; editing the custom file brings it back
+    later = choose_settings(db, folder, custom)
+    assert (later.source, later.version, later.execution_order) == ("recommended", "2026-Q2", ["third", "main"])
+    assert later.reason.endswith(f"(/settings apply で選択; {custom} はその後変更されていません)")
+    custom.write_text(custom.read_text(encoding="utf-8"), encoding="utf-8")
+    assert choose_settings(db, folder, custom).source == "custom"
+    db.close()
