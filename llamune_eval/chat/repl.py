@@ -18,7 +18,7 @@ from llamune_eval.chat.runtime import ChatRuntime, permanent_system, permanent_s
 from llamune_eval.chat.screens import HELP
 from llamune_eval.chat.settings_cmd import SettingsCommands
 from llamune_eval.presets import BUILTIN
-from llamune_eval.types import InputError
+from llamune_eval.types import ChatResult, InputError
 from llamune_eval.ui import console
 
 YES = ("yes", "y", "はい")  # the specification's answers (はい / いいえ too: Japanese input is often on)
@@ -28,6 +28,12 @@ NO = ("no", "n", "いいえ")
 def _echo(text: str) -> None:
     sys.stdout.write(text)
     sys.stdout.flush()
+
+
+def _stats(result: ChatResult) -> None:
+    """The line under every answer: who answered, how much, how fast."""
+    console.print(f"[dim]{escape(result.model)} · {result.completion_tokens} tokens · "
+                  f"TTFT {result.ttft_s or 0:.2f}s · {result.tokens_per_s or 0:.1f} tok/s[/]")  # fmt: skip
 
 
 class PlainReader:
@@ -131,8 +137,7 @@ class Repl(OutputCommands, SettingsCommands):
         if result is None:
             console.print(f"[red]エラー:[/] {escape(str(answer))}")
         else:
-            console.print(f"[dim]{escape(result.model)} · {result.completion_tokens} tokens · "
-                          f"TTFT {result.ttft_s or 0:.2f}s · {result.tokens_per_s or 0:.1f} tok/s[/]")  # fmt: skip
+            _stats(result)
         self.notify()  # cross-checks that finished while this answer streamed
 
     async def command(self, line: str) -> str | None:
@@ -253,6 +258,7 @@ class Repl(OutputCommands, SettingsCommands):
         if result is None:
             console.print(f"[red]エラー:[/] {escape(str(text))}")
             return
+        _stats(result)
         adopt = await self.confirm("💡 この回答を採用しますか？", "採用（新しい回答を保存）", "破棄（元の回答を維持）")
         self.rt.settle_retry(new_id, adopt)
         console.print(f"✅ {model} の回答を採用しました" if adopt else "破棄しました（元の回答を維持、記録は残ります）",

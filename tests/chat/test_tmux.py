@@ -191,6 +191,8 @@ def test_a_whole_session_at_a_terminal(chat_dir: Path) -> None:  # noqa: F811 (t
         rerun, rest_ = retried.split("\n", 1)
         assert rerun == "🔄 qwen (settings) で再実行..."
         retry_shown, question = rest_.rsplit("\n💡 ", 1)
+        retry_shown, retry_stats = retry_shown.rsplit("\n", 1)
+        assert re.fullmatch(r"qwen · \d+ tokens · TTFT \d+\.\d\ds · \d+\.\d tok/s", retry_stats), retry_stats
         assert question.splitlines() == ["この回答を採用しますか？", "  yes, y - 採用（新しい回答を保存）",
                                          "  no, n  - 破棄（元の回答を維持）"]  # fmt: skip
         assert _enter(name, "yes", "✅ qwen の回答を採用しました") == "✅ qwen の回答を採用しました"
