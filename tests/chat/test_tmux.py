@@ -91,7 +91,8 @@ def _exit_status(name: str) -> int:
 
 
 def _start(name: str, cwd: Path, *args: str) -> None:
-    env = f"HF_HUB_OFFLINE=1 LLAMUNE_SETTINGS={shlex.quote(str(cwd / 'settings.toml'))}"
+    # the terminal gives the size, not a COLUMNS=80 that a new tmux server copies from the test process
+    env = f"env -u COLUMNS -u LINES HF_HUB_OFFLINE=1 LLAMUNE_SETTINGS={shlex.quote(str(cwd / 'settings.toml'))}"
     cmd = (f"cd {shlex.quote(str(cwd))} && {env} {shlex.quote(sys.executable)} -m llamune_eval.chat.cli chat "
            f"--db chat.sqlite --recommended recommended {' '.join(args)}; echo \"[exit $?]\"")  # fmt: skip
     subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "160", "-y", "50", cmd, ";",
