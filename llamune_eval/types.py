@@ -45,6 +45,7 @@ class FinishReason(StrEnum):
     STOP = "stop"
     LENGTH = "length"
     OTHER = "other"
+    STOPPED = "stopped"  # the chat's user stopped the answer (Ctrl-C): what had streamed is the answer
 
 
 class ChatResult(BaseModel):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from rich.markup import escape
 
@@ -21,6 +22,7 @@ from llamune_eval.presets import BUILTIN
 from llamune_eval.types import ChatResult, InputError
 from llamune_eval.ui import console
 
+T = TypeVar("T")
 YES = ("yes", "y", "はい")  # the specification's answers (はい / いいえ too: Japanese input is often on)
 NO = ("no", "n", "いいえ")
 
@@ -28,6 +30,24 @@ NO = ("no", "n", "いいえ")
 def _echo(text: str) -> None:
     sys.stdout.write(text)
     sys.stdout.flush()
+
+
+async def _stoppable(work: Coroutine[Any, Any, T]) -> tuple[bool, T | None]:
+    """Run an answer so that Ctrl-C stops it, not the session: (True, None) when stopped. Off the main thread or
+    where the loop cannot take signals, Ctrl-C keeps its usual meaning."""
+    task = asyncio.ensure_future(work)
+    loop = asyncio.get_running_loop()
+    try:
+        loop.add_signal_handler(signal.SIGINT, task.cancel)
+    except (NotImplementedError, RuntimeError, ValueError):
+        return False, await task
+    try:
+        await asyncio.wait({task})
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+    if task.cancelled():
+        return True, None
+    return False, task.result()
 
 
 def _stats(result: ChatResult) -> None:
@@ -127,13 +147,18 @@ class Repl(OutputCommands, SettingsCommands):
     async def chat(self, text: str) -> None:
         self.answering = True
         try:
-            result, answer = await self.rt.ask(text, on_token=_echo)
+            stopped, outcome = await _stoppable(self.rt.ask(text, on_token=_echo))
         except InputError as exc:  # system.txt became unreadable during the session: say so, keep the session
             console.print(f"[red]エラー:[/] {escape(str(exc))}")
             return
         finally:
             self.answering = False
         sys.stdout.write("\n")
+        if stopped or outcome is None:
+            console.print("[dim]（回答を止めました: ここまでを回答として残します）[/]")
+            self.notify()
+            return
+        result, answer = outcome
         if result is None:
             console.print(f"[red]エラー:[/] {escape(str(answer))}")
         else:
@@ -251,10 +276,14 @@ class Repl(OutputCommands, SettingsCommands):
         console.print(f"🔄 {model} ({preset}) で再実行...", markup=False, highlight=False)
         self.answering = True
         try:
-            result, text, new_id = await self.rt.retry(model, chosen, on_token=_echo)
+            stopped, outcome = await _stoppable(self.rt.retry(model, chosen, on_token=_echo))
         finally:
             self.answering = False
         sys.stdout.write("\n")
+        if stopped or outcome is None:
+            console.print("[dim]（再実行を止めました: 元の回答を維持します）[/]")
+            return
+        result, text, new_id = outcome
         if result is None:
             console.print(f"[red]エラー:[/] {escape(str(text))}")
             return

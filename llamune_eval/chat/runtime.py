@@ -16,7 +16,7 @@ from llamune_eval.chat.slots import BACKGROUND, MAIN, Slots
 from llamune_eval.engines import Engine
 from llamune_eval.presets import BUILTIN, Preset
 from llamune_eval.settings import Active, ModelConfig, default_custom_path
-from llamune_eval.types import ChatResult, EngineError, InputError, Message, SamplingParams
+from llamune_eval.types import ChatResult, EngineError, FinishReason, InputError, Message, SamplingParams
 
 CODE_BLOCK = re.compile(r"```([\w+#.-]*)\n(.*?)```", re.DOTALL)
 EVAL_ITEMS = ("事実の正確性", "論理の一貫性", "網羅性", "表現の適切さ", "日本語の自然さ")
@@ -147,6 +147,8 @@ class ChatRuntime:
                                   preset=preset, params=params) if result is not None else 0  # fmt: skip
         usage = Answer(model=model, preset=preset, params=params, success=error is None,
                        error_kind=error.kind.value if error else None, category=self.category(turn))  # fmt: skip
+        if result is not None and result.finish_reason == FinishReason.STOPPED:  # the user did not wait for it
+            usage.success, usage.error_kind = False, "stopped"
         if result is not None:
             usage.ttft_s, usage.latency_s = result.ttft_s, result.latency_s
             usage.prompt_tokens, usage.completion_tokens = result.prompt_tokens, result.completion_tokens
@@ -173,11 +175,17 @@ class ChatRuntime:
         for model in self.active.execution_order:
             if model != self.state.model and model in self.installed:
                 self._background(self._cross_check(model, messages, turn))
+        parts: list[str] = []
         try:
-            result = await self._answer(self.state.model, messages, on_token)
+            result = await self._answer(self.state.model, messages, _tee(parts, on_token))
         except EngineError as exc:
             self._record(self.state.model, turn, "main", None, exc)
             return None, str(exc)
+        except asyncio.CancelledError:  # stopped by the user (Ctrl-C): what streamed so far is this turn's answer
+            result = ChatResult(text="".join(parts), finish_reason=FinishReason.STOPPED, model=self.state.model,
+                                endpoint="")  # fmt: skip
+            self._record(self.state.model, turn, "main", result, None, result.text)
+            raise
         finally:
             self.slots.release()
             self._resume_title()
@@ -272,17 +280,23 @@ class ChatRuntime:
             self.state.categories[last["turn"]] = self.state.category_override or classify(messages[-1].content)
         saved, self.preset_override = self.preset_override, preset or self.preset_override
         await self._yield_title()
-        try:
-            async with self.slots.slot(MAIN):
-                result = await self._answer(model, messages, on_token)
-        except EngineError as exc:
-            self._record(model, last["turn"], "retry", None, exc)
-            return None, str(exc), 0
+        parts: list[str] = []
+        try:  # recorded under the retry's own preset: the decision reads adoption per preset
+            try:
+                async with self.slots.slot(MAIN):
+                    result = await self._answer(model, messages, _tee(parts, on_token))
+            except EngineError as exc:
+                self._record(model, last["turn"], "retry", None, exc)
+                return None, str(exc), 0
+            except asyncio.CancelledError:  # stopped (Ctrl-C): kept, and discarded as a /retry answered no would be
+                stopped = ChatResult(text="".join(parts), finish_reason=FinishReason.STOPPED, model=model, endpoint="")
+                self.settle_retry(self._record(model, last["turn"], "retry", stopped, None, stopped.text), False)
+                raise
+            mid = self._record(model, last["turn"], "retry", result, None, result.text)
+            return result, result.text, mid
         finally:
             self.preset_override = saved
             self._resume_title()
-        mid = self._record(model, last["turn"], "retry", result, None, result.text)
-        return result, result.text, mid
 
     def settle_retry(self, new_id: int, adopt: bool) -> None:
         assert self.state is not None
@@ -306,6 +320,17 @@ class ChatRuntime:
         self.db.record_usage(self.state.session_id, None, "eval", Answer(model=critic, ttft_s=result.ttft_s,
                              latency_s=result.latency_s, completion_tokens=result.completion_tokens))  # fmt: skip
         return result.text
+
+
+def _tee(parts: list[str], on_token: Callable[[str], object] | None) -> Callable[[str], object]:
+    """Keep every streamed piece (an answer stopped midway keeps what was shown) and pass it on."""
+
+    def token(piece: str) -> None:
+        parts.append(piece)
+        if on_token is not None:
+            on_token(piece)
+
+    return token
 
 
 def permanent_system_path() -> Path:

@@ -4,6 +4,7 @@ moment each answer arrives (the specification: priority 2 runs at once with a li
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 from collections.abc import Callable
@@ -39,6 +40,8 @@ class PacedEngine:
         self.events.append(("start", model))
         self.running += 1
         self.most = max(self.most, self.running)
+        if on_token is not None:
+            on_token(f"{model}の")  # the first piece at once, the rest when the answer ends
         await asyncio.sleep(self.seconds[model])
         self.running -= 1
         self.events.append(("end", model))
@@ -243,3 +246,63 @@ async def test_applying_a_newer_recommendation_changes_who_answers_and_lasts_unt
     custom.write_text(custom.read_text(encoding="utf-8"), encoding="utf-8")
     assert choose_settings(db, folder, custom).source == "custom"
     db.close()
+
+
+async def test_a_retry_is_recorded_under_its_own_preset(tmp_path: Path) -> None:
+    """The decision reads /retry adoption per preset: a retry with `code` is a `code` event with code's params."""
+    from llamune_eval.presets import BUILTIN
+
+    engine = PacedEngine({"main": 0.01, "second": 0.01, "third": 0.01})
+    runtime = _runtime(tmp_path, engine, 1, titles=False)
+    await runtime.ask("質問です")
+    result, _text, new_id = await runtime.retry("second", BUILTIN["code"])
+    assert result is not None and new_id
+    [event] = [e for e in runtime.db.usage() if e["kind"] == "retry"]
+    assert (event["model"], event["preset"]) == ("second", "code")
+    assert json.loads(event["params"]) == BUILTIN["code"].params.model_dump(mode="json")
+    assert runtime.preset_override is None  # the session's own preset is back
+
+
+async def test_ctrl_c_stops_the_answer_and_keeps_what_streamed(tmp_path: Path) -> None:
+    """A real SIGINT while the main answer streams: the answer stops, the session goes on, the turn keeps the text
+    shown so far (the conversation still alternates) and its usage event says it was stopped."""
+    import signal
+
+    from llamune_eval.chat.repl import _stoppable
+
+    engine = PacedEngine({"main": 5.0, "second": 0.01, "third": 0.01})
+    runtime = _runtime(tmp_path, engine, 1, titles=False)
+    runtime.active.execution_order = ["main"]
+    shown: list[str] = []
+    asyncio.get_running_loop().call_later(0.2, os.kill, os.getpid(), signal.SIGINT)
+    stopped, outcome = await _stoppable(runtime.ask("長い質問", on_token=shown.append))
+    assert (stopped, outcome, shown) == (True, None, ["mainの"])
+    assert runtime.state is not None
+    history = runtime.db.history(runtime.state.session_id)
+    assert [(m["role"], m["content"]) for m in history] == [("user", "長い質問"), ("assistant", "mainの")]
+    [event] = runtime.db.usage()
+    assert (event["kind"], event["success"], event["error_kind"]) == ("main", 0, "stopped")
+    assert runtime.slots.free == 1  # its slot is free for the next question
+    engine.seconds["main"] = 0.01
+    result, text = await runtime.ask("次の質問")
+    assert result is not None and text == "mainの答え"
+
+
+async def test_ctrl_c_stops_a_retry_and_the_answer_in_force_stays(tmp_path: Path) -> None:
+    import signal
+
+    from llamune_eval.chat.repl import _stoppable
+
+    engine = PacedEngine({"main": 0.01, "second": 5.0, "third": 0.01})
+    runtime = _runtime(tmp_path, engine, 1, titles=False)
+    runtime.active.execution_order = ["main"]
+    await runtime.ask("質問です")
+    asyncio.get_running_loop().call_later(0.2, os.kill, os.getpid(), signal.SIGINT)
+    stopped, _ = await _stoppable(runtime.retry("second", None))
+    assert stopped
+    assert runtime.state is not None
+    in_force = [(m["model"], m["content"]) for m in runtime.db.history(runtime.state.session_id, sources=("main",
+                "retry")) if m["role"] == "assistant"]  # fmt: skip
+    assert in_force == [("main", "mainの答え")]  # the stopped retry is kept, as a discarded one
+    kept = runtime.db.history(runtime.state.session_id, include_deleted=True, sources=("retry",))
+    assert [(m["content"], m["deleted_reason"], m["adopted"]) for m in kept] == [("secondの", "retry", 0)]
