@@ -93,7 +93,8 @@ class ChatDB:
             for column in LEVELS:  # a database written before the human ratings gains their columns
                 if column not in have:
                     self.con.execute(f"ALTER TABLE usage_events ADD COLUMN {column} INTEGER")
-            self.con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            if self.meta("schema_version") != str(SCHEMA_VERSION):  # written once: reading leaves the file as it was
+                self.con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc):
                 raise ChatDBError(f"{self.path} is locked by another process; close it or wait") from exc

@@ -128,3 +128,19 @@ def test_a_database_from_before_the_human_ratings_gains_their_columns(tmp_path: 
     [event] = db.usage()
     assert (event["accuracy"], event["naturalness"], event["usefulness"]) == (4, None, 2)
     assert db.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "2"
+
+
+def test_listing_sessions_leaves_the_database_as_it_was(tmp_path: Path) -> None:
+    """Found by the CLI fuzz: every open rewrote the schema version, so `llamune sessions` changed the file."""
+    import hashlib
+
+    db = ChatDB(tmp_path / "chat.sqlite")
+    db.set_title(db.create_session("m"), "題")
+    db.close()
+    before = hashlib.sha256((tmp_path / "chat.sqlite").read_bytes()).hexdigest()
+    for extra in ([], ["--json"]):
+        proc = subprocess.run([sys.executable, "-m", "llamune_eval.chat.cli", "sessions", "--db", "chat.sqlite",
+                               *extra], cwd=tmp_path, capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert proc.returncode == 0 and "題" in proc.stdout, proc.stderr
+    assert hashlib.sha256((tmp_path / "chat.sqlite").read_bytes()).hexdigest() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["chat.sqlite"]
