@@ -1,8 +1,8 @@
 """The report over 50,000 stored samples (4 models x 3 presets x 6 suites, judged answers included): wall time of
 `llamune-eval report` as a fresh process, and the size of the HTML. Goals: under 10 s and under 15 MB.
 
-Baseline, measured in the same run: a fresh process that only reads every sample and score out of the same store
-(`SELECT *` and fetch), the least any report over all the samples must do."""
+Baseline, measured in the same run: a fresh process that only reads every current sample (texts whole) and its
+scores out of the same store through the store's own readers, the least any report over all the samples must do."""
 
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ GOAL_S, GOAL_MB = 10.0, 15.0
 READ_ALL = """
 import sys
 from llamune_eval.store.results import Store
+from llamune_eval.store.selection import current_samples, scores_of
 with Store(sys.argv[1]) as store:
-    store.con.execute("SELECT * FROM samples").fetchall()
-    store.con.execute("SELECT * FROM scores").fetchall()
+    scores_of(store, [r.key for r in current_samples(store, texts=True)])
 """
 
 

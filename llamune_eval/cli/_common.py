@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
 import click
 import typer
 
-from llamune_eval.failure import fail, guarded, one_line
+from llamune_eval.failure import fail, guarded
 
-__all__ = ["fail", "guarded", "human_bytes", "load_config", "main_wrapper", "models_command", "one_line", "run_async"]
+__all__ = ["fail", "load_config", "main_wrapper", "run_async"]
 
 T = TypeVar("T")
 
@@ -26,17 +26,6 @@ def run_async(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     from llamune_eval import aio
 
     return aio.run(factory())
-
-
-def human_bytes(n: int | None) -> str:
-    if n is None:
-        return "-"
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if size < 1024 or unit == "TB":
-            return f"{size:.0f} {unit}" if unit in ("B", "KB") else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
 
 
 def main_wrapper(app: Callable[..., Any]) -> None:
@@ -62,15 +51,3 @@ def main_wrapper(app: Callable[..., Any]) -> None:
             fail(f"{exc.format_message()}{hint}", getattr(exc, "exit_code", 2))
 
     guarded(call)
-
-
-def models_command(
-    config: Annotated[
-        Path | None, typer.Option("--config", "-c", help="Config file (default: ./llamune.toml).")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
-) -> None:
-    """List the models every configured engine serves: size, quantization, context, loaded, memory."""
-    from llamune_eval.cli.models_cmd import show_models
-
-    show_models(config, as_json)

@@ -36,7 +36,7 @@ def judge(config: Path | None, judges: list[str], mode: str, all_samples: bool, 
     spec = JudgeSpec(judges=judges, mode=mode, all_samples=all_samples, store=path, progress=progress)
     outcome = run_async(lambda: run_judge(cfg, spec))
     with Store(path) as st:
-        rows = score_summary(st.judgements("error_kind IS NULL"))
+        rows = score_summary(st.valid_judgements())
     if as_json:
         print_json({"run_id": outcome.run_id, "judged": outcome.done, "skipped": outcome.skipped,
                     "parse_failures": outcome.parse_failures, "errors": outcome.errors, "scores": rows,

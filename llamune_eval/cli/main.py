@@ -8,8 +8,9 @@ from typing import Annotated
 
 import typer
 
-from llamune_eval.cli._common import main_wrapper, models_command
+from llamune_eval.cli._common import main_wrapper
 from llamune_eval.cli.data_cmd import data_app
+from llamune_eval.cli.models_cmd import models_command
 
 app = typer.Typer(
     name="llamune-eval",
@@ -30,7 +31,7 @@ ConfigOpt = Annotated[
 ]
 
 
-app.command("models")(models_command)  # shared with `llamune models`
+app.command("models")(models_command)  # the listing is shared with `llamune models` (listing.py)
 
 
 @app.command()

@@ -1,55 +1,20 @@
-"""`llamune-eval models`."""
+"""`llamune-eval models` (the listing itself is shared with `llamune models`: `llamune_eval/listing.py`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from rich.table import Table
-
-from llamune_eval.cli._common import human_bytes, load_config, run_async
-from llamune_eval.ui import console, err_console, prepare_embedded, print_json
+import typer
 
 
-async def _collect(config: Path | None) -> tuple[list[dict[str, object]], list[str]]:
-    from llamune_eval.engines import EmbeddedBackend, open_engine
+def models_command(
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="Config file (default: ./llamune.toml).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List the models every configured engine serves: size, quantization, context, loaded, memory."""
+    from llamune_eval.listing import show_models
 
-    cfg = load_config(config)
-    rows: list[dict[str, object]] = []
-    problems: list[str] = []
-    async with open_engine(cfg) as engine:
-        for backend in engine.backends:
-            if isinstance(backend, EmbeddedBackend):
-                problems += prepare_embedded(backend)
-        health, models, loaded = await engine.health(), await engine.list_models(), await engine.loaded()
-        problems += [f"{h.engine} {h.endpoint}: {h.detail}" for h in health if not h.ok]
-        resident = {(m.engine, m.name): m for m in loaded}
-        for m in models:
-            live = resident.get((m.engine, m.name))
-            rows.append(
-                m.model_dump() | {"loaded": live is not None, "memory_bytes": live.memory_bytes if live else None}
-            )
-    return rows, problems
-
-
-def show_models(config: Path | None, as_json: bool) -> None:
-    rows, problems = run_async(lambda: _collect(config))
-    if as_json:
-        print_json({"models": rows, "problems": problems})
-        return
-    table = Table(title="Models", title_justify="left")
-    table.add_column("engine", no_wrap=True)
-    table.add_column("model", no_wrap=True)
-    for col in ("size", "quant", "context", "loaded", "memory"):
-        table.add_column(col, justify="right", no_wrap=True)
-    for r in rows:
-        where = str(r["engine"]) if r["endpoint"] == r["engine"] else f"{r['engine']} {r['endpoint']}"
-        table.add_row(
-            where, str(r["name"]), human_bytes(r["size_bytes"]),  # type: ignore[arg-type]
-            str(r["quantization"] or "-"), str(r["context_length"] or "-"),
-            "yes" if r["loaded"] else "no", human_bytes(r["memory_bytes"]),  # type: ignore[arg-type]
-        )  # fmt: skip
-    console.print(table)
-    for p in problems:
-        err_console.print(f"[yellow]warning:[/] {p}")
-    if not rows:
-        err_console.print("[yellow]no models found[/]: configure an engine in llamune.toml (see README)")
+    show_models(config, as_json)

@@ -66,7 +66,7 @@ def run(config: Path | None, opts: dict[str, Any]) -> None:
             outcome = run_async(lambda: sweep(cfg, spec, on_plan=_announce))
             outcome.store.close()
         else:
-            from llamune_eval.runner.quarter import run_quarter
+            from llamune_eval.quarter import run_quarter
 
             whole = run_async(lambda: run_quarter(cfg, spec, opts["quarter"], on_plan=_announce,
                                                   preview=opts["preview"], revise=opts["revise"]))  # fmt: skip
@@ -119,16 +119,14 @@ def results(config: Path | None, opts: dict[str, Any]) -> None:
 
 
 def export(config: Path | None, fmt: str, out: Path | None, store_path: Path | None, force: bool = False) -> None:
-    from llamune_eval.store.results import Store
+    from llamune_eval.store.results import Store, store_files
 
     cfg = load_config(config)
     path = Path(store_path or cfg.paths.store)
     if not path.exists():
         fail(f"{path}: no results store yet (run `llamune-eval run` first)")
     target = out or Path(f"llamune-samples.{fmt}")
-    store_files = {path.with_name(path.name + suffix).resolve() for suffix in ("", ".wal", ".journal.jsonl",
-                                                                              ".judgements.jsonl")}  # fmt: skip
-    if target.resolve() in store_files:
+    if target.resolve() in {p.resolve() for p in store_files(path)}:
         fail(f"{target}: is the results store (or its journal); export to another file")
     if target.is_dir():
         fail(f"{target}: is a folder; --out names the file to write")

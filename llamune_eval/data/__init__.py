@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from llamune_eval.data.catalog import CATALOG, GROUPS, DataFile, Dataset, default_dir, expand, recognise
+from llamune_eval.data.catalog import CATALOG, GROUPS, DataError, DataFile, Dataset, default_dir, expand, recognise
 from llamune_eval.data.pull import pull
-from llamune_eval.data.store import DataError, Manifest, import_bundle, installed, pack, verify
+from llamune_eval.data.store import Manifest, import_bundle, installed, pack, verify
 
 
 def data_dir(cfg: Any) -> Path:

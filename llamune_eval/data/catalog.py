@@ -13,9 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from llamune_eval.types import InputError
+
 JGLUE_BASE = "https://raw.githubusercontent.com/yahoojapan/JGLUE/v1.3.0/datasets"
 MT_BENCH_BASE = "https://raw.githubusercontent.com/Stability-AI/FastChat/jp-stable/fastchat/llm_judge/data"
 JGLUE_LICENCE = "CC BY-SA 4.0 (Yahoo Japan Corporation, Kawahara Lab, Waseda University)"
+
+
+class DataError(InputError):
+    """A dataset that cannot be pulled, packed, imported or verified; the message names the file."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +87,6 @@ GROUPS = {"jglue": ("jcommonsenseqa", "jnli", "jsts", "jsquad")}
 
 def expand(names: list[str]) -> list[Dataset]:
     """Datasets by name (`jglue` stands for its four tasks); every known one when `names` is empty."""
-    from llamune_eval.data.store import DataError  # store imports the catalog
 
     out: dict[str, Dataset] = {}
     for name in names or list(CATALOG):

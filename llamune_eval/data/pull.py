@@ -16,10 +16,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from llamune_eval import egress, jsonio
-from llamune_eval.data.catalog import DataFile, Dataset, sha256_of
+from llamune_eval.data.catalog import DataError, DataFile, Dataset, sha256_of
 from llamune_eval.data.store import (
     MANIFEST,
-    DataError,
     FileEntry,
     Manifest,
     check_published,
@@ -65,9 +64,9 @@ def _download(url: str, target: Path, timeout: float) -> None:
 
 
 def _from_hub(dataset: Dataset, file: DataFile, target: Path) -> None:
-    from llamune_eval.benchmarks._sources import load_hf
+    from llamune_eval.data.hf import hub_rows
 
-    rows = load_hf(dataset.base, file.upstream)
+    rows = hub_rows(dataset.base, file.upstream)
     with target.open("w", encoding="utf-8") as out:
         for row in rows:
             row.pop("__line__", None)

@@ -20,16 +20,11 @@ from typing import IO
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from llamune_eval import jsonio
-from llamune_eval.data.catalog import CATALOG, Dataset, sha256_of
-from llamune_eval.types import InputError
+from llamune_eval.data.catalog import CATALOG, DataError, Dataset, sha256_of
 
 FORMAT = "llamune-eval-data/1"
 MANIFEST = "manifest.json"
 CHUNK = 1 << 20
-
-
-class DataError(InputError):
-    """A dataset that cannot be pulled, packed, imported or verified; the message names the file."""
 
 
 class FileEntry(BaseModel):

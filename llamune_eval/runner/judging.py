@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import csv
 import hashlib
 import itertools
 import json
@@ -21,11 +20,10 @@ from typing import Any
 
 from llamune_eval.config import Config
 from llamune_eval.engines import Engine, open_engine
-from llamune_eval.scoring import reliability
 from llamune_eval.scoring.judge_parse import parse_pairwise, parse_single
 from llamune_eval.scoring.judge_prompts import PAIRWISE_SCHEMA, TEMPLATE_VERSION, pairwise, single, single_schema
 from llamune_eval.scoring.language import language_mismatch, penalised
-from llamune_eval.scoring.stats import bradley_terry_ci
+from llamune_eval.scoring.reliability import judge_figures
 from llamune_eval.store.results import Store, Writer, now
 from llamune_eval.types import EngineError, InputError, ModelInfo, SamplingParams
 
@@ -91,10 +89,7 @@ def _scale(cfg: Config, sample: dict[str, Any]) -> int:
 
 def plan_jobs(cfg: Config, store: Store, judges: list[ModelInfo], mode: str, all_samples: bool) -> list[Job]:
     """Every judgement to make: per judge, per sample (or pair of configurations), per order and trial."""
-    where = "status = 'ok'" + ("" if all_samples else " AND pending_judge")
-    if all_samples:
-        where += " AND kind = 'inhouse'"
-    samples = store.samples(where)
+    samples = store.samples_to_judge(all_samples=all_samples)
     families = {m.name: m.family for m in judges}
     jobs: list[Job] = []
     for judge in judges:
@@ -219,10 +214,9 @@ async def judge(cfg: Config, spec: JudgeSpec, engine: Engine | None = None) -> J
                 done = await _execute(todo, engine, writer, run_id, families, caps, spec)
             finally:
                 writer.close()
-        figures = judge_figures(store, cfg)
+        figures = judge_figures(store.valid_judgements(), cfg)
         store.save_judge_figures(run_id, figures)
-        planned = {j.key for j in jobs}
-        rows = [r for r in store.judgements() if r["key"] in planned]
+        rows = store.judgements_for(j.key for j in jobs)
         return JudgeOutcome(run_id, done, len(jobs) - len(todo), sum(not r["ok"] and not r["error_kind"] for r in rows),
                             sum(bool(r["error_kind"]) for r in rows), figures)  # fmt: skip
     finally:
@@ -254,38 +248,3 @@ async def _execute(todo: list[Job], engine: Engine, writer: Writer, run_id: str,
 
             await asyncio.gather(*(worker() for _ in range(width)))
     return done
-
-
-def judge_figures(store: Store, cfg: Config) -> dict[str, Any]:
-    """Reliability figures over every stored judgement (and human agreement when ratings are configured)."""
-    rows = store.judgements("error_kind IS NULL")
-    flips, pairs = reliability.flip_rate(rows)
-    variance, rejudged = reliability.repeat_variance(rows)
-    figures: dict[str, Any] = {
-        "judgements": len(rows), "parse_failures": sum(not r["ok"] for r in rows),
-        "position_flip_rate": flips, "pairs_in_both_orders": pairs,
-        "length_correlation": reliability.length_bias(rows), "self_preference": reliability.self_preference(rows),
-        "repeat_mean_abs_diff": variance, "rejudged": rejudged, "judge_temperature": cfg.judge.temperature,
-        "panel_pairwise_disagreement": reliability.panel_disagreement(rows),
-        "pairwise_majority": reliability.panel_majority(rows),
-    }  # fmt: skip
-    outcomes = reliability.pairwise_outcomes(rows)
-    if outcomes:
-        figures["bradley_terry"] = {k: list(v) for k, v in bradley_terry_ci(outcomes, seed=cfg.run.seed).items()}
-    if cfg.judge.human_ratings:
-        figures["human"] = human_agreement(rows, cfg.judge.human_ratings)
-    return figures
-
-
-def human_agreement(rows: list[dict[str, Any]], path: Path) -> dict[str, float]:
-    """Agreement with people: a CSV of `sample_key,rating` (1-5), compared with first-trial judge scores."""
-    try:
-        with path.open(encoding="utf-8") as f:
-            ratings = {r["sample_key"]: int(r["rating"]) for r in csv.DictReader(f)}
-    except (OSError, KeyError, ValueError) as exc:
-        raise InputError(f"{path}: expected a CSV with columns sample_key,rating (1-5): {exc}") from exc
-    judged = [(r["overall"], r["scale"], ratings[r["sample_key"]]) for r in rows
-              if r["mode"] != "pairwise" and r["ok"] and r["trial"] == 0 and r["sample_key"] in ratings]  # fmt: skip
-    if not judged:
-        return {"n": 0.0}
-    return reliability.human_agreement([(s, sc) for s, sc, _ in judged], [h for *_, h in judged])

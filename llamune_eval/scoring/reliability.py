@@ -1,16 +1,24 @@
 """How far the judge can be trusted: position flips, length bias, self-preference, repeat variance, and agreement
-with people. Pure functions over judgement rows (dicts as stored)."""
+with people. Functions over judgement rows (dicts as stored), so the judge stage and the report compute the same
+figures from the same rows."""
 
 from __future__ import annotations
 
+import csv
 import math
 import statistics
 from collections.abc import Iterable, Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from llamune_eval.scoring.metrics import spearman
+from llamune_eval.scoring.stats import bradley_terry_ci
+from llamune_eval.types import InputError
+
+if TYPE_CHECKING:
+    from llamune_eval.config import Config
 
 
 def flip_rate(rows: Iterable[dict[str, Any]]) -> tuple[float, int]:
@@ -173,3 +181,39 @@ def score_summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if spread:
         out.append({"panel_disagreement": statistics.fmean(spread)})
     return out
+
+
+def judge_figures(rows: list[dict[str, Any]], cfg: Config) -> dict[str, Any]:
+    """Reliability figures over the stored judgements whose request did not fail (`Store.valid_judgements`), and
+    agreement with people when a ratings file is configured."""
+    flips, pairs = flip_rate(rows)
+    variance, rejudged = repeat_variance(rows)
+    figures: dict[str, Any] = {
+        "judgements": len(rows), "parse_failures": sum(not r["ok"] for r in rows),
+        "position_flip_rate": flips, "pairs_in_both_orders": pairs,
+        "length_correlation": length_bias(rows), "self_preference": self_preference(rows),
+        "repeat_mean_abs_diff": variance, "rejudged": rejudged, "judge_temperature": cfg.judge.temperature,
+        "panel_pairwise_disagreement": panel_disagreement(rows),
+        "pairwise_majority": panel_majority(rows),
+    }  # fmt: skip
+    outcomes = pairwise_outcomes(rows)
+    if outcomes:
+        figures["bradley_terry"] = {k: list(v) for k, v in bradley_terry_ci(outcomes, seed=cfg.run.seed).items()}
+    if cfg.judge.human_ratings:
+        figures["human"] = ratings_file_agreement(rows, cfg.judge.human_ratings)
+    return figures
+
+
+def ratings_file_agreement(rows: list[dict[str, Any]], path: Path) -> dict[str, float]:
+    """`human_agreement` with the people's ratings in a CSV of `sample_key,rating` (1-5), against the first-trial
+    judge scores of those samples."""
+    try:
+        with path.open(encoding="utf-8") as f:
+            ratings = {r["sample_key"]: int(r["rating"]) for r in csv.DictReader(f)}
+    except (OSError, KeyError, ValueError) as exc:
+        raise InputError(f"{path}: expected a CSV with columns sample_key,rating (1-5): {exc}") from exc
+    judged = [(r["overall"], r["scale"], ratings[r["sample_key"]]) for r in rows
+              if r["mode"] != "pairwise" and r["ok"] and r["trial"] == 0 and r["sample_key"] in ratings]  # fmt: skip
+    if not judged:
+        return {"n": 0.0}
+    return human_agreement([(s, sc) for s, sc, _ in judged], [h for *_, h in judged])

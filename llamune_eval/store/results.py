@@ -22,28 +22,20 @@ from typing import Any
 import orjson
 
 from llamune_eval import jsonio
-from llamune_eval.store import texts
+from llamune_eval.store import schema, texts
 from llamune_eval.store._duckdb import connect
-from llamune_eval.store.schema import SCHEMA, USAGE_SCHEMA
+from llamune_eval.store.schema import JUDGEMENT_COLUMNS, SAMPLE_COLUMNS
 from llamune_eval.types import InputError
-
-SAMPLE_COLUMNS = (
-    "key", "run_id", "suite", "suite_version", "template_version", "kind", "category", "item_id", "model",
-    "model_digest", "engine", "endpoint", "preset", "params", "repeat", "seed", "prompt", "output",
-    "finish_reason", "prompt_tokens", "completion_tokens", "ttft_s", "latency_s", "tokens_per_s", "attempts",
-    "status", "error_kind", "error", "unsupported", "parsed", "parse_ok", "pending_judge", "created_at",
-    "reference", "eval_aspect", "preset_params", "scoring_version", "thinking", "item_category", "queue_s", "load_s",
-)  # fmt: skip
-JUDGEMENT_COLUMNS = (
-    "key", "run_id", "mode", "suite", "item_id", "repeat", "sample_key", "sample_key_b", "model", "preset", "model_b",
-    "preset_b", "position", "judge_model", "judge_digest", "judge_family", "model_family", "template_version", "scale",
-    "trial", "raw", "ok", "overall", "criteria", "winner", "answer_chars", "latency_s", "error_kind", "error",
-    "created_at", "turn", "temperature",
-)  # fmt: skip
-
 
 MAX_LINE = 1 << 30  # bytes of one journal line DuckDB will read (its default, 16 MB, is smaller than some answers)
 Rescored = tuple[str, str | None, bool, bool, dict[str, float]]  # key, parsed, parse_ok, pending_judge, values
+SIDECARS = (".wal", ".journal.jsonl", ".judgements.jsonl")  # DuckDB's write-ahead log, the two journals
+
+
+def store_files(path: Path) -> list[Path]:
+    """The store's file and its sidecars: the journals' names are decided here only, and export never overwrites
+    any of them."""
+    return [path.with_name(path.name + suffix) for suffix in ("", *SIDECARS)]
 
 
 @dataclass
@@ -77,18 +69,19 @@ class Store:
             raise StoreError(f"{self.path}: cannot open the store: {str(exc).splitlines()[0]}") from exc
         if fresh:
             private(self.path)  # it holds prompts, answers and users' comments
-        self.con.execute(SCHEMA + USAGE_SCHEMA + texts.SCHEMA + texts.VIEW)
+        schema.create(self.con)
         self.stored_texts: set[str] = set()  # digests this process already moved out of line
-        self.journal = self.path.with_name(self.path.name + ".journal.jsonl")
-        self.judgement_journal = self.path.with_name(self.path.name + ".judgements.jsonl")
+        _, _, self.journal, self.judgement_journal = store_files(self.path)
         self.recover()
         self.mark_interrupted()
 
-    def _struct(self, table: str, columns: Sequence[str]) -> str:
-        types = dict(self.con.execute(
+    def read_types(self, table: str) -> dict[str, str]:
+        """Column -> the type `read_json` reads it as: the table's own, but a JSON column is read as its text (rows
+        carry it as JSON text in a string) and becomes JSON on insert."""
+        rows = self.con.execute(
             "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?", [table]
-        ).fetchall())  # fmt: skip
-        return ", ".join(f'"{c}" {"VARCHAR" if types[c] == "JSON" else types[c]}' for c in columns)
+        ).fetchall()
+        return {c: "VARCHAR" if t == "JSON" else t for c, t in rows}
 
     def recover(self) -> int:
         """Move journaled rows into DuckDB in one vectorised statement per table, then empty the journals.
@@ -109,9 +102,9 @@ class Store:
         return count
 
     def _ingest(self, journal: Path, table: str, columns: Sequence[str], scored: bool) -> int:
-        spec = f"'row': 'STRUCT({self._struct(table, columns)})'" + (
-            ", 'scores': 'MAP(VARCHAR, DOUBLE)'" if scored else ""
-        )
+        types = self.read_types(table)
+        struct = ", ".join(f'"{c}" {types[c]}' for c in columns)
+        spec = f"'row': 'STRUCT({struct})'" + (", 'scores': 'MAP(VARCHAR, DOUBLE)'" if scored else "")
         con = self.con
         con.execute("BEGIN TRANSACTION")
         try:
@@ -189,8 +182,17 @@ class Store:
     def judgement_writer(self) -> Writer:
         return Writer(self, judgements=True)
 
-    def judgements(self, where: str = "", params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        return self._dicts("SELECT * FROM judgements" + (f" WHERE {where}" if where else ""), params)
+    def judgements(self) -> list[dict[str, Any]]:
+        """Every stored judgement, failed requests included."""
+        return self._dicts("SELECT * FROM judgements")
+
+    def valid_judgements(self) -> list[dict[str, Any]]:
+        """The judgements the figures and scores read: every verdict the judge returned (an unparsable one
+        included, as a parse failure), none whose request failed."""
+        return self._dicts("SELECT * FROM judgements WHERE error_kind IS NULL")
+
+    def judgements_for(self, keys: Iterable[str]) -> list[dict[str, Any]]:
+        return self._dicts("SELECT * FROM judgements WHERE key IN (SELECT unnest(?::VARCHAR[]))", [list(keys)])
 
     def finished_judgements(self) -> set[str]:
         return {k for (k,) in self.con.execute("SELECT key FROM judgements WHERE error_kind IS NULL").fetchall()}
@@ -202,9 +204,15 @@ class Store:
         """Every model with stored samples."""
         return [m for (m,) in self.con.execute("SELECT DISTINCT model FROM samples ORDER BY model").fetchall()]
 
-    def samples(self, where: str = "", params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        sql = "SELECT * FROM samples_full" + (f" WHERE {where}" if where else "")
-        return self._dicts(sql, params)
+    def samples(self) -> list[dict[str, Any]]:
+        """Every stored sample, its texts whole."""
+        return self._dicts("SELECT * FROM samples_full")
+
+    def samples_to_judge(self, *, all_samples: bool) -> list[dict[str, Any]]:
+        """The answers the judge stage grades: those waiting for a judge, or with `all_samples` every answer of an
+        in-house suite (deterministic scorers already scored the others' answers)."""
+        wanted = "kind = 'inhouse'" if all_samples else "pending_judge"
+        return self._dicts(f"SELECT * FROM samples_full WHERE status = 'ok' AND {wanted}")
 
     def stale_samples(self, suite: str, suite_version: str, template_version: str,
                       scoring_version: str) -> list[tuple[str, str, str | None]]:  # fmt: skip
@@ -215,9 +223,7 @@ class Store:
             [suite, suite_version, template_version, scoring_version],
         ).fetchall()
 
-    def rescore(
-        self, scoring_version: str, rows: Sequence[tuple[str, str | None, bool, bool, dict[str, float]]]
-    ) -> int:
+    def rescore(self, scoring_version: str, rows: Sequence[Rescored]) -> int:
         """Replace the scores of stored answers: (key, parsed, parse_ok, pending_judge, values) each, in one
         transaction (idempotent: an interrupted rescore is simply done again)."""
         if not rows:
@@ -242,15 +248,6 @@ class Store:
             con.execute("ROLLBACK")
             raise
         return len(rows)
-
-    def scores_for(self, keys: Iterable[str]) -> dict[str, dict[str, float]]:
-        out: dict[str, dict[str, float]] = {}
-        rows = self.con.execute(
-            "SELECT key, metric, value FROM scores WHERE key IN (SELECT unnest(?::VARCHAR[]))", [list(keys)]
-        )
-        for key, metric, value in rows.fetchall():
-            out.setdefault(key, {})[metric] = value
-        return out
 
     def _dicts(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         cur = self.con.execute(sql, list(params))

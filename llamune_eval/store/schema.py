@@ -1,50 +1,86 @@
-"""Every table of the store, defined once: runs, samples, scores, judgements, judge runs and usage events. Columns
-added since the first release are added to older stores when they are opened."""
+"""Every table of the store, defined once: runs, samples, scores, judgements, judge runs, texts and usage events.
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    run_id VARCHAR PRIMARY KEY, started_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR,
-    config JSON, suites JSON, plan JSON, samples_planned INTEGER, samples_skipped INTEGER
-);
-CREATE TABLE IF NOT EXISTS samples (
-    key VARCHAR PRIMARY KEY, run_id VARCHAR, suite VARCHAR, suite_version VARCHAR, template_version VARCHAR,
+Each table is its columns as first released plus the columns added since, oldest first; the DDL and the column
+lists the journals and the usage ingest read are both made from that, so they cannot drift apart. The added columns
+are added to older stores when they are opened, in that order (the journals insert by position).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from llamune_eval.store.texts import VIEW
+
+if TYPE_CHECKING:
+    import duckdb
+
+
+def _definitions(text: str) -> list[str]:
+    return [c.strip() for c in text.split(",") if c.strip()]
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    first: str  # "name TYPE, ..." as first released (a column's definition never holds a comma)
+    added: str = ""  # columns added since, oldest first
+    primary_key: str = ""  # a key over several columns
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(c.split()[0] for c in _definitions(self.first) + _definitions(self.added))
+
+    def ddl(self) -> str:
+        key = f", PRIMARY KEY ({self.primary_key})" if self.primary_key else ""
+        alter = "".join(f"ALTER TABLE {self.name} ADD COLUMN IF NOT EXISTS {c};\n" for c in _definitions(self.added))
+        return f"CREATE TABLE IF NOT EXISTS {self.name} ({', '.join(_definitions(self.first))}{key});\n{alter}"
+
+
+RUNS = Table(
+    "runs",
+    """run_id VARCHAR PRIMARY KEY, started_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR, config JSON,
+    suites JSON, plan JSON, samples_planned INTEGER, samples_skipped INTEGER""",
+    "quarter VARCHAR, pid INTEGER, host VARCHAR",
+)
+SAMPLES = Table(
+    "samples",
+    """key VARCHAR PRIMARY KEY, run_id VARCHAR, suite VARCHAR, suite_version VARCHAR, template_version VARCHAR,
     kind VARCHAR, category VARCHAR, item_id VARCHAR, model VARCHAR, model_digest VARCHAR, engine VARCHAR,
     endpoint VARCHAR, preset VARCHAR, params JSON, repeat INTEGER, seed BIGINT, prompt JSON, output JSON,
     finish_reason VARCHAR, prompt_tokens INTEGER, completion_tokens INTEGER, ttft_s DOUBLE, latency_s DOUBLE,
     tokens_per_s DOUBLE, attempts INTEGER, status VARCHAR, error_kind VARCHAR, error VARCHAR, unsupported JSON,
-    parsed VARCHAR, parse_ok BOOLEAN, pending_judge BOOLEAN, created_at TIMESTAMP
-);
-CREATE TABLE IF NOT EXISTS scores (key VARCHAR, metric VARCHAR, value DOUBLE, PRIMARY KEY (key, metric));
-ALTER TABLE samples ADD COLUMN IF NOT EXISTS reference JSON;
-ALTER TABLE samples ADD COLUMN IF NOT EXISTS eval_aspect VARCHAR;
-CREATE TABLE IF NOT EXISTS judgements (
-    key VARCHAR PRIMARY KEY, run_id VARCHAR, mode VARCHAR, suite VARCHAR, item_id VARCHAR, repeat INTEGER,
+    parsed VARCHAR, parse_ok BOOLEAN, pending_judge BOOLEAN, created_at TIMESTAMP""",
+    """reference JSON, eval_aspect VARCHAR, preset_params JSON, scoring_version VARCHAR, thinking JSON,
+    item_category VARCHAR, queue_s DOUBLE, load_s DOUBLE""",
+)
+SCORES = Table("scores", "key VARCHAR, metric VARCHAR, value DOUBLE", primary_key="key, metric")
+JUDGEMENTS = Table(
+    "judgements",
+    """key VARCHAR PRIMARY KEY, run_id VARCHAR, mode VARCHAR, suite VARCHAR, item_id VARCHAR, repeat INTEGER,
     sample_key VARCHAR, sample_key_b VARCHAR, model VARCHAR, preset VARCHAR, model_b VARCHAR, preset_b VARCHAR,
     position VARCHAR, judge_model VARCHAR, judge_digest VARCHAR, judge_family VARCHAR, model_family VARCHAR,
     template_version VARCHAR, scale INTEGER, trial INTEGER, raw VARCHAR, ok BOOLEAN, overall DOUBLE, criteria JSON,
-    winner VARCHAR, answer_chars INTEGER, latency_s DOUBLE, error_kind VARCHAR, error VARCHAR, created_at TIMESTAMP
-);
-CREATE TABLE IF NOT EXISTS judge_runs (run_id VARCHAR PRIMARY KEY, created_at TIMESTAMP, figures JSON);
-ALTER TABLE samples ADD COLUMN IF NOT EXISTS preset_params JSON;
-ALTER TABLE runs ADD COLUMN IF NOT EXISTS quarter VARCHAR;
-ALTER TABLE runs ADD COLUMN IF NOT EXISTS pid INTEGER;
-ALTER TABLE runs ADD COLUMN IF NOT EXISTS host VARCHAR;
-ALTER TABLE samples ADD COLUMN IF NOT EXISTS scoring_version VARCHAR;
-ALTER TABLE samples ADD COLUMN IF NOT EXISTS thinking JSON;
-ALTER TABLE samples ADD COLUMN IF NOT EXISTS item_category VARCHAR;
-ALTER TABLE samples ADD COLUMN IF NOT EXISTS queue_s DOUBLE;
-ALTER TABLE samples ADD COLUMN IF NOT EXISTS load_s DOUBLE;
-ALTER TABLE judgements ADD COLUMN IF NOT EXISTS turn INTEGER;
-ALTER TABLE judgements ADD COLUMN IF NOT EXISTS temperature DOUBLE;
-"""
-USAGE_SCHEMA = """
-CREATE TABLE IF NOT EXISTS usage_events (
-    event_id VARCHAR PRIMARY KEY, source VARCHAR, session_id VARCHAR, message_id BIGINT, turn INTEGER,
+    winner VARCHAR, answer_chars INTEGER, latency_s DOUBLE, error_kind VARCHAR, error VARCHAR, created_at TIMESTAMP""",
+    "turn INTEGER, temperature DOUBLE",
+)
+JUDGE_RUNS = Table("judge_runs", "run_id VARCHAR PRIMARY KEY, created_at TIMESTAMP, figures JSON")
+TEXTS = Table("texts", "digest VARCHAR PRIMARY KEY, chars BIGINT, body VARCHAR")  # see store/texts.py
+USAGE_EVENTS = Table(
+    "usage_events",
+    """event_id VARCHAR PRIMARY KEY, source VARCHAR, session_id VARCHAR, message_id BIGINT, turn INTEGER,
     kind VARCHAR, model VARCHAR, preset VARCHAR, params JSON, ttft_s DOUBLE, latency_s DOUBLE,
     prompt_tokens INTEGER, completion_tokens INTEGER, success BOOLEAN, error_kind VARCHAR, adopted BOOLEAN,
-    rating INTEGER, comment VARCHAR, category VARCHAR, created_at TIMESTAMP
-);
-ALTER TABLE usage_events ADD COLUMN IF NOT EXISTS accuracy INTEGER;
-ALTER TABLE usage_events ADD COLUMN IF NOT EXISTS naturalness INTEGER;
-ALTER TABLE usage_events ADD COLUMN IF NOT EXISTS usefulness INTEGER;
-"""
+    rating INTEGER, comment VARCHAR, category VARCHAR, created_at TIMESTAMP""",
+    "accuracy INTEGER, naturalness INTEGER, usefulness INTEGER",
+)
+TABLES = (RUNS, SAMPLES, SCORES, JUDGEMENTS, JUDGE_RUNS, TEXTS, USAGE_EVENTS)
+
+SAMPLE_COLUMNS = SAMPLES.columns
+JUDGEMENT_COLUMNS = JUDGEMENTS.columns
+USAGE_COLUMNS = USAGE_EVENTS.columns
+
+
+def create(con: duckdb.DuckDBPyConnection) -> None:
+    """Create (or bring up to date) every table, and the `samples_full` view; run only by `Store` when it opens."""
+    con.execute("".join(t.ddl() for t in TABLES) + VIEW)

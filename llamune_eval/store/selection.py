@@ -9,7 +9,7 @@ mixes with the old one). Leaderboard, compare, recommend and report all read thi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -17,13 +17,6 @@ import orjson
 
 if TYPE_CHECKING:
     from llamune_eval.store.results import Store
-
-COLUMNS = (
-    "key", "run_id", "suite", "suite_version", "template_version", "kind", "category", "item_id", "model",
-    "model_digest", "preset", "params", "preset_params", "repeat", "prompt", "output", "reference", "eval_aspect",
-    "parsed", "parse_ok", "pending_judge", "status", "error_kind", "error", "ttft_s", "latency_s", "tokens_per_s",
-    "completion_tokens", "created_at", "item_category", "thinking", "queue_s",
-)  # fmt: skip
 
 VERSION = "coalesce(suite_version, '') || chr(31) || coalesce(template_version, '')"
 CURRENT = f"""
@@ -101,6 +94,9 @@ class SampleRow:
 
     def reference_value(self) -> Any:
         return orjson.loads(self.reference) if self.reference else None
+
+
+COLUMNS = tuple(f.name for f in fields(SampleRow))  # the columns the evidence reads, in the row's order
 
 
 def current_samples(store: Store, quarter: str | None = None, *, texts: bool = False) -> list[SampleRow]:

@@ -19,10 +19,6 @@ INLINE_CHARS = 64 * 1024  # characters of a JSON column kept in the sample row i
 TEXT_COLUMNS = ("prompt", "output", "thinking", "reference")
 MARK = '{"$text":"'  # a reference is {"$text":"<sha256>","chars":N}: never the start of a JSON list or string
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS texts (digest VARCHAR PRIMARY KEY, chars BIGINT, body VARCHAR);
-"""
-
 
 def _digest_sql(column: str) -> str:
     return f"CASE WHEN starts_with(s.{column}::VARCHAR, '{MARK}') THEN substr(s.{column}::VARCHAR, 11, 64) END"
@@ -35,7 +31,7 @@ def resolved(source: str = "samples") -> str:
     return f"SELECT s.* REPLACE ({replace}) FROM {source} s {joins}"
 
 
-VIEW = f"CREATE OR REPLACE TEMP VIEW samples_full AS {resolved()};"
+VIEW = f"CREATE OR REPLACE TEMP VIEW samples_full AS {resolved()};"  # made with the tables (store/schema.py)
 
 
 def out_of_line(con: duckdb.DuckDBPyConnection, row: dict[str, Any], known: set[str]) -> None:

@@ -13,6 +13,7 @@ import pytest
 from llamune_eval.analysis import Evidence
 from llamune_eval.config import Config
 from llamune_eval.runner.sweep import Sweep, sweep
+from llamune_eval.store.selection import scores_of, suite_facts
 
 ROOT = Path(__file__).resolve().parents[2]
 JGLUE = ROOT.parent / "shared" / "data" / "jglue"
@@ -59,7 +60,7 @@ async def test_all_four_tasks_on_real_jglue_store_both_profiles(tmp_path: Path, 
     with outcome.store as store:
         rows = store.samples()
         assert len(rows) == 16 and all(r["status"] == "ok" for r in rows)
-        scores = store.scores_for(r["key"] for r in rows)
+        scores = scores_of(store, [r["key"] for r in rows])
         for r in rows:  # every sample carries both profiles
             assert any(k.startswith("lenient.") for k in scores[r["key"]]), r["suite"]
             assert "lenient.parse_ok" in scores[r["key"]]
@@ -74,9 +75,9 @@ async def test_all_four_tasks_on_real_jglue_store_both_profiles(tmp_path: Path, 
                                     for g in json.loads(r["reference"])) for r in squad)  # fmt: skip
         assert stat.value == pytest.approx(mean, abs=1e-9)
         assert stat.lenient is not None and stat.lenient >= stat.value - 1e-12  # lenient never reads lower here
-        facts = json.loads(store.con.execute("SELECT suites FROM runs").fetchone()[0])
+        facts = suite_facts(store)
         # configured sources, recognised by their published sha256 as the real JGLUE v1.3 files
-        assert {f["name"]: (f["data"]["origin"], f["data"]["dataset"]) for f in facts} == {
+        assert {name: (f["data"]["origin"], f["data"]["dataset"]) for name, f in facts.items()} == {
             "jcommonsenseqa": ("real", "JCommonsenseQA (JGLUE) v1.3"), "jnli": ("real", "JNLI (JGLUE) v1.3"),
             "jsts": ("real", "JSTS (JGLUE) v1.3"), "jsquad": ("real", "JSQuAD (JGLUE) v1.3")}  # fmt: skip
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from llamune_eval.config import Config
 from llamune_eval.engines.embedded import EmbeddedServer
 from llamune_eval.runner.sweep import Sweep, sweep
+from llamune_eval.store.selection import scores_of
 from tests.conftest import SMOL_CTX
 from tests.stubs.ollama_server import OllamaModel, OllamaStub
 
@@ -108,7 +109,7 @@ async def test_a_prompt_that_fills_the_context_is_an_error_not_a_score(tmp_path:
         outcome = await sweep(cfg, Sweep(progress=False))
     with outcome.store as store:
         [row] = store.samples()
-        scores = store.scores_for([row["key"]])
+        scores = scores_of(store, [row["key"]])
     assert row["status"] == "error" and row["error_kind"] == "truncated" and row["attempts"] == 1
     assert "num_ctx 64" in row["error"] and scores == {}
 

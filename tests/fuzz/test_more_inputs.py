@@ -24,8 +24,10 @@ from hypothesis import strategies as st
 from llamune_eval.chat.db import Answer, ChatDB
 from llamune_eval.settings import RecommendedSettings, canonical, digest_of, load_recommended, newest_recommended
 from llamune_eval.store.results import Store
+from llamune_eval.store.schema import USAGE_COLUMNS
+from llamune_eval.store.usage import event_count
 from llamune_eval.types import InputError
-from llamune_eval.usage.ingest import COLUMNS, ingest
+from llamune_eval.usage.ingest import ingest
 
 EXAMPLES = int(os.environ.get("LLAMUNE_FUZZ_EXAMPLES", "60"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None)
@@ -226,12 +228,6 @@ def store() -> Iterator[Store]:
         yield opened
 
 
-def _count(store: Store) -> int:
-    row = store.con.execute("SELECT count(*) FROM usage_events").fetchone()
-    assert row is not None
-    return int(row[0])
-
-
 GOOD_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "event_id": st.text(min_size=1, max_size=6), "source": st.text(max_size=6), "session_id": st.text(max_size=6),
     "message_id": st.integers(0, 99), "turn": st.integers(0, 9),
@@ -267,7 +263,7 @@ JSONL = st.one_of(
 
 def _ingest_checked(store: Store, path: Path, body: bytes) -> None:
     """Ingest works or is one line naming the file; the input is unchanged and the store lost nothing."""
-    before = _count(store)
+    before = event_count(store)
     try:
         [result] = ingest(store, [path])
         assert result.read >= result.added >= 0
@@ -275,7 +271,7 @@ def _ingest_checked(store: Store, path: Path, body: bytes) -> None:
         _one_line_naming(exc, path)
     finally:
         assert path.read_bytes() == body, f"{path} was changed"
-    assert _count(store) >= before  # nothing lost
+    assert event_count(store) >= before  # nothing lost
 
 
 @FUZZ
@@ -338,7 +334,7 @@ SQL_VALUES = st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1), st.floats(),
                        st.binary(max_size=6), st.sampled_from(["", "x", "2026-13-45", "1e400", "true"]))  # fmt: skip
 USAGE_TEXT_COLUMNS = ("event_id", "session_id", "kind", "model", "preset", "params", "error_kind", "comment",
                       "category", "created_at")  # fmt: skip
-SQL_COLUMNS = st.sampled_from([c for c in COLUMNS if c not in ("source", "turn")] + ["id"])
+SQL_COLUMNS = st.sampled_from([c for c in USAGE_COLUMNS if c not in ("source", "turn")] + ["id"])
 STRUCTURE = st.sampled_from([
     "DROP TABLE usage_events", "DROP TABLE messages", "ALTER TABLE usage_events RENAME TO usage_old",
     "ALTER TABLE usage_events DROP COLUMN rating", "ALTER TABLE messages DROP COLUMN turn",

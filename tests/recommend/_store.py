@@ -8,7 +8,8 @@ from pathlib import Path
 
 from llamune_eval.presets import BUILTIN
 from llamune_eval.runner.plan import effective_params
-from llamune_eval.store.results import SAMPLE_COLUMNS, SampleRecord, Store, now
+from llamune_eval.store.results import SampleRecord, Store, now
+from llamune_eval.store.schema import SAMPLE_COLUMNS
 from llamune_eval.types import ModelInfo
 
 GB = 1024**3

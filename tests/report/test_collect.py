@@ -15,7 +15,7 @@ from llamune_eval.analysis.pareto import front
 from llamune_eval.config import Config
 from llamune_eval.report import collect, make_report, render
 from llamune_eval.report.render import safe_json
-from llamune_eval.runner.quarter import next_quarter
+from llamune_eval.settings import next_quarter
 from llamune_eval.store.results import Store
 
 

@@ -19,6 +19,7 @@ from llamune_eval.engines.embedded import EmbeddedServer
 from llamune_eval.presets import BUILTIN
 from llamune_eval.settings import LLMParameters
 from llamune_eval.store.results import SampleRecord, Store
+from llamune_eval.store.selection import scores_of
 from tests.report._browser import Browser, require_chromium
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,8 +63,8 @@ def _project(tmp: Path, url: str) -> None:
 def _hostile_answer(store_path: Path) -> None:
     """An answer carrying markup, as a model could write it: stored through the store's own journal."""
     with Store(store_path) as store:
-        row = next(r for r in store.samples("suite = 'hostile' AND status = 'ok'"))
-        scores = store.scores_for([row["key"]])[row["key"]]
+        row = next(r for r in store.samples() if r["suite"] == "hostile" and r["status"] == "ok")
+        scores = scores_of(store, [row["key"]])[row["key"]]
         row["output"] = json.dumps([XSS[1] + " and " + XSS[0]])
         writer = store.writer()
         writer.put(SampleRecord(row, scores))
@@ -124,8 +125,8 @@ def _profiles_and_provenance(quarter: Path, data: dict[str, Any], settings: dict
     """strict is the headline, lenient beside it with the gap, both as the stored per-sample values give them;
     the data each suite ran on is named in the report and the settings file."""
     with Store(quarter / "llamune.duckdb") as store:
-        rows = store.samples("suite = 'jnli'")
-        scores = store.scores_for(r["key"] for r in rows)
+        rows = [r for r in store.samples() if r["suite"] == "jnli"]
+        scores = scores_of(store, [r["key"] for r in rows])
     board = next(s for s in data["leaderboard"] if s["suite"] == "jnli")
     for entry in board["rows"]:
         mine = [scores[r["key"]] for r in rows if r["preset"] == entry["preset"]]

@@ -110,7 +110,7 @@ async def test_human_ratings_csv(judged_store: tuple[Config, Path], tmp_path: Pa
     cfg, path = judged_store
     await judge(cfg, JudgeSpec(progress=False))  # judged here, whatever ran before (resumable: nothing twice)
     with Store(path) as store:
-        keys = [r["sample_key"] for r in store.judgements("mode != 'pairwise' AND trial = 0")]
+        keys = [r["sample_key"] for r in store.judgements() if r["mode"] != "pairwise" and r["trial"] == 0]
     assert keys
     ratings = tmp_path / "human.csv"
     with ratings.open("w", newline="") as f:
@@ -121,7 +121,8 @@ async def test_human_ratings_csv(judged_store: tuple[Config, Path], tmp_path: Pa
     cfg2 = cfg.model_copy(update={"judge": cfg.judge.model_copy(update={"human_ratings": ratings})})
     outcome = await judge(cfg2, JudgeSpec(progress=False))
     with Store(path) as store:  # the first-trial verdicts that were readable are the ones compared with people
-        readable = [r for r in store.judgements("mode != 'pairwise' AND trial = 0 AND ok") if r["sample_key"] in keys]
+        readable = [r for r in store.judgements()
+                    if r["mode"] != "pairwise" and r["trial"] == 0 and r["ok"] and r["sample_key"] in keys]  # fmt: skip
     human = outcome.figures["human"]
     assert human["n"] == len(readable)
     if readable:
@@ -202,7 +203,7 @@ async def test_mt_bench_every_turn_judged_with_its_reference_and_an_independent_
     figures = outcome_j.figures
     assert figures["judge_temperature"] == 0.7
     with Store(tmp_path / "r.duckdb") as store:
-        judged = store.judgements("error_kind IS NULL")
+        judged = store.valid_judgements()
         ev = Evidence.load(store)
     raws = {(r["sample_key"], r["turn"], r["trial"]): r["raw"] for r in judged}
     pairs = {(k, t) for k, t, trial in raws if trial == 1 and (k, t, 0) in raws}

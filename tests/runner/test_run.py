@@ -16,6 +16,7 @@ from llamune_eval.analysis import Evidence, leaderboard
 from llamune_eval.config import Config
 from llamune_eval.runner.sweep import Sweep, sweep
 from llamune_eval.store.results import Store
+from llamune_eval.store.selection import scores_of
 from tests.stubs.faults import FaultServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,7 +45,7 @@ async def test_run_on_the_embedded_engine_stores_and_scores(tmp_path: Path, smol
         jcqa = [r for r in rows if r["suite"] == "jcommonsenseqa"]
         assert all(json.loads(r["params"])["max_tokens"] == 8 for r in jcqa)  # the suite caps the request
         assert all(json.loads(r["preset_params"])["max_tokens"] == 256 for r in rows)  # not the configuration
-        scores = store.scores_for(r["key"] for r in rows)
+        scores = scores_of(store, [r["key"] for r in rows])
         assert all("correct" in scores[r["key"]] for r in jcqa)
         board = leaderboard(Evidence.load(store, keys=outcome.keys))
         assert {(b.suite, b.metric) for b in board} == {("extraction", "pass_rate"), ("jcommonsenseqa", "accuracy")}
@@ -156,5 +157,5 @@ async def test_answers_scored_under_older_rules_are_rescored_without_a_request(t
         rows = store.samples()
         assert {r["scoring_version"] for r in rows} == {"jcqa-s2"}
         assert all(r["parse_ok"] is False and r["parsed"] is None for r in rows)  # "Hello there!" is no index
-        scores = store.scores_for(r["key"] for r in rows)
+        scores = scores_of(store, [r["key"] for r in rows])
         assert all(s == {"correct": 0.0, "lenient.correct": 0.0, "lenient.parse_ok": 0.0} for s in scores.values())

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llamune_eval.store.results import Store
+from llamune_eval.store.usage import event_count
 from tests.soak.killing import Attempt, never_killed_copy, normalised, recomputed
 
 QUARTER = "2027-Q1"
@@ -39,14 +40,14 @@ def verdict(folder: Path, attempts: list[Attempt], snapshots: list[dict[str, dic
         samples = store.samples()
         judgements = store.judgements()
         memo_ok = [s for s in samples if s["suite"] == "memo" and s["status"] == "ok"]
-        events = store.con.execute("SELECT count(*) FROM usage_events").fetchone()
+        events = event_count(store)
     identity = {(s["suite"], s["item_id"], s["model"], s["preset"], s["repeat"]) for s in samples}
     duplicated = len(samples) - len(identity)
     assert all(s["status"] == "ok" for s in samples), [s["error"] for s in samples if s["status"] != "ok"]
     assert len(samples) == planned and duplicated == 0
     assert len(judgements) == len(memo_ok) and all(j["error_kind"] is None for j in judgements)
     assert len({j["sample_key"] for j in judgements}) == len(judgements)  # one verdict per answer, never two
-    assert events == (2,)
+    assert events == 2
     now = {"samples": {s["key"]: (s["run_id"], str(s["created_at"])) for s in samples},
            "judgements": {j["key"]: (j["run_id"], str(j["created_at"])) for j in judgements}}  # fmt: skip
     lost = regenerated = 0

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from llamune_eval.store.results import SAMPLE_COLUMNS, SampleRecord, Store, now
+from llamune_eval.store.results import SampleRecord, Store, now
+from llamune_eval.store.schema import SAMPLE_COLUMNS
+from llamune_eval.store.selection import scores_of
 
 
 def _record(key: str, status: str = "ok", value: float = 1.0) -> SampleRecord:
@@ -23,7 +25,7 @@ def test_journal_survives_a_crash_and_is_moved_in_on_next_open(tmp_path: Path) -
     store.con.close()  # the process dies: no writer.close(), no recovery
     reopened = Store(tmp_path / "r.duckdb")
     assert reopened.finished_keys() == {f"k{i}" for i in range(5)}
-    assert reopened.scores_for(["k0"]) == {"k0": {"correct": 1.0}}
+    assert scores_of(reopened, ["k0"]) == {"k0": {"correct": 1.0}}
     assert not reopened.journal.exists()
     reopened.close()
 
@@ -38,7 +40,7 @@ def test_a_retried_sample_replaces_its_failed_row_and_scores(tmp_path: Path) -> 
         writer.put(_record("a", value=0.0))
         writer.close()
         assert [r["status"] for r in store.samples()] == ["ok"]
-        assert store.scores_for(["a"]) == {"a": {"correct": 0.0}}
+        assert scores_of(store, ["a"]) == {"a": {"correct": 0.0}}
         assert store.recover() == 0  # nothing left in the journal
 
 

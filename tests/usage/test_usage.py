@@ -64,7 +64,7 @@ def test_usage_metrics(tmp_path: Path, chat_db: tuple[ChatDB, str]) -> None:
         assert m["retryAdoption"]["smol:code"] == {"retries": 1, "adopted": 1, "adoptionRate": 1.0}
         assert m["retryPreferences"] == 1 and set(m["retryBradleyTerry"]) == {"smol:code", "qwen:general"}
         assert m["retryBradleyTerry"]["smol:code"][0] > m["retryBradleyTerry"]["qwen:general"][0]
-        assert "uncategorised" in m["taskPerformance"]
+        assert "general" in m["taskPerformance"]  # no category: the specification's default
         assert usage_metrics(store, quarter="1999-Q1")["modelUsage"] == {}
 
 
