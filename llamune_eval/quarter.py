@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from llamune_eval.config import Config
+from llamune_eval.runner.progress import SILENT
 from llamune_eval.runner.sweep import Outcome, Sweep, sweep
 from llamune_eval.settings import next_quarter
 from llamune_eval.types import InputError
@@ -69,23 +70,22 @@ async def run_quarter(
     revise: bool = False,
 ) -> QuarterOutcome:
     from llamune_eval.engines import open_engine
-    from llamune_eval.ui import err_console, make_progress
 
     quarter = quarter or cfg.run.quarter or next_quarter()
     stages = [Stage(name) for name in STAGES]
-    display = make_progress(spec.progress)
-    overall = display.add_task(f"quarter {quarter}", total=len(STAGES), tps="")
+    watcher = spec.display or SILENT
+    overall = watcher.bar(f"quarter {quarter}", len(STAGES))
 
     def begin(name: str) -> Stage:
-        display.update(overall, description=f"quarter {quarter} · {name}")
-        if not spec.progress and name != "sweep":  # logs (cron, CI) still say where a long quarter is (the sweep
-            # says so itself once its plan stands: a bad selection stays a one-line error)
-            err_console.print(f"quarter {quarter} · {name}", markup=False, highlight=False)
+        overall.relabel(f"quarter {quarter} · {name}")
+        if name != "sweep":  # logs (cron, CI) still say where a long quarter is (the sweep says so itself once its
+            # plan stands: a bad selection stays a one-line error)
+            watcher.say(f"quarter {quarter} · {name}")
         return stages[STAGES.index(name)]
 
     def end(stage: Stage, status: str, detail: str = "", paths: list[str] | None = None) -> None:
         stage.status, stage.detail, stage.paths = status, detail, paths or []
-        display.advance(overall)
+        overall.advance()
 
     store_path = Path(spec.store or cfg.paths.store)
     with contextlib.ExitStack() as shown:
@@ -94,11 +94,11 @@ async def run_quarter(
             """The display starts once the plan stands: a bad selection stays a one-line error."""
             if on_plan is not None:
                 on_plan(*args)
-            shown.enter_context(display)
+            shown.enter_context(watcher.live())
 
         async with open_engine(cfg) as engine:
             stage = begin("sweep")
-            spec.display, spec.store, spec.quarter = display, store_path, quarter
+            spec.display, spec.store, spec.quarter = watcher, store_path, quarter
             outcome = await sweep(cfg, spec, on_plan=planned, engine=engine)
             outcome.store.close()
             new = outcome.planned - outcome.skipped
@@ -108,7 +108,7 @@ async def run_quarter(
             if cfg.judge.models:
                 from llamune_eval.runner.judging import JudgeSpec, judge
 
-                judged = await judge(cfg, JudgeSpec(store=store_path, progress=spec.progress, display=display), engine)
+                judged = await judge(cfg, JudgeSpec(store=store_path, progress=spec.progress, display=watcher), engine)
                 end(stage, "done", f"{judged.done} judged with {', '.join(cfg.judge.models)}, {judged.skipped} "
                     f"already judged, {judged.parse_failures} unparsable")  # fmt: skip
             else:

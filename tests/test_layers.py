@@ -80,15 +80,6 @@ def test_every_package_has_a_layer() -> None:
     assert packages <= set(LAYER), sorted(packages - set(LAYER))
 
 
-# Known and being removed (issue 16): the stages still draw their own rich bars. `runner.progress.Watcher` and
-# `ui.RichWatcher` replace them; each entry goes when its module takes a watcher from the front end.
-PENDING = {
-    "llamune_eval/quarter.py imports llamune_eval.ui",
-    "llamune_eval/runner/sweep.py imports llamune_eval.ui",
-    "llamune_eval/runner/judging.py imports llamune_eval.ui",
-}
-
-
 def test_no_package_imports_a_peer_or_one_above_it() -> None:
     wrong = []
     for module, edges in _graph().items():
@@ -97,13 +88,8 @@ def test_no_package_imports_a_peer_or_one_above_it() -> None:
         mine = _package(module)
         for target, line in edges.items():
             theirs = _package(target)
-            where = f"{module.replace('.', '/')}.py"
-            if (
-                theirs != mine
-                and LAYER.get(theirs, -1) >= LAYER.get(mine, -1)
-                and f"{where} imports {target}" not in PENDING
-            ):
-                wrong.append(f"{where}:{line} imports {target}")
+            if theirs != mine and LAYER.get(theirs, -1) >= LAYER.get(mine, -1):
+                wrong.append(f"{module.replace('.', '/')}.py:{line} imports {target}")
     assert wrong == []
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from rich.table import Table
 
 from llamune_eval.cli._common import fail, load_config, run_async
-from llamune_eval.ui import console, err_console, print_json
+from llamune_eval.ui import RichWatcher, console, err_console, print_json
 
 MODES = ("", "auto", "single", "reference", "pairwise")
 
@@ -33,7 +33,8 @@ def judge(config: Path | None, judges: list[str], mode: str, all_samples: bool, 
     path = Path(store or cfg.paths.store)
     if not path.exists():
         fail(f"{path}: no results store yet (run `llamune-eval run` first)")
-    spec = JudgeSpec(judges=judges, mode=mode, all_samples=all_samples, store=path, progress=progress)
+    spec = JudgeSpec(judges=judges, mode=mode, all_samples=all_samples, store=path, progress=progress,
+                     display=RichWatcher(progress))  # fmt: skip
     outcome = run_async(lambda: run_judge(cfg, spec))
     with Store(path) as st:
         rows = score_summary(st.valid_judgements())

@@ -55,11 +55,13 @@ def run(config: Path | None, opts: dict[str, Any]) -> None:
     """The whole quarter (or only the sweep with --sweep-only), then the leaderboard and what was written where."""
     from llamune_eval.runner.sweep import Sweep, sweep
     from llamune_eval.settings import next_quarter
+    from llamune_eval.ui import RichWatcher
 
     cfg = load_config(config)
     spec = Sweep(suites=opts["suite"], models=opts["model"], presets=opts["preset"], limit=opts["limit"],
                  repeats=opts["repeats"], concurrency=opts["concurrency"], store=opts["store"],
-                 progress=opts["progress"], quarter=opts["quarter"])  # fmt: skip
+                 progress=opts["progress"], quarter=opts["quarter"],
+                 display=RichWatcher(opts["progress"]))  # fmt: skip
     quarter = None
     try:
         if opts["sweep_only"]:

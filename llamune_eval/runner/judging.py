@@ -20,6 +20,7 @@ from typing import Any
 
 from llamune_eval.config import Config
 from llamune_eval.engines import Engine, open_engine
+from llamune_eval.runner.progress import SILENT, Bar, Watcher
 from llamune_eval.scoring.judge_parse import parse_pairwise, parse_single
 from llamune_eval.scoring.judge_prompts import PAIRWISE_SCHEMA, TEMPLATE_VERSION, pairwise, single, single_schema
 from llamune_eval.scoring.language import language_mismatch, penalised
@@ -35,7 +36,7 @@ class JudgeSpec:
     all_samples: bool = False  # also answers that deterministic scorers already scored (in-house suites)
     store: Path | None = None
     progress: bool = True
-    display: Any = None  # a rich Progress to draw on instead of a new one
+    display: Watcher | None = None  # the front end's bars (ui.RichWatcher); None draws nothing
 
 
 @dataclass
@@ -225,26 +226,24 @@ async def judge(cfg: Config, spec: JudgeSpec, engine: Engine | None = None) -> J
 
 async def _execute(todo: list[Job], engine: Engine, writer: Writer, run_id: str, families: dict[str, str | None],
                    caps: dict[str, int], spec: JudgeSpec) -> int:  # fmt: skip
-    from llamune_eval.ui import make_progress
-
-    bars = make_progress(spec.progress) if spec.display is None else spec.display
+    watcher = spec.display or SILENT
     done = 0
-    with bars if spec.display is None else contextlib.nullcontext():
+    with watcher.live():
         for judge_name in dict.fromkeys(j.judge for j in todo):
             mine = [j for j in todo if j.judge == judge_name]
-            task = bars.add_task(f"judging · {judge_name}", total=len(mine), tps="")
+            task = watcher.bar(f"judging · {judge_name}", len(mine))
             await engine.prepare(judge_name)  # loaded (and kept loaded) before the first verdict
             width = await engine.width(judge_name)
             shared = iter(mine)
 
-            async def worker(jobs: Any = shared, task_id: Any = task) -> None:
+            async def worker(jobs: Any = shared, bar: Bar = task) -> None:
                 nonlocal done
                 for job in jobs:
                     row = await run_job(job, engine, caps[job.judge])
                     row |= {"run_id": run_id, "model_family": families.get(row["model"])}
                     writer.put_row(row)
                     done += 1
-                    bars.advance(task_id)
+                    bar.advance()
 
             await asyncio.gather(*(worker() for _ in range(width)))
     return done

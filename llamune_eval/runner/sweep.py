@@ -14,6 +14,7 @@ from llamune_eval.engines import EmbeddedBackend, Engine, open_engine
 from llamune_eval.presets import resolve
 from llamune_eval.runner.execute import RunStats, execute
 from llamune_eval.runner.plan import Unit, build_plan
+from llamune_eval.runner.progress import SILENT, Speed, Watcher
 from llamune_eval.runner.rescore import rescore
 from llamune_eval.settings import next_quarter
 from llamune_eval.store.results import SampleRecord, Store
@@ -32,7 +33,7 @@ class Sweep:
     concurrency: int | None = None
     store: Path | None = None
     progress: bool = True
-    display: Any = None  # a rich Progress to draw on instead of a new one
+    display: Watcher | None = None  # the front end's bars (ui.RichWatcher); None draws nothing
     quarter: str | None = None  # the quarter the run is for (recorded with the run; default: the next one)
 
 
@@ -63,43 +64,27 @@ def _select_models(listed: list[ModelInfo], wanted: list[str]) -> list[ModelInfo
 
 
 class _Bars:
-    """One rich progress bar per model x preset, with ETA and the generation speed so far; drawn on the caller's
-    display when it has one (the quarter's pipeline keeps one display for every stage)."""
+    """One bar per model x preset, with ETA and the generation speed so far, on the front end's watcher (the
+    quarter's pipeline keeps one display for every stage)."""
 
-    def __init__(self, todo: list[Unit], enabled: bool, display: Any = None) -> None:
-        from llamune_eval.ui import make_progress
-
-        self.own = display is None
-        self.progress = make_progress(enabled) if display is None else display
-        self.tasks: dict[tuple[str, str], Any] = {}
-        self.tokens: dict[tuple[str, str], int] = {}
+    def __init__(self, todo: list[Unit], watcher: Watcher) -> None:
+        self.speed = Speed()
         totals: dict[tuple[str, str], int] = {}
         for u in todo:
             totals[(u.model, u.preset)] = totals.get((u.model, u.preset), 0) + 1
-        for (model, preset), total in totals.items():
-            self.tasks[(model, preset)] = self.progress.add_task(
-                f"{model} · {preset}", total=total, tps="", start=False
-            )
-
-    def context(self) -> Any:
-        return self.progress if self.own else contextlib.nullcontext()
+        self.bars = {key: watcher.bar(f"{key[0]} · {key[1]}", total) for key, total in totals.items()}
 
     def advance(self, unit: Unit, record: SampleRecord) -> None:
         key = (unit.model, unit.preset)
-        task_id = self.tasks[key]
-        task = self.progress.tasks[task_id]
-        if not task.started:
-            self.progress.start_task(task_id)
-        self.tokens[key] = self.tokens.get(key, 0) + (record.row.get("completion_tokens") or 0)
-        elapsed = task.elapsed or 0
-        self.progress.update(task_id, advance=1, tps=f"{self.tokens[key] / elapsed:.1f} tok/s" if elapsed else "")
+        self.bars[key].advance(self.speed.note(key, record.row.get("completion_tokens") or 0))
 
 
 async def sweep(cfg: Config, spec: Sweep, *, on_plan: Any = None, engine: Engine | None = None) -> Outcome:
     """Run the sweep; a re-run of the same plan generates only what is missing. Cancellation marks the run
     'interrupted' after every finished sample has been committed."""
     from llamune_eval.benchmarks import load_all, select
-    from llamune_eval.ui import prepare_embedded
+
+    watcher = spec.display or SILENT
 
     presets = resolve(cfg.presets)
     names = spec.presets or cfg.run.presets
@@ -117,7 +102,7 @@ async def sweep(cfg: Config, spec: Sweep, *, on_plan: Any = None, engine: Engine
             engine = await stack.enter_async_context(open_engine(cfg))
         for backend in engine.backends:
             if isinstance(backend, EmbeddedBackend):
-                prepare_embedded(backend)
+                backend.ready_models(watcher.joining)
         models = _select_models(await engine.list_models(), spec.models or cfg.run.models)
         if not models:
             raise InputError("no models: no engine lists any model (see `llamune-eval models`)")
@@ -136,11 +121,11 @@ async def sweep(cfg: Config, spec: Sweep, *, on_plan: Any = None, engine: Engine
                         spec.quarter or cfg.run.quarter or next_quarter())  # fmt: skip
         if on_plan is not None:
             on_plan(run_id, len(plan), len(plan) - len(todo), store.path)
-        bars = _Bars(todo, spec.progress, spec.display)
+        bars = _Bars(todo, watcher)
         writer = store.writer()
         status = "interrupted"
         try:
-            with bars.context():
+            with watcher.live():
                 width = spec.concurrency or cfg.run.concurrency
                 stats = await execute(todo, engine, writer, run_id, concurrency=width, advance=bars.advance)
             status = "finished"
