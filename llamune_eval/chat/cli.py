@@ -91,13 +91,12 @@ def main(argv: list[str]) -> int:
 
 
 def run(argv: list[str] | None = None) -> None:
+    from llamune_eval.chat import instant  # standard library only: the prompt comes before anything heavy
+
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["chat"] and not {"-h", "--help"} & set(args):
-        from llamune_eval.chat import instant
-
         instant.show()  # the prompt now; keys typed while the rest loads are kept
     from llamune_eval import failure
-    from llamune_eval.chat import instant
 
     failure.BEFORE_FAIL.append(instant.clear)
     failure.guarded(lambda: main(args))
