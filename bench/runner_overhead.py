@@ -159,7 +159,7 @@ def saturation(n: int = 200, slots: int = 4) -> None:
         suites = Path(tmp) / "suites"
         suite_dir = make_items(suites, n)
         warm_dir = make_items(Path(tmp) / "warm", 2 * slots)
-        srv = EmbeddedServer("smollm2:135m", bundled.resolve(bundled.SMOLLM2), parallel=slots, ctx_per_slot=2048)
+        srv = EmbeddedServer("smollm2:135m", bundled.model_file(bundled.SMOLLM2), parallel=slots, ctx_per_slot=2048)
         url = srv.start()
         try:
             asyncio.run(bare(url, warm_dir, slots, srv.name))  # every slot holds the shared few-shot prefix

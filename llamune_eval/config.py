@@ -19,6 +19,16 @@ CONFIG_NAME = "llamune.toml"
 EngineKind = Literal["ollama", "openai", "embedded"]
 
 
+def default_cache_dir() -> Path:
+    """Where joined models, engine logs and the compiled report template are kept (`LLAMUNE_CACHE`, else the
+    XDG cache folder)."""
+    env = os.environ.get("LLAMUNE_CACHE")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "llamune-eval"
+
+
 class ConfigError(ValueError):
     """A configuration problem, already phrased for the operator."""
 

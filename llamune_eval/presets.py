@@ -45,7 +45,7 @@ class PresetError(InputError):
     pass
 
 
-def resolve(custom: dict[str, dict[str, Any]] | None = None) -> dict[str, Preset]:
+def catalogue(custom: dict[str, dict[str, Any]] | None = None) -> dict[str, Preset]:
     """Built-in presets plus the config's custom ones (a custom preset may replace a built-in one)."""
     out = dict(BUILTIN)
     for name, raw in (custom or {}).items():

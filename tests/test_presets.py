@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llamune_eval.presets import BUILTIN, PresetError, resolve
+from llamune_eval.presets import BUILTIN, PresetError, catalogue
 
 
 def test_builtin_presets_are_full_and_follow_the_specification() -> None:
@@ -19,7 +19,7 @@ def test_builtin_presets_are_full_and_follow_the_specification() -> None:
 
 
 def test_custom_preset_on_a_base() -> None:
-    presets = resolve({"careful": {"base": "code", "temperature": 0.0, "description": "deterministic"}})
+    presets = catalogue({"careful": {"base": "code", "temperature": 0.0, "description": "deterministic"}})
     assert presets["careful"].params.temperature == 0.0
     assert presets["careful"].params.max_tokens == 1000
     assert presets["careful"].description == "deterministic"
@@ -36,5 +36,5 @@ def test_custom_preset_on_a_base() -> None:
 )
 def test_bad_custom_presets(custom: dict, needle: str) -> None:
     with pytest.raises(PresetError) as info:
-        resolve(custom)
+        catalogue(custom)
     assert needle in str(info.value)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from llamune_eval.settings import digest_of, load_recommended, newest_recommended, resolve
+from llamune_eval.settings import digest_of, load_active, load_recommended, newest_recommended
 from llamune_eval.types import InputError
 
 PARAMS = {"temperature": 0.7, "top_p": 0.9, "top_k": 40, "max_tokens": 500, "repeat_penalty": 1.1, "num_ctx": 4096}
@@ -41,12 +41,12 @@ def _write(folder: Path, data: dict[str, object], name: str | None = None) -> Pa
 
 def test_a_valid_file_loads_and_picks_the_tier_by_memory(tmp_path: Path) -> None:
     _write(tmp_path, _settings("2026-Q1"))
-    active = resolve(tmp_path, tmp_path / "none.toml", memory_gb=24)
+    active = load_active(tmp_path, tmp_path / "none.toml", memory_gb=24)
     assert active.source == "recommended" and active.version == "2026-Q1"
     assert [m.name for m in active.models] == ["small"] and "16 GB" in active.reason
-    big = resolve(tmp_path, tmp_path / "none.toml", memory_gb=64)
+    big = load_active(tmp_path, tmp_path / "none.toml", memory_gb=64)
     assert big.execution_order == ["mid", "small"] and big.concurrent_limit == 2
-    tiny = resolve(tmp_path, tmp_path / "none.toml", memory_gb=8)
+    tiny = load_active(tmp_path, tmp_path / "none.toml", memory_gb=8)
     assert [m.name for m in tiny.models] == ["small"]  # none fits: the smallest tier
 
 
@@ -79,7 +79,7 @@ def test_custom_settings_beat_recommended_and_hear_about_newer_ones(tmp_path: Pa
     _write(tmp_path, _settings("2026-Q2", update=update))
     custom = tmp_path / "settings.toml"
     custom.write_text(CUSTOM, encoding="utf-8")
-    active = resolve(tmp_path, custom, memory_gb=32)
+    active = load_active(tmp_path, custom, memory_gb=32)
     assert active.source == "custom" and [m.name for m in active.models] == ["mine"]
     assert active.newer is not None and active.newer.new_models == ["mid"] and active.newer.deprecated_models == ["old"]
 
@@ -90,25 +90,25 @@ def test_a_broken_custom_file_is_reported_and_the_recommendation_still_applies(t
     custom = tmp_path / "settings.toml"
     custom.write_text('basedOn = "2026-Q1"\ncolour = "blue"\nmodels = []\n', encoding="utf-8")
     before = custom.read_bytes()
-    active = resolve(tmp_path, custom, memory_gb=32)
+    active = load_active(tmp_path, custom, memory_gb=32)
     assert active.source == "recommended" and active.version == "2026-Q2" and active.models
     assert any("custom settings not used" in r and "settings.toml" in r and "colour" in r for r in active.refused)
     assert custom.read_bytes() == before
     custom.write_bytes(b'basedOn = "\xff"\n')
-    assert any("not UTF-8" in r for r in resolve(tmp_path, custom, memory_gb=32).refused)
+    assert any("not UTF-8" in r for r in load_active(tmp_path, custom, memory_gb=32).refused)
 
 
 def test_keep_writes_the_custom_file_in_force(tmp_path: Path) -> None:
     _write(tmp_path, _settings("2026-Q2"))
     custom = tmp_path / "elsewhere.toml"
     custom.write_text(CUSTOM, encoding="utf-8")
-    active = resolve(tmp_path, custom, memory_gb=32)
+    active = load_active(tmp_path, custom, memory_gb=32)
     assert active.custom_path == str(custom)  # what /settings keep rewrites, not the default file
 
 
 def test_no_usable_settings_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no usable recommended settings"):
-        resolve(tmp_path, tmp_path / "none.toml")
+        load_active(tmp_path, tmp_path / "none.toml")
 
 
 def test_revisions_order_after_their_quarter_and_previews_are_never_applied(tmp_path: Path) -> None:

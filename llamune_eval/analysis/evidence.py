@@ -190,9 +190,9 @@ class Evidence:
     @classmethod
     def for_quarter(cls, store: Store, cfg: Any, quarter: str | None, *, texts: bool = False) -> Evidence:
         """The evidence as the decision and the report read it: the config's presets and seed."""
-        from llamune_eval.presets import resolve
+        from llamune_eval.presets import catalogue
 
-        return cls.load(store, quarter, presets=resolve(cfg.presets), seed=cfg.run.seed, texts=texts)
+        return cls.load(store, quarter, presets=catalogue(cfg.presets), seed=cfg.run.seed, texts=texts)
 
     def task(self, suite: str) -> Task:
         return task_for(self.kinds.get(suite, "inhouse"))

@@ -34,18 +34,18 @@ def choose_settings(db: ChatDB, recommended_dir: Path, custom: Path | None) -> A
     """The settings a session starts with. A custom-settings user who applied the recommendation (/settings apply,
     or 2 on the card) stays on it in later sessions, until they edit their custom file again; if no
     recommendation can be used then, their file applies."""
-    from llamune_eval.settings import resolve
+    from llamune_eval.settings import load_active
 
     chosen = _chosen_at(db)
     path = custom or default_custom_path()
     if chosen is not None and path.is_file() and path.stat().st_mtime < chosen:
         try:
-            active = resolve(recommended_dir, use_custom=False)
+            active = load_active(recommended_dir, use_custom=False)
         except InputError:
-            return resolve(recommended_dir, custom)
+            return load_active(recommended_dir, custom)
         active.reason += f" (/settings apply で選択; {path} はその後変更されていません)"
         return active
-    return resolve(recommended_dir, custom)
+    return load_active(recommended_dir, custom)
 
 
 class SettingsCommands:
@@ -87,12 +87,12 @@ class SettingsCommands:
 
     def refresh(self) -> None:
         """A recommended settings file that appeared since the session started counts: /settings looks again."""
-        from llamune_eval.settings import resolve, version_key
+        from llamune_eval.settings import load_active, version_key
 
         a = self.rt.active
         custom = a.source == "custom"
         try:
-            fresh = resolve(self.recommended_dir, Path(a.custom_path) if a.custom_path else None, use_custom=custom)
+            fresh = load_active(self.recommended_dir, Path(a.custom_path) if a.custom_path else None, use_custom=custom)
         except InputError:
             return
         if custom and fresh.source == "custom":
@@ -124,10 +124,10 @@ class SettingsCommands:
             console.print("新しい推奨設定はありません")
             return
         if choice == "apply":
-            from llamune_eval.settings import resolve
+            from llamune_eval.settings import load_active
 
             try:
-                recommended = resolve(self.recommended_dir, use_custom=False)
+                recommended = load_active(self.recommended_dir, use_custom=False)
             except InputError as exc:  # the newer file was removed or refused since the session started
                 console.print(f"[red]推奨設定に切り替えられませんでした:[/] {escape(str(exc))}")
                 return

@@ -22,7 +22,7 @@ def serve(models: list[str], port: int, host: str, parallel: int, ctx: int, thre
     for entry in models or list(default_models()):
         if entry in bundled.BUNDLED:
             with err_console.status(f"preparing {entry}…"):
-                chosen[entry] = bundled.resolve(bundled.BUNDLED[entry])
+                chosen[entry] = bundled.model_file(bundled.BUNDLED[entry])
         elif Path(entry).expanduser().is_file():
             chosen[Path(entry).stem] = Path(entry).expanduser()
         else:

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from llamune_eval.config import default_cache_dir
+
 
 class BundledModelError(RuntimeError):
     pass
@@ -56,14 +58,6 @@ QWEN_CODER = BundledModel(
 BUNDLED: dict[str, BundledModel] = {m.name: m for m in (SMOLLM2, QWEN_CODER)}
 
 
-def default_cache_dir() -> Path:
-    env = os.environ.get("LLAMUNE_CACHE")
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "llamune-eval"
-
-
 def _package_file(package: str, relative: str) -> Path | None:
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
@@ -90,7 +84,9 @@ def needs_join(model: BundledModel, cache_dir: Path | None = None) -> bool:
     return model.joined and not _still_verified(*_target(model, cache_dir), model)
 
 
-def resolve(model: BundledModel, cache_dir: Path | None = None, progress: Callable[[int], None] | None = None) -> Path:
+def model_file(
+    model: BundledModel, cache_dir: Path | None = None, progress: Callable[[int], None] | None = None
+) -> Path:
     """The model's GGUF path, joining and verifying the parts on first use."""
     paths = [_package_file(p, f) for p, f in zip(model.packages, model.files, strict=True)]
     missing = [p for p, path in zip(model.packages, paths, strict=True) if path is None]

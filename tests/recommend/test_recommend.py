@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from llamune_eval import jsonio
 from llamune_eval.config import Config
 from llamune_eval.recommend import PublishedError, build, json_schema, publish
-from llamune_eval.settings import digest_of, load_recommended, newest_recommended, resolve
+from llamune_eval.settings import digest_of, load_active, load_recommended, newest_recommended
 from llamune_eval.store.results import Store
 from llamune_eval.types import InputError
 from tests.recommend._store import GB, MODELS, PRESET, SIZES, fill, listed
@@ -135,7 +135,7 @@ def test_too_little_evidence_to_publish_makes_a_preview_llamune_never_applies(tm
     with pytest.raises(InputError, match="preview"):
         load_recommended(path)
     with pytest.raises(InputError, match="no usable recommended settings"):
-        resolve(out, tmp_path / "none.toml", memory_gb=32)
+        load_active(out, tmp_path / "none.toml", memory_gb=32)
 
 
 def test_schema_digest_and_signature(tmp_path: Path) -> None:
