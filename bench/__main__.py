@@ -7,6 +7,7 @@ import sys
 from bench import (
     chat_overhead,
     engine_overhead,
+    fast_path,
     judge_overhead,
     large_items,
     ollama_overhead,
@@ -20,6 +21,7 @@ from bench import (
 BENCHES = {
     "engine": engine_overhead.main,
     "ollama": ollama_overhead.main,
+    "fast": fast_path.main,
     "runner": runner_overhead.main,
     "judge": judge_overhead.main,
     "chat": chat_overhead.main,

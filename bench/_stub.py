@@ -52,6 +52,7 @@ def _ollama(tokens: list[str]) -> bytes:
 
 OLLAMA_RESPONSE = _ollama(TOKENS)
 COUNT = [0]
+TALLY: dict[str, int] = {}
 
 
 class Instant(asyncio.Protocol):
@@ -83,9 +84,14 @@ class Instant(asyncio.Protocol):
             elif path.startswith("/count"):  # how many chat requests so far: the resume benchmark asks
                 body = str(COUNT[0]).encode()
                 self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+            elif path.startswith("/tally"):  # every other request by path: the fast-path benchmark counts listings
+                body = json.dumps(TALLY).encode()
+                self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
             elif path.startswith("/v1/models"):
+                TALLY["/v1/models"] = TALLY.get("/v1/models", 0) + 1
                 self.transport.write(MODELS_RESPONSE)
             else:
+                TALLY[path] = TALLY.get(path, 0) + 1
                 self.transport.write(PROPS_404)
 
 

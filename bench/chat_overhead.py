@@ -123,7 +123,7 @@ def ttft(n: int = 20) -> None:
     from llamune_eval.chat.runtime import ChatRuntime
     from llamune_eval.engines import Engine, OpenAIBackend, bundled
     from llamune_eval.engines.embedded import EmbeddedServer
-    from llamune_eval.settings import Active, ModelConfig, Parameters
+    from llamune_eval.settings import Active, LLMParameters, ModelConfig
 
     if not bundled.available(bundled.SMOLLM2):
         print("[chat] TTFT: skipped, SmolLM2 not installed")
@@ -133,7 +133,7 @@ def ttft(n: int = 20) -> None:
 
     async def both(tmp: str) -> tuple[list[float], list[float]]:
         direct, ours = [], []
-        same = Parameters(temperature=0.0, top_p=1.0, max_tokens=8)  # the direct stream's request, field for field
+        same = LLMParameters(temperature=0.0, top_p=1.0, max_tokens=8)  # the direct stream's request, field for field
         model = ModelConfig(name="smol", priority=1, purpose="bench", parameters=same)
         active = Active(source="bench", version=None, models=[model], execution_order=["smol"], concurrent_limit=1,
                         reason="")  # fmt: skip

@@ -77,7 +77,7 @@ def main(n: int = 1000, conc: int = 16) -> None:
             make_store(path, n)
             bares.append(asyncio.run(bare(url, path, conc)))
             start = time.perf_counter()
-            outcome = aio.run(judge(_cfg(url, path, conc), JudgeSpec(progress=False)))
+            outcome = aio.run(judge(_cfg(url, path, conc), JudgeSpec()))
             ours.append(time.perf_counter() - start)
             assert outcome.done == n and outcome.parse_failures == 0
         b, o = min(bares), min(ours)

@@ -2,8 +2,7 @@
 
 1. Harness: 2,000 JCommonsenseQA-format items at concurrency 16 against the instant stub: items/s of the
    runner (prompt building, request, scoring, DuckDB write) vs a plain asyncio + httpx loop sending the same
-   requests. Goal >= 0.9. Also end to end as commands: `llamune-eval run` on 1,000 items vs a bare httpx script,
-   both started as fresh processes (start-up included). Goal: under 3.5 s.
+   requests. Goal >= 0.9. (End to end as commands, start-up included: `bench/fast_path.py`.)
 2. Saturation: 200 JCommonsenseQA items on embedded SmolLM2 with 4 slots: completion tokens/s of the runner vs
    the plain loop at the same concurrency. Goal >= 0.95.
 3. Resume: re-running the finished 2,000-item run makes no engine request; its wall time.
@@ -13,10 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 
@@ -87,7 +83,7 @@ async def bare(url: str, suite_dir: Path, conc: int, model: str = "stub") -> tup
 
 async def runner(cfg: Config) -> tuple[float, int, int]:
     start = time.perf_counter()
-    outcome = await sweep(cfg, Sweep(progress=False))
+    outcome = await sweep(cfg, Sweep())
     outcome.store.close()
     return time.perf_counter() - start, outcome.stats.completion_tokens, outcome.stats.done
 
@@ -114,36 +110,6 @@ def harness(n: int = 2000, conc: int = 16) -> None:
         after = int(httpx.get(f"{url}/count").text)
         print(f"[runner] resume of the finished {n}-item run: {secs:.2f} s, {done} generated, "
               f"{after - before} engine requests (goal: 0)")  # fmt: skip
-        end_to_end(url, Path(tmp), conc)
-
-
-BARE_SCRIPT = textwrap.dedent(
-    """
-    import asyncio, sys
-    from pathlib import Path
-    from bench.runner_overhead import bare
-    asyncio.run(bare(sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])))
-    """
-)
-
-
-def end_to_end(url: str, tmp: Path, conc: int, n: int = 1000) -> None:
-    """Both as fresh processes, start-up included: what an operator waits for."""
-    suites = tmp / "e2e"
-    suite_dir = make_items(suites, n)
-    (tmp / "e2e.toml").write_text(
-        f'[[engines]]\nkind = "openai"\nurl = "{url}"\nmax_concurrency = {conc}\n'
-        f'[paths]\nstore = "{tmp / "e2e.duckdb"}"\n[run]\nsuites_dir = "{suites}"\npresets = ["fast"]\n'
-    )
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", BARE_SCRIPT, url, str(suite_dir), str(conc)], check=True, cwd=ROOT)
-    bare_s = time.perf_counter() - start
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "llamune_eval.cli.main", "run", "-c", str(tmp / "e2e.toml"),
-                    "--no-progress"], check=True, capture_output=True)  # fmt: skip
-    run_s = time.perf_counter() - start
-    print(f"[runner] end to end, {n} items as fresh processes: bare httpx script {bare_s:.2f} s, "
-          f"`llamune-eval run` {run_s:.2f} s (goal < 3.5 s); ratio {bare_s / run_s:.3f}")  # fmt: skip
 
 
 def saturation(n: int = 200, slots: int = 4) -> None:

@@ -15,7 +15,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from llamune_eval.types import QUARTER_PATTERN
+
 CONFIG_NAME = "llamune.toml"
+ALPHA = 0.05  # significance level: `[recommend] alpha`'s default, and the level of every test that reads no config
 EngineKind = Literal["ollama", "openai", "embedded"]
 
 
@@ -133,7 +136,7 @@ class RunConfig(_Strict):
     limit: int = Field(default=0, ge=0)  # items per suite; 0 = all
     suites_dir: Path = Path("suites")
     concurrency: int | None = Field(default=None, ge=1)  # default: the endpoints' own caps
-    quarter: str | None = Field(default=None, pattern=r"^\d{4}-Q[1-4]$")  # default: the quarter after today's
+    quarter: str | None = Field(default=None, pattern=QUARTER_PATTERN)  # default: the quarter after today's
     template: Literal["llamune", "llm-jp-eval"] = "llamune"  # JGLUE prompt templates (README: Prompt templates)
 
 
@@ -162,7 +165,7 @@ class RecommendConfig(_Strict):
     model_sizes: dict[str, int] = Field(default_factory=dict)  # bytes, for models no engine lists now
     signing_key: Path | None = None  # Ed25519 private key (PEM) to sign the file
     # the decision rule: the incumbent stays unless a challenger is better by a test or by the margin
-    alpha: float = Field(default=0.05, gt=0, lt=1)  # family-wise error rate of the tests (Holm)
+    alpha: float = Field(default=ALPHA, gt=0, lt=1)  # family-wise error rate of the tests (Holm)
     margin: float = Field(default=0.05, ge=0, le=1)  # quality lead (0-1) that replaces with enough items
     min_items: int = Field(default=100, ge=1)  # items per counted suite before a quarter may be published
     # the score, in points of benchmark quality (0-1): usage signals count from their neutral 0.5

@@ -59,10 +59,14 @@ def show_models(config: Path | None, as_json: bool) -> None:
     for r in rows:
         where = str(r["engine"]) if r["endpoint"] == r["engine"] else f"{r['engine']} {r['endpoint']}"
         table.add_row(
-            where, str(r["name"]), human_bytes(r["size_bytes"]),  # type: ignore[arg-type]
-            str(r["quantization"] or "-"), str(r["context_length"] or "-"),
-            "yes" if r["loaded"] else "no", human_bytes(r["memory_bytes"]),  # type: ignore[arg-type]
-        )  # fmt: skip
+            where,
+            str(r["name"]),
+            human_bytes(r["size_bytes"]),  # type: ignore[arg-type]
+            str(r["quantization"] or "-"),
+            str(r["context_length"] or "-"),
+            "yes" if r["loaded"] else "no",
+            human_bytes(r["memory_bytes"]),  # type: ignore[arg-type]
+        )
     console.print(table)
     for p in problems:
         err_console.print(f"[yellow]warning:[/] {p}")

@@ -61,11 +61,12 @@ def catalogue(custom: dict[str, dict[str, Any]] | None = None) -> dict[str, Pres
             first = exc.errors()[0]
             key = ".".join(str(x) for x in first["loc"])
             raise PresetError(f"presets.{name}.{key}: {first['msg']}") from exc
-        missing = [
-            k for k in ("temperature", "top_p", "top_k", "repeat_penalty", "num_ctx") if getattr(params, k) is None
-        ]
+        # a full set leaves nothing to the engine's defaults (None); only the seed may stay unset
+        missing = [k for k, v in params if v is None and k != "seed"]
         if missing:
-            raise PresetError(f"presets.{name}: a preset is a full parameter set; missing {', '.join(missing)} "
-                              f"(or set base = \"balanced\")")  # fmt: skip
+            raise PresetError(
+                f"presets.{name}: a preset is a full parameter set; missing {', '.join(missing)} "
+                f'(or set base = "balanced")'
+            )
         out[name] = Preset(name=name, description=description, params=params)
     return out

@@ -20,6 +20,7 @@ from llamune_eval.config import Config
 from llamune_eval.runner.progress import SILENT
 from llamune_eval.runner.sweep import Outcome, Sweep, sweep
 from llamune_eval.settings import next_quarter
+from llamune_eval.store.results import Store
 from llamune_eval.types import InputError
 
 STAGES = ("sweep", "judge", "usage", "recommend", "report")
@@ -38,6 +39,7 @@ class QuarterOutcome:
     quarter: str
     sweep: Outcome
     stages: list[Stage]
+    board: list[Any] = field(default_factory=list)  # the leaderboard of this run's samples (analysis.LeaderRow)
 
     def stage(self, name: str) -> Stage:
         return next(s for s in self.stages if s.name == name)
@@ -100,65 +102,92 @@ async def run_quarter(
             stage = begin("sweep")
             spec.display, spec.store, spec.quarter = watcher, store_path, quarter
             outcome = await sweep(cfg, spec, on_plan=planned, engine=engine)
-            outcome.store.close()
+            store = shown.enter_context(outcome.store)  # opened once, by the sweep: every stage after it shares it
             new = outcome.planned - outcome.skipped
-            end(stage, "done", f"{outcome.planned} samples planned, {new} generated, {outcome.errors} failed",
-                [str(store_path)])  # fmt: skip
+            end(
+                stage,
+                "done",
+                f"{outcome.planned} samples planned, {new} generated, {outcome.errors} failed",
+                [str(store_path)],
+            )
             stage = begin("judge")
             if cfg.judge.models:
                 from llamune_eval.runner.judging import JudgeSpec, judge
 
-                judged = await judge(cfg, JudgeSpec(store=store_path, progress=spec.progress, display=watcher), engine)
-                end(stage, "done", f"{judged.done} judged with {', '.join(cfg.judge.models)}, {judged.skipped} "
-                    f"already judged, {judged.parse_failures} unparsable")  # fmt: skip
+                judged = await judge(cfg, JudgeSpec(store=store_path, display=watcher), engine, store)
+                end(
+                    stage,
+                    "done",
+                    f"{judged.done} judged with {', '.join(cfg.judge.models)}, {judged.skipped} "
+                    f"already judged, {judged.parse_failures} unparsable",
+                )
             else:
                 end(stage, "skipped", "no judge configured ([judge] models)")
             listed = await engine.list_models()
-        _offline_stages(cfg, quarter, store_path, listed, stages, begin, end, preview, revise)
-    return QuarterOutcome(quarter, outcome, stages)
+        board = _offline_stages(cfg, quarter, store, outcome.keys, listed, begin, end, preview, revise)
+    return QuarterOutcome(quarter, outcome, stages, board)
 
 
-def _offline_stages(cfg: Config, quarter: str, store_path: Path, listed: list[Any], stages: list[Stage],
-                    begin: Callable[[str], Stage], end: Callable[..., None], preview: bool,
-                    revise: bool) -> None:  # fmt: skip
-    """usage → recommend → report: the stages that need the store only."""
-    from llamune_eval.store.results import Store
+def _offline_stages(
+    cfg: Config,
+    quarter: str,
+    store: Store,
+    keys: set[str],
+    listed: list[Any],
+    begin: Callable[[str], Stage],
+    end: Callable[..., None],
+    preview: bool,
+    revise: bool,
+) -> list[Any]:
+    """usage → recommend → report: the stages that need the store only; returns the run's leaderboard."""
+    stage = begin("usage")
+    try:
+        sources = usage_sources(cfg)
+        if sources:
+            from llamune_eval.usage import ingest
 
-    with Store(store_path) as store:
-        stage = begin("usage")
-        try:
-            sources = usage_sources(cfg)
-            if sources:
-                from llamune_eval.usage import ingest
+            results = ingest(store, sources)
+            end(
+                stage,
+                "done",
+                f"{sum(r.added for r in results)} new events from {len(results)} database(s)",
+                [r.source for r in results],
+            )
+        else:
+            end(stage, "skipped", "no chat database ([usage] databases, or this machine's own llamune database)")
+    except InputError as exc:
+        end(stage, "failed", str(exc))
+    stage = begin("recommend")
+    from llamune_eval.analysis import Evidence, leaderboard
 
-                results = ingest(store, sources)
-                end(stage, "done", f"{sum(r.added for r in results)} new events from {len(results)} database(s)",
-                    [r.source for r in results])  # fmt: skip
-            else:
-                end(stage, "skipped", "no chat database ([usage] databases, or this machine's own llamune database)")
-        except InputError as exc:
-            end(stage, "failed", str(exc))
-        stage = begin("recommend")
-        from llamune_eval.analysis import Evidence
+    ev = Evidence.for_quarter(store, cfg, quarter, texts=True)  # read once: the decision and the report share it
+    try:
+        from llamune_eval.recommend import decide_and_publish
 
-        ev = Evidence.for_quarter(store, cfg, quarter, texts=True)  # read once: the decision and the report share it
-        try:
-            from llamune_eval.recommend import decide_and_publish
+        data, path, status = decide_and_publish(
+            cfg, store, quarter, listed, cfg.paths.recommended, ev=ev, preview=True if preview else None, revise=revise
+        )
+        mains = ", ".join(f"{t['memoryGB']} GB: {t['executionOrder'][0]}" for t in data["tiers"])
+        if status == "preview":
+            thin = data["evidence"]["thinSuites"]
+            why = (
+                "too little evidence to publish ("
+                + ", ".join(f"{t['suite']} {t['n']} items" for t in thin)
+                + f"; minimum {cfg.recommend.min_items})"
+                if thin
+                else "asked for with --preview"
+            )
+            end(stage, "preview", f"{mains}; a preview llamune never applies: {why}", [str(path)])
+        else:
+            end(stage, "done", f"{mains} ({status})", [str(path)])
+    except InputError as exc:
+        end(stage, "skipped", str(exc))
+    stage = begin("report")
+    from llamune_eval.report import make_report
 
-            data, path, status = decide_and_publish(cfg, store, quarter, listed, cfg.paths.recommended, ev=ev,
-                                                    preview=True if preview else None, revise=revise)  # fmt: skip
-            mains = ", ".join(f"{t['memoryGB']} GB: {t['executionOrder'][0]}" for t in data["tiers"])
-            if status == "preview":
-                thin = data["evidence"]["thinSuites"]
-                why = "too little evidence to publish (" + ", ".join(f"{t['suite']} {t['n']} items" for t in thin) \
-                    + f"; minimum {cfg.recommend.min_items})" if thin else "asked for with --preview"  # fmt: skip
-                end(stage, "preview", f"{mains}; a preview llamune never applies: {why}", [str(path)])
-            else:
-                end(stage, "done", f"{mains} ({status})", [str(path)])
-        except InputError as exc:
-            end(stage, "skipped", str(exc))
-        stage = begin("report")
-        from llamune_eval.report import make_report
-
-        written = make_report(cfg, quarter, store, ev=ev)
-        end(stage, "done", "self-contained HTML and its data", [str(p) for p in written])
+    written = make_report(cfg, quarter, store, ev=ev)
+    end(stage, "done", "self-contained HTML and its data", [str(p) for p in written])
+    # the run's own leaderboard: the quarter's evidence when the run planned exactly its samples (the usual case),
+    # else this run's samples read once more
+    mine = ev if {r.key for r in ev.rows} == keys else Evidence.load(store, None, keys=keys, seed=cfg.run.seed)
+    return leaderboard(mine)

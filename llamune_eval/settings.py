@@ -20,11 +20,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from llamune_eval import jsonio
-from llamune_eval.types import InputError, SamplingParams
+from llamune_eval.types import QUARTER_PATTERN, InputError, SamplingParams
 
-QUARTER = re.compile(r"^\d{4}-Q[1-4]$")
+QUARTER = re.compile(QUARTER_PATTERN)
 VERSION = re.compile(r"^(\d{4})-Q([1-4])(?:\.([2-9]|[1-9]\d+))?$")  # a published quarter, or its revision 2, 3, ...
-PARAMETER_FIELDS = ("temperature", "top_p", "top_k", "max_tokens", "repeat_penalty", "num_ctx")
+RUN_ONLY = ("seed", "stop")  # a run's request fields, never a configuration's: no settings file carries them
+PARAMETER_FIELDS = tuple(f for f in SamplingParams.model_fields if f not in RUN_ONLY)  # the specification's names
 
 
 class _Camel(BaseModel):
@@ -46,9 +47,6 @@ class LLMParameters(SamplingParams):
     def view(self) -> dict[str, Any]:
         """The fields a settings file writes: the specification's names, unset ones left out."""
         return self.model_dump(include=set(PARAMETER_FIELDS), exclude_none=True)
-
-
-Parameters = LLMParameters  # the name settings.toml files and older code know
 
 
 class ModelConfig(_Camel):
@@ -151,6 +149,11 @@ def version_key(version: str) -> tuple[int, int, int]:
     return (int(m.group(1)), int(m.group(2)), int(m.group(3) or 1))
 
 
+def is_newer(version: str | None, than: str | None) -> bool:
+    """Whether `version` is a later publication than `than` (a missing version is older than any)."""
+    return version_key(version or "") > version_key(than or "")
+
+
 def quarter_of(version: str) -> str:
     """The quarter a version (or revision) is for."""
     return version.split(".", 1)[0]
@@ -230,8 +233,9 @@ def load_recommended(path: Path, public_key: Path | None = None, *, allow_previe
     if not VERSION.match(settings.version):
         raise InputError(f"{path}: version {settings.version!r} is not YYYY-Qn (or YYYY-Qn.R); refused")
     if settings.preview and not allow_preview:
-        raise InputError(f"{path}: a preview ({settings.changelog.splitlines()[0] if settings.changelog else ''}); "
-                         "never applied")  # fmt: skip
+        raise InputError(
+            f"{path}: a preview ({settings.changelog.splitlines()[0] if settings.changelog else ''}); never applied"
+        )
     return settings
 
 
@@ -239,6 +243,16 @@ def published_files(folder: Path) -> list[Path]:
     """The folder's published settings files (previews and schema.json left out), newest version first."""
     found = [p for p in folder.glob("*.json") if VERSION.match(p.stem)]
     return sorted(found, key=lambda p: version_key(p.stem), reverse=True)
+
+
+def published_for(folder: Path, quarter: str) -> list[Path]:
+    """This quarter's published files, newest revision first (no folder: none)."""
+    return [p for p in published_files(folder) if quarter_of(p.stem) == quarter]
+
+
+def preview_file(folder: Path, quarter: str) -> Path:
+    """Where the quarter's preview is written: beside the published files, never among them (`published_files`)."""
+    return folder / f"{quarter}.preview.json"
 
 
 def newest_recommended(folder: Path) -> tuple[RecommendedSettings | None, list[str]]:
@@ -336,19 +350,33 @@ def load_active(
             refused = [*refused, f"custom settings not used: {exc}"]
     if custom is not None:
         newer = None
-        if recommended is not None and version_key(custom.based_on or "") < version_key(recommended.version):
+        if recommended is not None and is_newer(recommended.version, custom.based_on):
             newer = recommended.update or QuarterlyUpdate(newVersion=recommended.version, oldVersion=custom.based_on)
         order = custom.execution_order or [m.name for m in sorted(custom.models, key=lambda m: m.priority)]
-        return Active(source="custom", version=custom.based_on, models=custom.models, execution_order=order,
-                      concurrent_limit=custom.concurrent_limit, reason="your custom settings take precedence",
-                      newer=newer, refused=refused, custom_path=str(custom_file))  # fmt: skip
+        return Active(
+            source="custom",
+            version=custom.based_on,
+            models=custom.models,
+            execution_order=order,
+            concurrent_limit=custom.concurrent_limit,
+            reason="your custom settings take precedence",
+            newer=newer,
+            refused=refused,
+            custom_path=str(custom_file),
+        )
     if recommended is None:
         raise InputError(
             f"no usable recommended settings in {recommended_dir}" + (f" ({refused[0]})" if refused else "")
         )
     tier = recommended.tier_for(memory)
     update = recommended.update or QuarterlyUpdate(newVersion=recommended.version)
-    return Active(source="recommended", version=recommended.version, models=tier.models, update=update,
-                  execution_order=tier.execution_order, concurrent_limit=tier.concurrent_limit,
-                  reason=f"recommended {recommended.version}, tier {tier.memory_gb} GB for this machine's "
-                         f"{memory:.0f} GB", refused=refused)  # fmt: skip
+    return Active(
+        source="recommended",
+        version=recommended.version,
+        models=tier.models,
+        update=update,
+        execution_order=tier.execution_order,
+        concurrent_limit=tier.concurrent_limit,
+        reason=f"recommended {recommended.version}, tier {tier.memory_gb} GB for this machine's {memory:.0f} GB",
+        refused=refused,
+    )

@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Role = Literal["system", "user", "assistant"]
+QUARTER_PATTERN = r"^\d{4}-Q[1-4]$"  # a quarter, 2027-Q1: the config, the settings files and the CLI check this one
 
 
 class Message(BaseModel):

@@ -34,9 +34,14 @@ def make_progress(enabled: bool = True) -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-        TextColumn("{task.fields[tps]}"), console=err_console, disable=not enabled,
-    )  # fmt: skip
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[tps]}"),
+        console=err_console,
+        disable=not enabled,
+    )
 
 
 @contextmanager
@@ -44,8 +49,9 @@ def joining_bar(name: str, size: int) -> Iterator[Callable[[int], None]]:
     """The bar while a bundled model's parts are joined and hashed (first use only)."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
-    with Progress(TextColumn("joining {task.description}"), BarColumn(), DownloadColumn(), console=err_console,
-                  transient=True) as progress:  # fmt: skip
+    with Progress(
+        TextColumn("joining {task.description}"), BarColumn(), DownloadColumn(), console=err_console, transient=True
+    ) as progress:
         task = progress.add_task(name, total=size)
         yield lambda n: progress.advance(task, n)
 

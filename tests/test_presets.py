@@ -28,7 +28,7 @@ def test_custom_preset_on_a_base() -> None:
 @pytest.mark.parametrize(
     ("custom", "needle"),
     [
-        ({"x": {"temperature": 0.5}}, "missing top_p"),
+        ({"x": {"temperature": 0.5, "seed": None}}, "missing top_p, top_k, repeat_penalty, num_ctx ("),
         ({"x": {"base": "nope"}}, "unknown preset 'nope'"),
         ({"x": {"base": "code", "temperature": 9}}, "presets.x.temperature"),
         ({"x": {"base": "code", "tempreature": 1}}, "presets.x.tempreature"),

@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from llamune_eval.settings import digest_of, load_active, load_recommended, newest_recommended
+from llamune_eval.settings import (
+    digest_of,
+    is_newer,
+    load_active,
+    load_recommended,
+    newest_recommended,
+    preview_file,
+    published_for,
+)
 from llamune_eval.types import InputError
 
 PARAMS = {"temperature": 0.7, "top_p": 0.9, "top_k": 40, "max_tokens": 500, "repeat_penalty": 1.1, "num_ctx": 4096}
@@ -143,3 +151,19 @@ def test_parameters_are_the_engines_sampling_params() -> None:
     assert config.parameters.view() == PARAMS
     with pytest.raises(ValueError, match="temperature"):
         LLMParameters(top_p=0.9, max_tokens=10)  # type: ignore[call-arg]
+
+
+def test_newer_orders_revisions_within_and_across_quarters() -> None:
+    assert is_newer("2026-Q1.2", "2026-Q1") and is_newer("2026-Q1.10", "2026-Q1.9")
+    assert is_newer("2026-Q2", "2026-Q1.10")
+    assert not is_newer("2026-Q1", "2026-Q1") and not is_newer("2026-Q1", "2026-Q1.2")
+    assert is_newer("2026-Q1", None) and not is_newer(None, "2026-Q1") and not is_newer(None, None)
+
+
+def test_a_quarters_published_files_newest_first_and_its_preview_apart(tmp_path: Path) -> None:
+    for version in ("2026-Q1", "2026-Q1.2", "2026-Q1.10", "2026-Q2"):
+        _write(tmp_path, _settings(version))
+    _write(tmp_path, _settings("2026-Q1", preview=True), name="2026-Q1.preview")
+    assert [p.name for p in published_for(tmp_path, "2026-Q1")] == ["2026-Q1.10.json", "2026-Q1.2.json", "2026-Q1.json"]
+    assert published_for(tmp_path, "2026-Q3") == [] and published_for(tmp_path / "absent", "2026-Q1") == []
+    assert preview_file(tmp_path, "2026-Q1") == tmp_path / "2026-Q1.preview.json"

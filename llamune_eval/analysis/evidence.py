@@ -24,7 +24,7 @@ from llamune_eval.store.selection import SampleRow, current_samples, judge_share
 from llamune_eval.types import SamplingParams
 
 LENIENT_OK = f"{LENIENT}parse_ok"
-Config = tuple[str, str]  # (model, preset)
+ConfigKey = tuple[str, str]  # (model, preset)
 PairKey = tuple[str, int]  # (item id, repeat)
 
 
@@ -120,8 +120,9 @@ def _median(values: Iterable[float | None]) -> float | None:
     return statistics.median(got) if got else None
 
 
-def preset_params(rows: list[SampleRow], preset: str, presets: dict[str, Preset]) -> tuple[SamplingParams | None,
-                                                                                             str | None]:  # fmt: skip
+def preset_params(
+    rows: list[SampleRow], preset: str, presets: dict[str, Preset]
+) -> tuple[SamplingParams | None, str | None]:
     """The configuration's parameters: the preset as the newest sample recorded it, else as llamune.toml has it."""
     recorded = [r for r in rows if r.preset_params]
     if recorded:
@@ -138,8 +139,15 @@ def preset_params(rows: list[SampleRow], preset: str, presets: dict[str, Preset]
 class Evidence:
     """The quarter's evidence. Build it with `Evidence.load(store, quarter)`."""
 
-    def __init__(self, rows: list[SampleRow], values: dict[str, dict[str, float]], *, quarter: str | None = None,
-                 presets: dict[str, Preset] | None = None, seed: int = 0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        rows: list[SampleRow],
+        values: dict[str, dict[str, float]],
+        *,
+        quarter: str | None = None,
+        presets: dict[str, Preset] | None = None,
+        seed: int = 0,
+    ) -> None:
         self.rows, self.quarter, self.seed = rows, quarter, seed
         self.memo: dict[Any, Any] = {}  # comparisons already made (every tier compares the same pairs)
         self.observed: dict[str, Observed] = {}
@@ -151,7 +159,7 @@ class Evidence:
                 self.lenient[r.key] = _observe(r, lenient)
         self.kinds = {r.suite: r.kind for r in rows}
         self.categories = {r.suite: r.category or "general" for r in rows}
-        self.configs: dict[Config, ConfigStat] = {}
+        self.configs: dict[ConfigKey, ConfigStat] = {}
         per_model: dict[str, list[float | None]] = {}
         for r in rows:
             if r.ok:
@@ -159,22 +167,37 @@ class Evidence:
         # presets of one model answer benchmark requests at one speed (the suite caps the answer's length); per
         # configuration the medians differ mostly by run order, the engine's prompt cache serving later presets
         self.model_latency = {m: _median(v) for m, v in per_model.items()}
-        by_config: dict[Config, list[SampleRow]] = {}
+        by_config: dict[ConfigKey, list[SampleRow]] = {}
         for r in rows:
             by_config.setdefault(r.config, []).append(r)
         for (model, preset), members in sorted(by_config.items()):
             params, note = preset_params(members, preset, presets or {})
             ok = [r for r in members if r.ok]
             self.configs[(model, preset)] = ConfigStat(
-                model, preset, params, note, self._suites(members), _median(r.latency_s for r in ok),
-                _median(r.ttft_s for r in ok), _median(r.tokens_per_s for r in ok), len(members),
+                model,
+                preset,
+                params,
+                note,
+                self._suites(members),
+                _median(r.latency_s for r in ok),
+                _median(r.ttft_s for r in ok),
+                _median(r.tokens_per_s for r in ok),
+                len(members),
                 {r.run_id for r in members if r.run_id},
                 _median(r.queue_s for r in ok) if any(r.queue_s is not None for r in ok) else None,
-            )  # fmt: skip
+            )
 
     @classmethod
-    def load(cls, store: Store, quarter: str | None = None, *, presets: dict[str, Preset] | None = None,
-             keys: set[str] | None = None, seed: int = 0, texts: bool = False) -> Evidence:  # fmt: skip
+    def load(
+        cls,
+        store: Store,
+        quarter: str | None = None,
+        *,
+        presets: dict[str, Preset] | None = None,
+        keys: set[str] | None = None,
+        seed: int = 0,
+        texts: bool = False,
+    ) -> Evidence:
         """The store's selection for `quarter` (restricted to a run's `keys` when given), scored and judged;
         with `texts`, the prompts and answers too (the report's sample browser shows them)."""
         rows = current_samples(store, quarter, texts=texts)
@@ -216,18 +239,31 @@ class Evidence:
                     values[r.pair_key] = value
             ok = [r for r in rows if r.ok]
             out[suite] = SuiteStat(
-                suite=suite, kind=rows[0].kind, metric=head.metric, category=self.categories[suite],
-                value=head.value, unit=task.unit(head.value), n=len(values),
-                samples=len(rows), errors=len(rows) - len(ok),
+                suite=suite,
+                kind=rows[0].kind,
+                metric=head.metric,
+                category=self.categories[suite],
+                value=head.value,
+                unit=task.unit(head.value),
+                n=len(values),
+                samples=len(rows),
+                errors=len(rows) - len(ok),
                 parse_failures=sum(1 for r in ok if r.parse_ok is False and not r.pending_judge),
                 pending=len(ok) - sum(1 for r in ok if r.pair_key in values),
-                tokens_per_s=_median(r.tokens_per_s for r in ok), suite_version=rows[0].suite_version or "",
-                template_version=rows[0].template_version or "", others=head.others, note=head.note, values=values,
+                tokens_per_s=_median(r.tokens_per_s for r in ok),
+                suite_version=rows[0].suite_version or "",
+                template_version=rows[0].template_version or "",
+                others=head.others,
+                note=head.note,
+                values=values,
                 latencies={r.pair_key: r.latency_s for r in ok if r.latency_s},
-                observed={r.pair_key: o for r, o in zip(rows, observed, strict=True)}, task=task, seed=self.seed,
-                lenient=lenient_head, by_category=_by_category(rows, values),
+                observed={r.pair_key: o for r, o in zip(rows, observed, strict=True)},
+                task=task,
+                seed=self.seed,
+                lenient=lenient_head,
+                by_category=_by_category(rows, values),
                 lenient_parse_failures=sum(1 for r in ok if not r.pending_judge and self._lenient_failed(r)),
-            )  # fmt: skip
+            )
         return out
 
     def _lenient_failed(self, row: SampleRow) -> bool:
@@ -242,8 +278,11 @@ class Evidence:
         """Suites with a value for at least one configuration (a suite waiting only for the judge counts for
         nobody yet)."""
         if "counted" not in self.memo:
-            self.memo["counted"] = [s for s in self.suites() if any(
-                c.suites.get(s) and c.suites[s].unit is not None for c in self.configs.values())]  # fmt: skip
+            self.memo["counted"] = [
+                s
+                for s in self.suites()
+                if any(c.suites.get(s) and c.suites[s].unit is not None for c in self.configs.values())
+            ]
         return list(self.memo["counted"])
 
     def missing(self, config: ConfigStat, suites: Iterable[str] | None = None) -> list[str]:

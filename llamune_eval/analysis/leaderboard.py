@@ -37,8 +37,9 @@ class LeaderboardRow:
         return None if self.value is None or self.lenient is None else self.value - self.lenient
 
 
-def leaderboard(ev: Evidence, *, suites: Sequence[str] = (), models: Sequence[str] = (),
-                presets: Sequence[str] = ()) -> list[LeaderboardRow]:  # fmt: skip
+def leaderboard(
+    ev: Evidence, *, suites: Sequence[str] = (), models: Sequence[str] = (), presets: Sequence[str] = ()
+) -> list[LeaderboardRow]:
     """Rows sorted by suite, model and preset; the filters keep only the named ones."""
     out = []
     for (model, preset), c in ev.configs.items():
@@ -47,11 +48,27 @@ def leaderboard(ev: Evidence, *, suites: Sequence[str] = (), models: Sequence[st
         for s in c.suites.values():
             if suites and s.suite not in suites:
                 continue
-            out.append(LeaderboardRow(
-                suite=s.suite, model=model, preset=preset, metric=s.metric, value=s.value, ci_low=s.low,
-                ci_high=s.high, n=s.n, errors=s.errors, error_rate=s.error_rate, parse_fail_rate=s.parse_fail_rate,
-                pending_judge=s.pending, median_tokens_per_s=s.tokens_per_s, suite_version=s.suite_version,
-                template_version=s.template_version, others=s.others, note=s.note, lenient=s.lenient,
-                lenient_parse_fail_rate=s.lenient_parse_fail_rate,
-            ))  # fmt: skip
+            out.append(
+                LeaderboardRow(
+                    suite=s.suite,
+                    model=model,
+                    preset=preset,
+                    metric=s.metric,
+                    value=s.value,
+                    ci_low=s.low,
+                    ci_high=s.high,
+                    n=s.n,
+                    errors=s.errors,
+                    error_rate=s.error_rate,
+                    parse_fail_rate=s.parse_fail_rate,
+                    pending_judge=s.pending,
+                    median_tokens_per_s=s.tokens_per_s,
+                    suite_version=s.suite_version,
+                    template_version=s.template_version,
+                    others=s.others,
+                    note=s.note,
+                    lenient=s.lenient,
+                    lenient_parse_fail_rate=s.lenient_parse_fail_rate,
+                )
+            )
     return sorted(out, key=lambda r: (r.suite, r.model, r.preset))

@@ -27,8 +27,9 @@ def context_of(params: SamplingParams | None) -> int:
     return (params.num_ctx if params else None) or DEFAULT_CTX
 
 
-def need_of(model: str, num_ctx: int, facts: dict[str, dict[str, Any]], sizes: dict[str, int],
-            kv_per_param_token: float) -> tuple[int | None, int | None]:  # fmt: skip
+def need_of(
+    model: str, num_ctx: int, facts: dict[str, dict[str, Any]], sizes: dict[str, int], kv_per_param_token: float
+) -> tuple[int | None, int | None]:
     """(file size, memory need) of `model` at `num_ctx`: the size the runs or engines recorded, else the configured
     one; (None, None) when neither knows it."""
     known = facts.get(model, {})

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 
 from llamune_eval.analysis.evidence import ConfigStat, Evidence
 from llamune_eval.benchmarks import PairedTest
+from llamune_eval.config import ALPHA
 from llamune_eval.scoring.stats import holm
 from llamune_eval.types import InputError
-
-ALPHA = 0.05
 
 
 @dataclass(kw_only=True)
@@ -30,8 +29,9 @@ class SuiteComparison(PairedTest):
     mean_b: float | None
 
 
-def compare_configs(ev: Evidence, a: ConfigStat, b: ConfigStat, suites: Sequence[str] | None = None,
-                    *, correct: bool = True) -> list[SuiteComparison]:  # fmt: skip
+def compare_configs(
+    ev: Evidence, a: ConfigStat, b: ConfigStat, suites: Sequence[str] | None = None, *, correct: bool = True
+) -> list[SuiteComparison]:
     """Per suite, the paired test on the items both answered; p-values Holm-corrected together (unless told
     not to, when the caller corrects a larger family)."""
     rows: list[SuiteComparison] = []
@@ -60,10 +60,22 @@ def compare_configs(ev: Evidence, a: ConfigStat, b: ConfigStat, suites: Sequence
         common = sorted(set(sa.values) & set(sb.values))
         xa, xb = [sa.values[k] for k in common], [sb.values[k] for k in common]
         t = task.compare(xa, xb, seed=ev.seed)
-        rows.append(SuiteComparison(test=t.test, n=t.n, diff=t.diff, low=t.low, high=t.high, p=t.p, note=t.note,
-                                    suite=suite, metric=sa.metric, value=task.field,
-                                    mean_a=statistics.fmean(xa) if xa else None,
-                                    mean_b=statistics.fmean(xb) if xb else None))  # fmt: skip
+        rows.append(
+            SuiteComparison(
+                test=t.test,
+                n=t.n,
+                diff=t.diff,
+                low=t.low,
+                high=t.high,
+                p=t.p,
+                note=t.note,
+                suite=suite,
+                metric=sa.metric,
+                value=task.field,
+                mean_a=statistics.fmean(xa) if xa else None,
+                mean_b=statistics.fmean(xb) if xb else None,
+            )
+        )
     if correct:
         apply_holm(rows)
     return rows
@@ -100,8 +112,9 @@ def latency_test(ev: Evidence, a: ConfigStat, b: ConfigStat, suites: Sequence[st
     return paired_test(xa, xb, right_at=None, seed=ev.seed, resamples=1000)
 
 
-def quality_difference(ev: Evidence, a: ConfigStat, b: ConfigStat, suites: Sequence[str],
-                       resamples: int = 1000) -> tuple[float | None, float | None, float | None]:  # fmt: skip
+def quality_difference(
+    ev: Evidence, a: ConfigStat, b: ConfigStat, suites: Sequence[str], resamples: int = 1000
+) -> tuple[float | None, float | None, float | None]:
     """quality(A) - quality(B) with a 95% paired-bootstrap interval (items resampled within each suite)."""
     import numpy as np
 

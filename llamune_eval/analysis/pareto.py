@@ -1,5 +1,5 @@
-"""The Pareto front and 0-1 scaling, once: the decision's main-configuration choice and the report's quality/speed
-charts draw the same front."""
+"""The Pareto front, once. Each caller brings its own axes: the decision weighs merit against the model's median
+latency, the report's charts quality against a configuration's tokens/s and TTFT."""
 
 from __future__ import annotations
 
@@ -21,8 +21,3 @@ def front(points: Sequence[T], axes: Callable[[T], Axes]) -> list[T]:
         return ox >= cx and oy >= cy and (ox > cx or oy > cy)
 
     return [p for p, a in known if not any(beats(o, a) for _, o in known)]
-
-
-def scale(value: float, low: float, high: float, *, when_equal: float) -> float:
-    """`value` min-max scaled to 0..1 between `low` and `high` (`when_equal` when they coincide)."""
-    return (value - low) / (high - low) if high > low else when_equal

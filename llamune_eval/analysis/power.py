@@ -13,12 +13,14 @@ import statistics
 from collections.abc import Sequence
 from statistics import NormalDist
 
+from llamune_eval.config import ALPHA
+
 DELTA = 0.05
 POWER = 0.8
 WORST_SD = math.sqrt(0.5)  # two independent right/wrong outcomes at 50%
 
 
-def items_needed(sd: float, delta: float = DELTA, alpha: float = 0.05, power: float = POWER) -> int:
+def items_needed(sd: float, delta: float = DELTA, alpha: float = ALPHA, power: float = POWER) -> int:
     z = NormalDist()
     return math.ceil(((z.inv_cdf(1 - alpha / 2) + z.inv_cdf(power)) * sd / delta) ** 2)
 

@@ -20,7 +20,15 @@ def data_sources(store: Store, ev: Evidence, suites: list[str] | None = None) ->
         fact = facts.get(suite, {})
         data: dict[str, Any] = fact["data"] if isinstance(fact.get("data"), dict) else {}
         template = next((c.suites[suite].template_version for c in ev.configs.values() if suite in c.suites), None)
-        out.append({"suite": suite, "origin": data.get("origin", "unknown"), "dataset": data.get("dataset"),
-                    "digest": data.get("digest"), "licence": data.get("licence"), "items": fact.get("items"),
-                    "templateVersion": template})  # fmt: skip
+        out.append(
+            {
+                "suite": suite,
+                "origin": data.get("origin", "unknown"),
+                "dataset": data.get("dataset"),
+                "digest": data.get("digest"),
+                "licence": data.get("licence"),
+                "items": fact.get("items"),
+                "templateVersion": template,
+            }
+        )
     return out

@@ -61,8 +61,14 @@ def finite(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
-def paired_test(a: Sequence[float], b: Sequence[float], *, right_at: float | None, seed: int,
-                resamples: int = PAIRED_RESAMPLES) -> PairedTest:  # fmt: skip
+def clamp_unit(headline: float | None) -> float | None:
+    """A headline on 0..1, for averaging suites into one quality figure: a correlation below 0 counts as 0."""
+    return None if headline is None else max(0.0, min(1.0, headline))
+
+
+def paired_test(
+    a: Sequence[float], b: Sequence[float], *, right_at: float | None, seed: int, resamples: int = PAIRED_RESAMPLES
+) -> PairedTest:
     """McNemar's exact test when every value is right or wrong (0 or 1), else the paired sign-flip (permutation)
     test of the mean difference; the interval is always the paired bootstrap's."""
     from llamune_eval.scoring.stats import mcnemar_exact, paired_bootstrap, sign_flip
@@ -82,6 +88,7 @@ class MeanRules:
     """A benchmark whose headline is the mean of a per-sample value in 0..1 (accuracy, F1, pass rate, judge)."""
 
     metric: str = "mean"
+    value_range: tuple[float, float] = (0.0, 1.0)
     field: str = "value"  # the score value averaged (and compared between configurations)
     scoring_version: str = "1"
     extra: tuple[str, ...] = ()  # other per-sample values reported as means beside the headline
@@ -102,7 +109,7 @@ class MeanRules:
 
     def unit(self, headline: float | None) -> float | None:
         """The headline on 0..1, for averaging suites into one quality figure."""
-        return None if headline is None else max(0.0, min(1.0, headline))
+        return clamp_unit(headline)
 
     def unit_value(self, value: float) -> float:
         """One sample's value on the 0..1 scale of `unit` (for the power figure)."""

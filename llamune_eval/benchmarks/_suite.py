@@ -60,6 +60,7 @@ class Task(Protocol):
     into `Item.turns` at load time."""
 
     metric: str  # the headline metric, e.g. "accuracy"
+    value_range: tuple[float, float]  # where the headline can lie (the report draws its intervals on it)
     field: str  # the per-sample value compared between configurations, e.g. "correct"
     scoring_version: str  # changes whenever `score` does: stored answers are scored again, never re-generated
 
@@ -124,10 +125,17 @@ class Suite(BaseModel):
     def digest(self) -> str:
         """Content hash of what is sent and scored, so a silently edited suite is visible in the run record."""
         payload = json.dumps(
-            [self.version, self.template_version, self.system, [m.model_dump() for m in self.few_shot],
-             [i.model_dump() for i in self.items]],
-            ensure_ascii=False, sort_keys=True, default=str,
-        )  # fmt: skip
+            [
+                self.version,
+                self.template_version,
+                self.system,
+                [m.model_dump() for m in self.few_shot],
+                [i.model_dump() for i in self.items],
+            ],
+            ensure_ascii=False,
+            sort_keys=True,
+            default=str,
+        )
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
     def limited(self, limit: int | None) -> Suite:

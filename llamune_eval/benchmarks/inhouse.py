@@ -22,8 +22,17 @@ from llamune_eval.scoring.metrics import normalize
 from llamune_eval.scoring.parse import first_line
 
 SCORERS = ("exact", "regex", "contains", "choice", "json", "json_schema", "judge")
-SUITE_KEYS = {"name", "version", "category", "description", "scoring", "default_preset", "items", "system",
-              "max_tokens"}  # fmt: skip
+SUITE_KEYS = {
+    "name",
+    "version",
+    "category",
+    "description",
+    "scoring",
+    "default_preset",
+    "items",
+    "system",
+    "max_tokens",
+}
 # the type each optional field must have (a suite file is hand-written: `max_tokens: lots` must be one clear line)
 SPEC_TYPES: dict[str, tuple[type, ...]] = {"name": (str,), "version": (str, int, float), "category": (str,),
                                            "description": (str,), "scoring": (str,), "default_preset": (str,),
@@ -160,8 +169,9 @@ def _item(row: dict[str, Any], at: str, default_scoring: str, n: int) -> Item:
     elif scoring in ("exact", "contains") and reference in (None, "", []):
         raise SuiteError(f"{at}: scoring {scoring!r} needs a reference")
     raw_id = row.get("id", row.get("question_id", n))
-    return Item(id=str(raw_id), turns=turns, reference=reference, scoring=scoring,
-                eval_aspect=row.get("eval_aspect"), meta=meta)  # fmt: skip
+    return Item(
+        id=str(raw_id), turns=turns, reference=reference, scoring=scoring, eval_aspect=row.get("eval_aspect"), meta=meta
+    )
 
 
 def _rows(path: Path) -> list[dict[str, Any]]:
@@ -242,10 +252,18 @@ def load(source: str) -> Suite:
     digest = data_version(rows)  # edited items never mix with old results
     version = f"{spec['version']}-{digest}" if spec.get("version") else digest
     return Suite(
-        name=name, kind="inhouse", version=version, template_version=TEMPLATE_VERSION, category=category,
-        source=str(items_path), task=InHouse(), items=items, system=spec.get("system"),
-        default_preset=spec.get("default_preset"), max_tokens=spec.get("max_tokens"),
-    )  # fmt: skip
+        name=name,
+        kind="inhouse",
+        version=version,
+        template_version=TEMPLATE_VERSION,
+        category=category,
+        source=str(items_path),
+        task=InHouse(),
+        items=items,
+        system=spec.get("system"),
+        default_preset=spec.get("default_preset"),
+        max_tokens=spec.get("max_tokens"),
+    )
 
 
 def _is_spec(path: Path) -> bool:

@@ -48,8 +48,11 @@ def llmjp_input(row: dict[str, Any]) -> str:
 def _options(choices: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...], tuple[frozenset[str], ...]]:
     """Each option lenient-normalised, NFKC'd, and the numbers standing in it: computed once per item, not once
     per answer (every configuration answers the same items)."""
-    return (tuple(lenient_normalize(c) for c in choices), tuple(nfkc(c) for c in choices),
-            tuple(frozenset(m.group(1) for m in numbers(c)) for c in choices))  # fmt: skip
+    return (
+        tuple(lenient_normalize(c) for c in choices),
+        tuple(nfkc(c) for c in choices),
+        tuple(frozenset(m.group(1) for m in numbers(c)) for c in choices),
+    )
 
 
 def _ambiguous(index: int, choices: Sequence[str]) -> bool:
@@ -102,10 +105,12 @@ class JCommonsenseQA(MeanRules):
         choices = item.meta["choices"]
         strict, lenient = strict_index(outputs[-1], choices), lenient_index(outputs[-1], choices)
         return SampleScore(
-            values={"correct": float(strict == item.reference)}, parsed=None if strict is None else str(strict),
-            parse_ok=strict is not None, lenient={"correct": float(lenient == item.reference)},
+            values={"correct": float(strict == item.reference)},
+            parsed=None if strict is None else str(strict),
+            parse_ok=strict is not None,
+            lenient={"correct": float(lenient == item.reference)},
             lenient_ok=lenient is not None,
-        )  # fmt: skip
+        )
 
 
 def load(source: str, shots: int | None = None, template: Template = "llamune") -> Suite:
@@ -119,14 +124,30 @@ def load(source: str, shots: int | None = None, template: Template = "llamune") 
         if template == "llamune":
             turn = render(row)
         else:
-            turn = llmjp_prompt(LLMJP_INSTRUCTION, [Shot(llmjp_input(r), str(lab)) for r, lab in examples],
-                                llmjp_input(row))  # fmt: skip
-        items.append(Item(id=str(row.get("q_id", row["__line__"])), turns=[turn], reference=label, scoring="choice",
-                          meta={"choices": choices}))  # fmt: skip
+            turn = llmjp_prompt(
+                LLMJP_INSTRUCTION, [Shot(llmjp_input(r), str(lab)) for r, lab in examples], llmjp_input(row)
+            )
+        items.append(
+            Item(
+                id=str(row.get("q_id", row["__line__"])),
+                turns=[turn],
+                reference=label,
+                scoring="choice",
+                meta={"choices": choices},
+            )
+        )
     chat = chat_shots([(render(r), str(lab)) for r, lab in examples]) if template == "llamune" else []
     return Suite(
-        name=NAME, kind=NAME, version=data_version(rows + train[:n]),
-        template_version=version(TEMPLATE_VERSION, template, len(examples)), template=template,
-        category="reasoning", source=origin, task=JCommonsenseQA(), items=items,
-        system=SYSTEM if template == "llamune" else None, few_shot=chat, max_tokens=8,
-    )  # fmt: skip
+        name=NAME,
+        kind=NAME,
+        version=data_version(rows + train[:n]),
+        template_version=version(TEMPLATE_VERSION, template, len(examples)),
+        template=template,
+        category="reasoning",
+        source=origin,
+        task=JCommonsenseQA(),
+        items=items,
+        system=SYSTEM if template == "llamune" else None,
+        few_shot=chat,
+        max_tokens=8,
+    )

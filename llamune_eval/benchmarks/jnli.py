@@ -95,9 +95,13 @@ class JNLI(MeanRules):
 
     def score(self, item: Item, outputs: Sequence[str]) -> SampleScore:
         strict, lenient = strict_label(outputs[-1]), lenient_label(outputs[-1])
-        return SampleScore(values={"correct": float(strict == item.reference)}, parsed=strict,
-                           parse_ok=strict is not None, lenient={"correct": float(lenient == item.reference)},
-                           lenient_ok=lenient is not None)  # fmt: skip
+        return SampleScore(
+            values={"correct": float(strict == item.reference)},
+            parsed=strict,
+            parse_ok=strict is not None,
+            lenient={"correct": float(lenient == item.reference)},
+            lenient_ok=lenient is not None,
+        )
 
 
 def load(source: str, shots: int | None = None, template: Template = "llamune") -> Suite:
@@ -109,17 +113,31 @@ def load(source: str, shots: int | None = None, template: Template = "llamune") 
     apart = set() if train else {id(r) for r in picked}  # without a train split the examples are not scored
     examples = [Shot(llmjp_input(r), r["label"]) for r in picked]
     items = [
-        Item(id=str(row.get("sentence_pair_id", row["__line__"])),
-             turns=[render(row) if template == "llamune" else llmjp_prompt(LLMJP_INSTRUCTION, examples,
-                                                                            llmjp_input(row))],
-             reference=_label(row, origin), scoring="label")
-        for row in rows if id(row) not in apart
-    ]  # fmt: skip
+        Item(
+            id=str(row.get("sentence_pair_id", row["__line__"])),
+            turns=[
+                render(row) if template == "llamune" else llmjp_prompt(LLMJP_INSTRUCTION, examples, llmjp_input(row))
+            ],
+            reference=_label(row, origin),
+            scoring="label",
+        )
+        for row in rows
+        if id(row) not in apart
+    ]
     chat = chat_shots([(render(r), r["label"]) for r in picked]) if template == "llamune" else []
     note = f"{len(apart)} held-apart few-shot items are not scored" if apart else "few-shot examples from train"
     return Suite(
-        name=NAME, kind=NAME, version=data_version(rows + (picked if train else [])),
-        template_version=version(TEMPLATE_VERSION, template, len(picked)), template=template, category="reasoning",
-        source=origin, task=JNLI(), items=items, system=SYSTEM if template == "llamune" else None, few_shot=chat,
-        max_tokens=8, note=note,
-    )  # fmt: skip
+        name=NAME,
+        kind=NAME,
+        version=data_version(rows + (picked if train else [])),
+        template_version=version(TEMPLATE_VERSION, template, len(picked)),
+        template=template,
+        category="reasoning",
+        source=origin,
+        task=JNLI(),
+        items=items,
+        system=SYSTEM if template == "llamune" else None,
+        few_shot=chat,
+        max_tokens=8,
+        note=note,
+    )

@@ -46,20 +46,35 @@ def _flatten(doc: Any, origin: str) -> list[dict[str, Any]]:
                 answers = [require(ans, "text", qat) for ans in require(qa, "answers", qat, list)]
                 if not answers:
                     raise SuiteError(f"{qat}: no gold answers")
-                out.append({"id": str(require(qa, "id", qat, (str, int))), "context": context,
-                            "question": require(qa, "question", qat), "answers": answers})  # fmt: skip
+                out.append(
+                    {
+                        "id": str(require(qa, "id", qat, (str, int))),
+                        "context": context,
+                        "question": require(qa, "question", qat),
+                        "answers": answers,
+                    }
+                )
     return out
 
 
 def _rows(source: str) -> tuple[list[dict[str, Any]], str]:
     if source.startswith(HF_PREFIX):  # the hub's flattened layout: one row per question
         rows = load_hf(source, "validation")
-        return [{"id": str(r["id"]), "context": r["context"], "question": r["question"],
-                 "answers": list(r["answers"]["text"])} for r in rows], source  # fmt: skip
+        return [
+            {
+                "id": str(r["id"]),
+                "context": r["context"],
+                "question": r["question"],
+                "answers": list(r["answers"]["text"]),
+            }
+            for r in rows
+        ], source
     path = Path(source).expanduser()
     if path.is_dir():
-        path = next((path / n for n in ("valid.json", "valid-v1.3.json", "valid-v1.1.json") if (path / n).is_file()),
-                    path / "valid.json")  # fmt: skip
+        path = next(
+            (path / n for n in ("valid.json", "valid-v1.3.json", "valid-v1.1.json") if (path / n).is_file()),
+            path / "valid.json",
+        )
     return _flatten(read_json(path), str(path)), str(path)
 
 
@@ -76,9 +91,13 @@ class JSQuAD(MeanRules):
         strict, lenient = answer_line(outputs[-1]), first_line(outputs[-1])
         em, f1 = span_scores(strict, golds, strict_normalize)
         lenient_em, lenient_f1 = span_scores(lenient, golds, lenient_normalize)
-        return SampleScore(values={"em": em, "f1": f1}, parsed=strict, parse_ok=bool(strict),
-                           lenient={"em": lenient_em, "f1": lenient_f1},
-                           lenient_ok=bool(lenient_normalize(lenient)))  # fmt: skip
+        return SampleScore(
+            values={"em": em, "f1": f1},
+            parsed=strict,
+            parse_ok=bool(strict),
+            lenient={"em": lenient_em, "f1": lenient_f1},
+            lenient_ok=bool(lenient_normalize(lenient)),
+        )
 
 
 def load(source: str, shots: int | None = None, template: Template = "llamune") -> Suite:
@@ -93,12 +112,24 @@ def load(source: str, shots: int | None = None, template: Template = "llamune") 
             return render(r["context"], r["question"])
         return llmjp_prompt(LLMJP_INSTRUCTION, shots_, llmjp_input(r["context"], r["question"]))
 
-    items = [Item(id=r["id"], turns=[turn(r)], reference=r["answers"], scoring="span")
-             for i, r in enumerate(rows) if i not in apart]  # fmt: skip
+    items = [
+        Item(id=r["id"], turns=[turn(r)], reference=r["answers"], scoring="span")
+        for i, r in enumerate(rows)
+        if i not in apart
+    ]
     chat = chat_shots([(render(r["context"], r["question"]), r["answers"][0]) for r in examples])
     return Suite(
-        name=NAME, kind=NAME, version=data_version(rows), template_version=version(TEMPLATE_VERSION, template,
-        len(apart)), template=template, category="reading", source=origin, task=JSQuAD(), items=items,
-        system=SYSTEM if template == "llamune" else None, few_shot=chat if template == "llamune" else [],
-        max_tokens=48, note=f"{len(apart)} held-apart few-shot items are not scored" if apart else "",
-    )  # fmt: skip
+        name=NAME,
+        kind=NAME,
+        version=data_version(rows),
+        template_version=version(TEMPLATE_VERSION, template, len(apart)),
+        template=template,
+        category="reading",
+        source=origin,
+        task=JSQuAD(),
+        items=items,
+        system=SYSTEM if template == "llamune" else None,
+        few_shot=chat if template == "llamune" else [],
+        max_tokens=48,
+        note=f"{len(apart)} held-apart few-shot items are not scored" if apart else "",
+    )

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from llamune_eval.benchmarks._jglue import split_rows
-from llamune_eval.benchmarks._rules import RESAMPLES, Headline, Observed, PairedTest, finite, paired_test
+from llamune_eval.benchmarks._rules import RESAMPLES, Headline, Observed, PairedTest, clamp_unit, finite, paired_test
 from llamune_eval.benchmarks._sources import data_version, require, where
 from llamune_eval.benchmarks._suite import Item, SampleScore, Suite, SuiteError
 from llamune_eval.benchmarks._templates import LLMJP_SHOTS, Shot, Template, chat_shots, llmjp_prompt, version
@@ -61,8 +61,11 @@ def lenient_number(text: str) -> float | None:
     scored += [float(m.group(1)) for m in _OVER.finditer(body) if float(m.group(2)) == 5]
     if not scored:
         body = _RANGE.sub(" ", body)
-        scored = [float(m.group(1)) for m in numbers(body)
-                  if not _SCALE_AFTER.match(body[m.end():]) and not _NAME_BEFORE.search(body[:m.start()])]  # fmt: skip
+        scored = [
+            float(m.group(1))
+            for m in numbers(body)
+            if not _SCALE_AFTER.match(body[m.end() :]) and not _NAME_BEFORE.search(body[: m.start()])
+        ]
     found = {v for v in scored if _in_scale(v) is not None}
     return found.pop() if len(found) == 1 else None
 
@@ -87,6 +90,7 @@ class JSTS:
     The per-sample value is minus the absolute error; an answer within one point of the gold is right."""
 
     metric = "pearson"
+    value_range = (-1.0, 1.0)
     field = "neg_abs_error"  # the per-sample value compared between configurations
     FLOOR = -2.0  # the prediction of an unreadable answer (llm-jp-eval's value for one)
     RIGHT_WITHIN = 1.0
@@ -99,9 +103,13 @@ class JSTS:
         def values(pred: float | None) -> dict[str, float]:
             return {"gold": gold} if pred is None else {"pred": pred, "gold": gold}
 
-        return SampleScore(values=values(strict), parsed=None if strict is None else f"{strict:g}",
-                           parse_ok=strict is not None, lenient=values(lenient),
-                           lenient_ok=lenient is not None)  # fmt: skip
+        return SampleScore(
+            values=values(strict),
+            parsed=None if strict is None else f"{strict:g}",
+            parse_ok=strict is not None,
+            lenient=values(lenient),
+            lenient_ok=lenient is not None,
+        )
 
     def _pair(self, obs: Observed) -> tuple[float, float] | None:
         """(prediction, gold), the prediction at the floor when there is none; None without a gold value."""
@@ -119,7 +127,7 @@ class JSTS:
         return -value <= self.RIGHT_WITHIN
 
     def unit(self, headline: float | None) -> float | None:
-        return None if headline is None else max(0.0, min(1.0, headline))
+        return clamp_unit(headline)
 
     def unit_value(self, value: float) -> float:
         return max(0.0, 1.0 + value / 5.0)  # 1 - |error| / 5: closeness on the 0-5 scale
@@ -185,12 +193,27 @@ def load(source: str, shots: int | None = None, template: Template = "llamune") 
     def turn(row: dict[str, Any]) -> str:
         return render(row) if template == "llamune" else llmjp_prompt(LLMJP_INSTRUCTION, shots_, llmjp_input(row))
 
-    items = [Item(id=str(row.get("sentence_pair_id", row["__line__"])), turns=[turn(row)],
-                  reference=_gold(row, origin), scoring="number") for row in rows]  # fmt: skip
+    items = [
+        Item(
+            id=str(row.get("sentence_pair_id", row["__line__"])),
+            turns=[turn(row)],
+            reference=_gold(row, origin),
+            scoring="number",
+        )
+        for row in rows
+    ]
     chat = chat_shots([(render(r), gold) for r, gold in examples]) if template == "llamune" else []
     return Suite(
-        name=NAME, kind=NAME, version=data_version(rows + train[:n]),
-        template_version=version(TEMPLATE_VERSION, template, len(examples)), template=template, category="reasoning",
-        source=origin, task=JSTS(), items=items, system=SYSTEM if template == "llamune" else None, few_shot=chat,
+        name=NAME,
+        kind=NAME,
+        version=data_version(rows + train[:n]),
+        template_version=version(TEMPLATE_VERSION, template, len(examples)),
+        template=template,
+        category="reasoning",
+        source=origin,
+        task=JSTS(),
+        items=items,
+        system=SYSTEM if template == "llamune" else None,
+        few_shot=chat,
         max_tokens=8,
-    )  # fmt: skip
+    )

@@ -56,8 +56,12 @@ def provenance(suite: Suite, origin: str) -> dict[str, str]:
     if found is None:
         return {"origin": "sample" if origin == "real" else origin}
     dataset, digest = found
-    return {"origin": "real", "dataset": f"{dataset.title} {dataset.version}", "digest": digest,
-            "licence": dataset.licence}  # fmt: skip
+    return {
+        "origin": "real",
+        "dataset": f"{dataset.title} {dataset.version}",
+        "digest": digest,
+        "licence": dataset.licence,
+    }
 
 
 def discover(cfg: Config) -> list[SuiteRef]:

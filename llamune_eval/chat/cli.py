@@ -39,27 +39,38 @@ def _parser() -> argparse.ArgumentParser:
     top = Parser(prog="llamune", description=DESCRIPTION, formatter_class=Formatter)
     commands = top.add_subparsers(dest="command", title="commands", metavar="COMMAND", parser_class=Parser)
     chat = commands.add_parser(
-        "chat", formatter_class=Formatter, help="Chat: the main model answers, the others cross-check.",
+        "chat",
+        formatter_class=Formatter,
+        help="Chat: the main model answers, the others cross-check.",
         description="Chat: the main model answers, the other models cross-check in the background.",
-    )  # fmt: skip
+    )
     chat.add_argument("--session", "-s", metavar="ID", help="Resume this session.")
     chat.add_argument(
         "--settings", type=Path, metavar="PATH", help="Custom settings (~/.config/llamune/settings.toml)."
     )
-    chat.add_argument("--recommended", type=Path, default=Path("recommended"), metavar="DIR",
-                      help="Folder of recommended settings files (default: recommended).")  # fmt: skip
+    chat.add_argument(
+        "--recommended",
+        type=Path,
+        default=Path("recommended"),
+        metavar="DIR",
+        help="Folder of recommended settings files (default: recommended).",
+    )
     sessions = commands.add_parser(
-        "sessions", formatter_class=Formatter, help="List the chat sessions (newest first), or delete one.",
+        "sessions",
+        formatter_class=Formatter,
+        help="List the chat sessions (newest first), or delete one.",
         description="List the chat sessions (newest first), or delete one.",
-    )  # fmt: skip
+    )
     sessions.add_argument("--delete", metavar="ID", help="Delete this session (logically: usage data stays).")
     sessions.add_argument("--json", action="store_true", dest="as_json", help="Print JSON.")
     for sub in (chat, sessions):
         sub.add_argument("--db", type=Path, metavar="PATH", help="Chat database (default: ~/.local/share/llamune).")
     models = commands.add_parser(
-        "models", formatter_class=Formatter, help="List the models every configured engine serves.",
+        "models",
+        formatter_class=Formatter,
+        help="List the models every configured engine serves.",
         description="List the models every configured engine serves: size, quantization, context, loaded, memory.",
-    )  # fmt: skip
+    )
     models.add_argument("--json", action="store_true", dest="as_json", help="Print JSON instead of a table.")
     for sub in (chat, models):
         sub.add_argument("--config", "-c", type=Path, metavar="PATH", help="Config file (./llamune.toml).")

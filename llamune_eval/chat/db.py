@@ -127,8 +127,11 @@ class ChatDB:
     def create_session(self, model: str, preset: str | None = None, system_prompt: str | None = None) -> str:
         sid = uuid.uuid4().hex[:12]
         with self.write() as con:
-            con.execute("INSERT INTO sessions (id, model, preset, system_prompt, created_at, updated_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?)", (sid, model, preset, system_prompt, _now(), _now()))  # fmt: skip
+            con.execute(
+                "INSERT INTO sessions (id, model, preset, system_prompt, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (sid, model, preset, system_prompt, _now(), _now()),
+            )
         return sid
 
     def sessions(self) -> list[dict[str, Any]]:
@@ -160,16 +163,36 @@ class ChatDB:
             con.execute("UPDATE sessions SET deleted = 1, updated_at = ? WHERE id = ?", (_now(), sid))
 
     # messages
-    def add_message(self, sid: str, turn: int, role: str, content: str, *, source: str = "main",
-                    model: str | None = None, preset: str | None = None, params: dict[str, Any] | None = None,
-                    adopted: bool | None = None) -> int:  # fmt: skip
+    def add_message(
+        self,
+        sid: str,
+        turn: int,
+        role: str,
+        content: str,
+        *,
+        source: str = "main",
+        model: str | None = None,
+        preset: str | None = None,
+        params: dict[str, Any] | None = None,
+        adopted: bool | None = None,
+    ) -> int:
         with self.write() as con:
             cur = con.execute(
                 "INSERT INTO messages (session_id, turn, role, content, model, preset, params, source, adopted, "
                 "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (sid, turn, role, content, model, preset, json.dumps(params) if params else None, source,
-                 None if adopted is None else int(adopted), _now()),
-            )  # fmt: skip
+                (
+                    sid,
+                    turn,
+                    role,
+                    content,
+                    model,
+                    preset,
+                    json.dumps(params) if params else None,
+                    source,
+                    None if adopted is None else int(adopted),
+                    _now(),
+                ),
+            )
             con.execute("UPDATE sessions SET updated_at = ? WHERE id = ?", (_now(), sid))
             return int(cur.lastrowid or 0)
 
@@ -185,19 +208,24 @@ class ChatDB:
     def rewind(self, sid: str, turn: int) -> int:
         """Logically delete everything after user turn `turn`; returns how many messages were hidden."""
         with self.write() as con:
-            cur = con.execute("UPDATE messages SET deleted = 1, deleted_reason = 'rewind' WHERE session_id = ? "
-                              "AND turn > ? AND NOT deleted", (sid, turn))  # fmt: skip
+            cur = con.execute(
+                "UPDATE messages SET deleted = 1, deleted_reason = 'rewind' WHERE session_id = ? "
+                "AND turn > ? AND NOT deleted",
+                (sid, turn),
+            )
             return int(cur.rowcount)
 
     def replace_answer(self, sid: str, old_id: int, new_id: int, adopt: bool) -> None:
         """/retry: adopting hides the displaced answer (logical delete); discarding hides the new one."""
         hidden, kept = (old_id, new_id) if adopt else (new_id, old_id)
         with self.write() as con:
-            con.execute("UPDATE messages SET deleted = 1, deleted_reason = 'retry', adopted = 0 WHERE id = ?",
-                        (hidden,))  # fmt: skip
+            con.execute(
+                "UPDATE messages SET deleted = 1, deleted_reason = 'retry', adopted = 0 WHERE id = ?", (hidden,)
+            )
             con.execute("UPDATE messages SET adopted = 1 WHERE id = ?", (kept,))
-            con.execute("UPDATE usage_events SET adopted = (message_id = ?) WHERE message_id IN (?, ?)",
-                        (kept, old_id, new_id))  # fmt: skip
+            con.execute(
+                "UPDATE usage_events SET adopted = (message_id = ?) WHERE message_id IN (?, ?)", (kept, old_id, new_id)
+            )
 
     # usage
     def record_usage(self, sid: str | None, message_id: int | None, kind: str, answer: Answer) -> str:
@@ -207,11 +235,24 @@ class ChatDB:
                 "INSERT INTO usage_events (event_id, session_id, message_id, kind, model, preset, params, ttft_s, "
                 "latency_s, prompt_tokens, completion_tokens, success, error_kind, category, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (event_id, sid, message_id, kind, answer.model, answer.preset,
-                 json.dumps(answer.params) if answer.params else None, answer.ttft_s, answer.latency_s,
-                 answer.prompt_tokens, answer.completion_tokens, int(answer.success), answer.error_kind,
-                 answer.category, _now()),
-            )  # fmt: skip
+                (
+                    event_id,
+                    sid,
+                    message_id,
+                    kind,
+                    answer.model,
+                    answer.preset,
+                    json.dumps(answer.params) if answer.params else None,
+                    answer.ttft_s,
+                    answer.latency_s,
+                    answer.prompt_tokens,
+                    answer.completion_tokens,
+                    int(answer.success),
+                    answer.error_kind,
+                    answer.category,
+                    _now(),
+                ),
+            )
         return event_id
 
     def set_category(self, sid: str, turn: int, category: str) -> int:
@@ -227,8 +268,9 @@ class ChatDB:
     def rate(self, message_id: int, rating: int, comment: str | None = None) -> None:
         """/good (+1) and /bad (-1), with an optional comment, on the answer's usage event."""
         with self.write() as con:
-            con.execute("UPDATE usage_events SET rating = ?, comment = ? WHERE message_id = ?",
-                        (rating, comment, message_id))  # fmt: skip
+            con.execute(
+                "UPDATE usage_events SET rating = ?, comment = ? WHERE message_id = ?", (rating, comment, message_id)
+            )
 
     def meta(self, key: str) -> str | None:
         row = self.con.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

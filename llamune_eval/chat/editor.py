@@ -91,8 +91,12 @@ def history_file(path: Path) -> FileHistory:
 class LineEditor:
     def __init__(self, words: Callable[[str], Iterable[str]], history: Path | None) -> None:
         kept: History = history_file(history) if history is not None else InMemoryHistory()
-        common: dict[str, Any] = {"key_bindings": _bindings(), "multiline": True, "prompt_continuation": "… ",
-                                  "enable_history_search": False}  # fmt: skip
+        common: dict[str, Any] = {
+            "key_bindings": _bindings(),
+            "multiline": True,
+            "prompt_continuation": "… ",
+            "enable_history_search": False,
+        }
         self.main: PromptSession[str] = PromptSession(
             history=kept, completer=SlashCompleter(words), complete_while_typing=True, **common
         )

@@ -88,8 +88,12 @@ class OutputCommands:
             if not items:
                 console.print("アーティファクトはありません")
             return
-        if (not parts[-1].isdecimal() and parts[0] != "save") or len(parts) < 2 or not parts[1].isdecimal() \
-                or not 1 <= int(parts[1]) <= len(items):  # fmt: skip
+        if (
+            (not parts[-1].isdecimal() and parts[0] != "save")
+            or len(parts) < 2
+            or not parts[1].isdecimal()
+            or not 1 <= int(parts[1]) <= len(items)
+        ):
             console.print(f"[yellow]/artifacts show N か /artifacts save N PATH[/]（N は 1〜{len(items)}）")
             return
         item = items[int(parts[1]) - 1]

@@ -52,8 +52,10 @@ async def _stoppable(work: Coroutine[Any, Any, T]) -> tuple[bool, T | None]:
 
 def _stats(result: ChatResult) -> None:
     """The line under every answer: who answered, how much, how fast."""
-    console.print(f"[dim]{escape(result.model)} · {result.completion_tokens} tokens · "
-                  f"TTFT {result.ttft_s or 0:.2f}s · {result.tokens_per_s or 0:.1f} tok/s[/]")  # fmt: skip
+    console.print(
+        f"[dim]{escape(result.model)} · {result.completion_tokens} tokens · "
+        f"TTFT {result.ttft_s or 0:.2f}s · {result.tokens_per_s or 0:.1f} tok/s[/]"
+    )
 
 
 class PlainReader:
@@ -71,8 +73,13 @@ class PlainReader:
 
 
 class Repl(OutputCommands, SettingsCommands):
-    def __init__(self, runtime: ChatRuntime, read: Callable[[str], str] | None = None,
-                 recommended_dir: Path = Path("recommended"), history: Path | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        runtime: ChatRuntime,
+        read: Callable[[str], str] | None = None,
+        recommended_dir: Path = Path("recommended"),
+        history: Path | None = None,
+    ) -> None:
         self.rt = runtime
         self.recommended_dir = recommended_dir
         self.reader: Any = PlainReader(read) if read else PlainReader()
@@ -93,18 +100,25 @@ class Repl(OutputCommands, SettingsCommands):
         state = self.rt.state
         turns = [str(n) for n in range(state.turn, 0, -1)] if state is not None else []
         return {
-            "/switch": self.rt.installed, "/eval": self.rt.installed, "/preset": list(BUILTIN),
-            "/category": [*CATEGORIES, "auto"], "/settings": ["apply", "keep"], "/artifacts": ["show", "save"],
-            "/rewind": turns, "/system": ["--permanent"],
-        }.get(command, [])  # fmt: skip
+            "/switch": self.rt.installed,
+            "/eval": self.rt.installed,
+            "/preset": list(BUILTIN),
+            "/category": [*CATEGORIES, "auto"],
+            "/settings": ["apply", "keep"],
+            "/artifacts": ["show", "save"],
+            "/rewind": turns,
+            "/system": ["--permanent"],
+        }.get(command, [])
 
     def header(self) -> None:
         st = egress.state()
         state = self.rt.state
         assert state is not None
-        console.print(f"[bold]llamune[/] · {escape(state.model)} · セッション {state.session_id} · "
-                      f"エンジン通信 {st.engine_bytes:,} B · 外部通信 {st.external_bytes} B "
-                      f"(遮断 {len(st.refused)} 件)")  # fmt: skip
+        console.print(
+            f"[bold]llamune[/] · {escape(state.model)} · セッション {state.session_id} · "
+            f"エンジン通信 {st.engine_bytes:,} B · 外部通信 {st.external_bytes} B "
+            f"(遮断 {len(st.refused)} 件)"
+        )
 
     def notify(self) -> None:
         """The specification's notice, once per arrived answer: show it with /others, or simply go on (ignore)."""
@@ -169,12 +183,26 @@ class Repl(OutputCommands, SettingsCommands):
         name, _, arg = line.partition(" ")
         arg = arg.strip()
         handler = {
-            "/help": self.c_help, "/quit": self.c_quit, "/exit": self.c_quit, "/history": self.c_history,
-            "/others": self.c_others, "/models": self.c_models, "/settings": self.c_settings, "/good": self.c_good,
-            "/bad": self.c_bad, "/switch": self.c_switch, "/preset": self.c_preset, "/rewind": self.c_rewind,
-            "/retry": self.c_retry, "/system": self.c_system, "/artifacts": self.c_artifacts, "/eval": self.c_eval,
-            "/category": self.c_category, "/title": self.c_title, "/rate": self.c_rate,
-        }.get(name)  # fmt: skip
+            "/help": self.c_help,
+            "/quit": self.c_quit,
+            "/exit": self.c_quit,
+            "/history": self.c_history,
+            "/others": self.c_others,
+            "/models": self.c_models,
+            "/settings": self.c_settings,
+            "/good": self.c_good,
+            "/bad": self.c_bad,
+            "/switch": self.c_switch,
+            "/preset": self.c_preset,
+            "/rewind": self.c_rewind,
+            "/retry": self.c_retry,
+            "/system": self.c_system,
+            "/artifacts": self.c_artifacts,
+            "/eval": self.c_eval,
+            "/category": self.c_category,
+            "/title": self.c_title,
+            "/rate": self.c_rate,
+        }.get(name)
         if handler is None:
             console.print(f"[yellow]不明なコマンド {escape(name)}[/]: /help で一覧を表示")
             return None
@@ -290,8 +318,11 @@ class Repl(OutputCommands, SettingsCommands):
         _stats(result)
         adopt = await self.confirm("💡 この回答を採用しますか？", "採用（新しい回答を保存）", "破棄（元の回答を維持）")
         self.rt.settle_retry(new_id, adopt)
-        console.print(f"✅ {model} の回答を採用しました" if adopt else "破棄しました（元の回答を維持、記録は残ります）",
-                      markup=False, highlight=False)  # fmt: skip
+        console.print(
+            f"✅ {model} の回答を採用しました" if adopt else "破棄しました（元の回答を維持、記録は残ります）",
+            markup=False,
+            highlight=False,
+        )
 
     async def c_title(self, arg: str) -> None:
         """Show the session's title (generated by the main model after the first answer), or set it."""
@@ -311,8 +342,10 @@ class Repl(OutputCommands, SettingsCommands):
         if not arg:
             current = self.rt.category(state.turn) or "-"
             how = f"固定 {state.category_override}" if state.category_override else "自動判定"
-            console.print(f"直前の質問の種別: {current}（{how}）· 種別: {', '.join(CATEGORIES)} · "
-                          "/category auto で自動", markup=False)  # fmt: skip
+            console.print(
+                f"直前の質問の種別: {current}（{how}）· 種別: {', '.join(CATEGORIES)} · /category auto で自動",
+                markup=False,
+            )
             return
         if arg != "auto" and arg not in CATEGORIES:
             console.print(f"[yellow]種別 {escape(arg)} はありません[/]: {', '.join(CATEGORIES)}, auto", highlight=False)

@@ -54,8 +54,9 @@ def params_for(config: ModelConfig | None, preset: Preset | None) -> SamplingPar
 
 
 class ChatRuntime:
-    def __init__(self, engine: Engine, db: ChatDB, active: Active, installed: list[str], *,
-                 titles: bool = True) -> None:  # fmt: skip
+    def __init__(
+        self, engine: Engine, db: ChatDB, active: Active, installed: list[str], *, titles: bool = True
+    ) -> None:
         self.engine, self.db, self.active = engine, db, active
         self.titles = titles
         self.installed = installed
@@ -94,8 +95,9 @@ class ChatRuntime:
             if row is None:
                 raise KeyError(session_id)
             turns = [m["turn"] for m in self.db.history(session_id)]
-            self.state = ChatState(session_id, row["model"], row["preset"] or "", max(turns, default=0),
-                                   row["system_prompt"])  # fmt: skip
+            self.state = ChatState(
+                session_id, row["model"], row["preset"] or "", max(turns, default=0), row["system_prompt"]
+            )
         else:
             model = self.main_model()
             sid = self.db.create_session(model, None)
@@ -136,17 +138,29 @@ class ChatRuntime:
         self.state.categories[turn] = name
         return self.db.set_category(self.state.session_id, turn, name)
 
-    def _record(self, model: str, turn: int, source: str, result: ChatResult | None, error: EngineError | None,
-                text: str = "") -> int:  # fmt: skip
+    def _record(
+        self, model: str, turn: int, source: str, result: ChatResult | None, error: EngineError | None, text: str = ""
+    ) -> int:
         assert self.state is not None
         preset = (
             self.preset_override.name if self.preset_override else ("settings" if model in self.configs() else None)
         )
         params = params_for(self.configs().get(model), self.preset_override).model_dump()
-        mid = self.db.add_message(self.state.session_id, turn, "assistant", text, source=source, model=model,
-                                  preset=preset, params=params) if result is not None else 0  # fmt: skip
-        usage = Answer(model=model, preset=preset, params=params, success=error is None,
-                       error_kind=error.kind.value if error else None, category=self.category(turn))  # fmt: skip
+        mid = (
+            self.db.add_message(
+                self.state.session_id, turn, "assistant", text, source=source, model=model, preset=preset, params=params
+            )
+            if result is not None
+            else 0
+        )
+        usage = Answer(
+            model=model,
+            preset=preset,
+            params=params,
+            success=error is None,
+            error_kind=error.kind.value if error else None,
+            category=self.category(turn),
+        )
         if result is not None and result.finish_reason == FinishReason.STOPPED:  # the user did not wait for it
             usage.success, usage.error_kind = False, "stopped"
         if result is not None:
@@ -182,8 +196,9 @@ class ChatRuntime:
             self._record(self.state.model, turn, "main", None, exc)
             return None, str(exc)
         except asyncio.CancelledError:  # stopped by the user (Ctrl-C): what streamed so far is this turn's answer
-            result = ChatResult(text="".join(parts), finish_reason=FinishReason.STOPPED, model=self.state.model,
-                                endpoint="")  # fmt: skip
+            result = ChatResult(
+                text="".join(parts), finish_reason=FinishReason.STOPPED, model=self.state.model, endpoint=""
+            )
             self._record(self.state.model, turn, "main", result, None, result.text)
             raise
         finally:
@@ -226,8 +241,10 @@ class ChatRuntime:
         and within concurrentLimit; a failed or empty answer keeps the first-line title."""
         assert self.state is not None
         sid = self.state.session_id
-        prompt = (f"次の会話に、20文字以内の短い日本語のタイトルを付けてください。タイトルだけを答えてください。\n\n"
-                  f"質問: {question[:500]}\n回答: {answer[:500]}")  # fmt: skip
+        prompt = (
+            f"次の会話に、20文字以内の短い日本語のタイトルを付けてください。タイトルだけを答えてください。\n\n"
+            f"質問: {question[:500]}\n回答: {answer[:500]}"
+        )
         async with self.slots.slot(BACKGROUND):
             try:
                 result = await self.engine.chat(model, prompt, SamplingParams(temperature=0.0, max_tokens=32))
@@ -266,8 +283,9 @@ class ChatRuntime:
         ]
         return answers[-1] if answers else None
 
-    async def retry(self, model: str, preset: Preset | None, on_token: Callable[[str], object] | None = None
-                    ) -> tuple[ChatResult | None, str, int]:  # fmt: skip
+    async def retry(
+        self, model: str, preset: Preset | None, on_token: Callable[[str], object] | None = None
+    ) -> tuple[ChatResult | None, str, int]:
         """Re-answer the last question with `model` (and `preset`); returns the new answer's message id."""
         assert self.state is not None
         last = self.last_answer()
@@ -300,8 +318,11 @@ class ChatRuntime:
 
     def settle_retry(self, new_id: int, adopt: bool) -> None:
         assert self.state is not None
-        old = [m for m in self.db.history(self.state.session_id, sources=("main", "retry"))
-               if m["role"] == "assistant" and m["id"] != new_id]  # fmt: skip
+        old = [
+            m
+            for m in self.db.history(self.state.session_id, sources=("main", "retry"))
+            if m["role"] == "assistant" and m["id"] != new_id
+        ]
         if old:
             self.db.replace_answer(self.state.session_id, old[-1]["id"], new_id, adopt)
 
@@ -311,10 +332,18 @@ class ChatRuntime:
         last = self.last_answer()
         if last is None:
             return "まだ回答がありません"
-        question = next((m["content"] for m in reversed(self.db.history(self.state.session_id))
-                         if m["role"] == "user" and m["turn"] == last["turn"]), "")  # fmt: skip
-        prompt = (f"次の質問への回答を、{'、'.join(EVAL_ITEMS)}の5項目について、それぞれ1〜5点と短い理由で"
-                  f"評価してください。\n\n【質問】\n{question}\n\n【回答】\n{last['content']}")  # fmt: skip
+        question = next(
+            (
+                m["content"]
+                for m in reversed(self.db.history(self.state.session_id))
+                if m["role"] == "user" and m["turn"] == last["turn"]
+            ),
+            "",
+        )
+        prompt = (
+            f"次の質問への回答を、{'、'.join(EVAL_ITEMS)}の5項目について、それぞれ1〜5点と短い理由で"
+            f"評価してください。\n\n【質問】\n{question}\n\n【回答】\n{last['content']}"
+        )
         async with self.slots.slot(MAIN):
             result = await self.engine.chat(critic, prompt, SamplingParams(temperature=0.0, max_tokens=400))
         self.db.record_usage(self.state.session_id, None, "eval", Answer(model=critic, ttft_s=result.ttft_s,

@@ -54,8 +54,10 @@ def card_details(card: QuarterlyUpdate) -> str:
     """詳細: every measured change of each tier's main configuration, with its interval and basis."""
     if not card.performance_details:
         return f"{card.old_version or '-'} → {card.new_version}: 測定された変更の詳細はありません"
-    return "\n".join(f"  {d.tier} GB {d.metric}: {d.before} → {d.after} · {d.description} ({d.basis})"
-                     for d in card.performance_details)  # fmt: skip
+    return "\n".join(
+        f"  {d.tier} GB {d.metric}: {d.before} → {d.after} · {d.description} ({d.basis})"
+        for d in card.performance_details
+    )
 
 
 def command_list() -> dict[str, str]:

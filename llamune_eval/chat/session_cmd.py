@@ -33,8 +33,14 @@ async def run_chat(cfg: Config, db_path: Path, session: str | None, settings: Pa
         try:
             active = choose_settings(db, recommended, settings)
         except InputError as exc:
-            active = Active(source="installed", version=None, models=[], execution_order=installed,
-                            concurrent_limit=1, reason=f"{exc}: using the installed models")  # fmt: skip
+            active = Active(
+                source="installed",
+                version=None,
+                models=[],
+                execution_order=installed,
+                concurrent_limit=1,
+                reason=f"{exc}: using the installed models",
+            )
         runtime = ChatRuntime(engine, db, active, installed, titles=cfg.chat.titles)
         try:
             runtime.start(session)
@@ -68,8 +74,11 @@ def list_sessions(db_path: Path, delete: str | None, as_json: bool) -> None:
             print_json(rows)
             return
         for r in rows:
-            console.print(f"{r['id']}  {r['updated_at'][:16]}  {r['model']}  {r['turns']} 問  {r['title'] or ''}",
-                          highlight=False, markup=False)  # fmt: skip
+            console.print(
+                f"{r['id']}  {r['updated_at'][:16]}  {r['model']}  {r['turns']} 問  {r['title'] or ''}",
+                highlight=False,
+                markup=False,
+            )
         if not rows:
             console.print("セッションはまだありません")
     finally:

@@ -87,7 +87,7 @@ class SettingsCommands:
 
     def refresh(self) -> None:
         """A recommended settings file that appeared since the session started counts: /settings looks again."""
-        from llamune_eval.settings import load_active, version_key
+        from llamune_eval.settings import is_newer, load_active
 
         a = self.rt.active
         custom = a.source == "custom"
@@ -97,7 +97,7 @@ class SettingsCommands:
             return
         if custom and fresh.source == "custom":
             a.newer = fresh.newer
-        elif not custom and fresh.version and version_key(fresh.version) > version_key(a.version or ""):
+        elif not custom and is_newer(fresh.version, a.version):
             a.newer = fresh.update
 
     async def c_settings(self, arg: str) -> None:
@@ -106,13 +106,17 @@ class SettingsCommands:
             self.newer(arg)
             return
         a = self.rt.active
-        console.print(f"設定: {a.source} {a.version or ''} — {a.reason}\n実行順: {', '.join(a.execution_order)} · "
-                      f"同時実行: {a.concurrent_limit}", markup=False)  # fmt: skip
+        console.print(
+            f"設定: {a.source} {a.version or ''} — {a.reason}\n実行順: {', '.join(a.execution_order)} · "
+            f"同時実行: {a.concurrent_limit}",
+            markup=False,
+        )
         if a.newer is not None:
             added = escape(", ".join(a.newer.new_models) or "-")
             dropped = escape(", ".join(a.newer.deprecated_models) or "-")
-            console.print(f"[yellow]新しい推奨設定 {escape(a.newer.new_version)} があります[/]: 追加 {added} · "
-                          f"廃止 {dropped}")  # fmt: skip
+            console.print(
+                f"[yellow]新しい推奨設定 {escape(a.newer.new_version)} があります[/]: 追加 {added} · 廃止 {dropped}"
+            )
             console.print("/settings apply で推奨設定に切り替え、/settings keep で今の設定を使い続けます")
         for reason in a.refused:
             console.print(f"[yellow]使用しなかった推奨設定:[/] {escape(str(reason))}")
@@ -136,8 +140,11 @@ class SettingsCommands:
                 self.rt.db.set_meta(CHOSEN, _now())
             if recommended.version:  # chosen here: no card for it at the next start
                 self.rt.db.set_meta("settings_shown", recommended.version)
-            console.print(f"推奨設定 {recommended.version} に切り替えました（{recommended.reason}）· メインのモデル: "
-                          f"{main}", markup=False, highlight=False)  # fmt: skip
+            console.print(
+                f"推奨設定 {recommended.version} に切り替えました（{recommended.reason}）· メインのモデル: {main}",
+                markup=False,
+                highlight=False,
+            )
         elif a.source != "custom":  # on the recommendation: the new file applies at the next start
             a.newer = None
             console.print("今の設定を使い続けます（新しい推奨設定は次回の起動時に適用されます）", markup=False)

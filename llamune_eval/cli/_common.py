@@ -1,7 +1,8 @@
-"""What every command shares: config loading, the one-line error contract, sizes for humans."""
+"""What every command shares: config loading, the one-line error contract, table cells."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
@@ -11,9 +12,16 @@ import typer
 
 from llamune_eval.failure import fail, guarded
 
-__all__ = ["fail", "load_config", "main_wrapper", "run_async"]
+__all__ = ["cell", "fail", "load_config", "main_wrapper", "run_async"]
 
 T = TypeVar("T")
+
+
+def cell(value: Any, digits: int = 3) -> str:
+    """A table cell: a float to `digits` places, a missing or NaN figure as "-", anything else as it is."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
 
 def load_config(path: Path | None) -> Any:

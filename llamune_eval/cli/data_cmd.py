@@ -41,10 +41,21 @@ def data_list(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     for d in CATALOG.values():
         scored = d.file(d.scored)
         manifest = have.get(d.name)
-        rows.append({"name": d.name, "title": d.title, "version": d.version, "licence": d.licence, "kind": d.kind,
-                     "items": scored.rows, "sha256": scored.sha256, "homepage": d.homepage,
-                     "installed": manifest is not None, "digest": manifest.digest() if manifest else None,
-                     "path": str(root / d.name) if manifest else None})  # fmt: skip
+        rows.append(
+            {
+                "name": d.name,
+                "title": d.title,
+                "version": d.version,
+                "licence": d.licence,
+                "kind": d.kind,
+                "items": scored.rows,
+                "sha256": scored.sha256,
+                "homepage": d.homepage,
+                "installed": manifest is not None,
+                "digest": manifest.digest() if manifest else None,
+                "path": str(root / d.name) if manifest else None,
+            }
+        )
     if as_json:
         print_json({"data_dir": str(root), "datasets": rows})
         return
@@ -52,8 +63,14 @@ def data_list(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     for col in ("dataset", "version", "items", "licence", "sha256 (scored file)", "installed"):
         table.add_column(col, justify="right" if col == "items" else "left")
     for r in rows:
-        table.add_row(r["name"], r["version"], str(r["items"] or "-"), r["licence"],
-                      (r["sha256"] or "upstream publishes none")[:16], "yes" if r["installed"] else "no")  # fmt: skip
+        table.add_row(
+            r["name"],
+            r["version"],
+            str(r["items"] or "-"),
+            r["licence"],
+            (r["sha256"] or "upstream publishes none")[:16],
+            "yes" if r["installed"] else "no",
+        )
     console.print(table)
     console.print("Licences travel with the data: anything derived from CC BY-SA data stays CC BY-SA.")
 
@@ -74,11 +91,19 @@ def data_pull(
     cfg = load_config(config)
     egress.install()  # the same guard as every command: only the datasets' own hosts, and only with allow_hub
     egress.offline_env(cfg.network.allow_hub)
-    done = pull(expand(names or []), data_dir(cfg), mirror=source, allow_network=cfg.network.allow_hub,
-                progress=lambda what: err_console.print(f"pulling {what}", highlight=False))  # fmt: skip
+    done = pull(
+        expand(names or []),
+        data_dir(cfg),
+        mirror=source,
+        allow_network=cfg.network.allow_hub,
+        progress=lambda what: err_console.print(f"pulling {what}", highlight=False),
+    )
     for m in done:
-        console.print(f"{m.name}: {sum(f.rows or 0 for f in m.files)} rows in {len(m.files)} file(s), "
-                      f"digest {m.digest()[:16]} ({m.licence})", highlight=False)  # fmt: skip
+        console.print(
+            f"{m.name}: {sum(f.rows or 0 for f in m.files)} rows in {len(m.files)} file(s), "
+            f"digest {m.digest()[:16]} ({m.licence})",
+            highlight=False,
+        )
 
 
 @data_app.command("pack")
@@ -106,8 +131,10 @@ def data_import(
 
     root = _root(config)
     for m in import_bundle(root, source):
-        console.print(f"{m.name} {m.version}: installed in {root / m.name} (digest {m.digest()[:16]}, {m.licence})",
-                      highlight=False)  # fmt: skip
+        console.print(
+            f"{m.name} {m.version}: installed in {root / m.name} (digest {m.digest()[:16]}, {m.licence})",
+            highlight=False,
+        )
 
 
 @data_app.command("verify")

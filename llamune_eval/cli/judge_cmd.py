@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
-from typing import Any
 
 from rich.table import Table
 
-from llamune_eval.cli._common import fail, load_config, run_async
+from llamune_eval.cli._common import cell, fail, load_config, run_async
 from llamune_eval.ui import RichWatcher, console, err_console, print_json
 
 MODES = ("", "auto", "single", "reference", "pairwise")
 
 
-def _fmt(value: Any, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
-
-
-def judge(config: Path | None, judges: list[str], mode: str, all_samples: bool, store: Path | None,
-          progress: bool, as_json: bool) -> None:  # fmt: skip
+def judge(
+    config: Path | None,
+    judges: list[str],
+    mode: str,
+    all_samples: bool,
+    store: Path | None,
+    progress: bool,
+    as_json: bool,
+) -> None:
     from llamune_eval.runner.judging import JudgeSpec
     from llamune_eval.runner.judging import judge as run_judge
     from llamune_eval.scoring.reliability import score_summary
@@ -33,39 +32,56 @@ def judge(config: Path | None, judges: list[str], mode: str, all_samples: bool, 
     path = Path(store or cfg.paths.store)
     if not path.exists():
         fail(f"{path}: no results store yet (run `llamune-eval run` first)")
-    spec = JudgeSpec(judges=judges, mode=mode, all_samples=all_samples, store=path, progress=progress,
-                     display=RichWatcher(progress))  # fmt: skip
+    spec = JudgeSpec(judges=judges, mode=mode, all_samples=all_samples, store=path, display=RichWatcher(progress))
     outcome = run_async(lambda: run_judge(cfg, spec))
     with Store(path) as st:
         rows = score_summary(st.valid_judgements())
     if as_json:
-        print_json({"run_id": outcome.run_id, "judged": outcome.done, "skipped": outcome.skipped,
-                    "parse_failures": outcome.parse_failures, "errors": outcome.errors, "scores": rows,
-                    "reliability": outcome.figures})  # fmt: skip
+        print_json(
+            {
+                "run_id": outcome.run_id,
+                "judged": outcome.done,
+                "skipped": outcome.skipped,
+                "parse_failures": outcome.parse_failures,
+                "errors": outcome.errors,
+                "scores": rows,
+                "reliability": outcome.figures,
+            }
+        )
         return
-    err_console.print(f"judge run {outcome.run_id}: {outcome.done} judged, {outcome.skipped} already stored, "
-                      f"{outcome.parse_failures} unparsable (kept raw), {outcome.errors} failed")  # fmt: skip
+    err_console.print(
+        f"judge run {outcome.run_id}: {outcome.done} judged, {outcome.skipped} already stored, "
+        f"{outcome.parse_failures} unparsable (kept raw), {outcome.errors} failed"
+    )
     table = Table(title="Judge scores", title_justify="left")
     for col in ("suite", "model", "preset", "judge", "scale", "n", "mean"):
         table.add_column(col, justify="right" if col in ("scale", "n", "mean") else "left")
     for r in rows:
         if "suite" in r:
             table.add_row(
-                r["suite"], r["model"], r["preset"], r["judge"], str(r["scale"]), str(r["n"]), _fmt(r["mean"])
+                r["suite"], r["model"], r["preset"], r["judge"], str(r["scale"]), str(r["n"]), cell(r["mean"])
             )
     console.print(table)
     figures = outcome.figures
     rel = Table(title="Judge reliability", title_justify="left")
     rel.add_column("figure")
     rel.add_column("value", justify="right")
-    for name in ("judgements", "parse_failures", "position_flip_rate", "pairs_in_both_orders", "length_correlation",
-                 "self_preference", "repeat_mean_abs_diff", "rejudged"):  # fmt: skip
-        rel.add_row(name, _fmt(figures.get(name)))
+    for name in (
+        "judgements",
+        "parse_failures",
+        "position_flip_rate",
+        "pairs_in_both_orders",
+        "length_correlation",
+        "self_preference",
+        "repeat_mean_abs_diff",
+        "rejudged",
+    ):
+        rel.add_row(name, cell(figures.get(name)))
     for key, value in (figures.get("human") or {}).items():
-        rel.add_row(f"human {key}", _fmt(value))
+        rel.add_row(f"human {key}", cell(value))
     for r in rows:
         if "panel_disagreement" in r:
-            rel.add_row("panel disagreement (sd of score / scale)", _fmt(r["panel_disagreement"]))
+            rel.add_row("panel disagreement (sd of score / scale)", cell(r["panel_disagreement"]))
     console.print(rel)
     for m in figures.get("pairwise_majority") or []:
         console.print(

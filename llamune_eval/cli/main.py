@@ -54,14 +54,23 @@ def ask(
     from llamune_eval.types import SamplingParams
 
     params = SamplingParams(
-        temperature=temperature, top_p=top_p, top_k=top_k, max_tokens=max_tokens,
-        repeat_penalty=repeat_penalty, seed=seed, stop=tuple(stop or ()),
-    )  # fmt: skip
+        temperature=temperature,
+        top_p=top_p,
+        top_k=top_k,
+        max_tokens=max_tokens,
+        repeat_penalty=repeat_penalty,
+        seed=seed,
+        stop=tuple(stop or ()),
+    )
     do_ask(config, prompt, model, system, params, as_json)
 
 
 def _quarter(value: str | None) -> str | None:
-    if value is not None and not re.fullmatch(r"\d{4}-Q[1-4]", value):
+    if value is None:
+        return None
+    from llamune_eval.types import QUARTER_PATTERN  # here: the CLI starts without pydantic
+
+    if not re.fullmatch(QUARTER_PATTERN, value):
         raise typer.BadParameter(f"{value!r} is not YYYY-Qn")
     return value
 
@@ -111,10 +120,24 @@ def run_command(
     the same command again continues where a killed run stopped."""
     from llamune_eval.cli.run_cmd import run as do_run
 
-    do_run(config, {"suite": suite or [], "model": model or [], "preset": preset or [], "limit": limit,
-                    "repeats": repeats, "concurrency": concurrency, "store": store, "progress": progress,
-                    "json": as_json, "quarter": quarter, "sweep_only": sweep_only, "preview": preview,
-                    "revise": revise})  # fmt: skip
+    do_run(
+        config,
+        {
+            "suite": suite or [],
+            "model": model or [],
+            "preset": preset or [],
+            "limit": limit,
+            "repeats": repeats,
+            "concurrency": concurrency,
+            "store": store,
+            "progress": progress,
+            "json": as_json,
+            "quarter": quarter,
+            "sweep_only": sweep_only,
+            "preview": preview,
+            "revise": revise,
+        },
+    )
 
 
 @app.command()
@@ -129,8 +152,9 @@ def results(
     """Print the leaderboard again from the store (each suite's newest version)."""
     from llamune_eval.cli.run_cmd import results as do_results
 
-    do_results(config, {"suite": suite or [], "model": model or [], "preset": preset or [], "store": store,
-                        "json": as_json})  # fmt: skip
+    do_results(
+        config, {"suite": suite or [], "model": model or [], "preset": preset or [], "store": store, "json": as_json}
+    )
 
 
 @app.command()
@@ -257,7 +281,34 @@ def engine_serve(
 
 
 def run() -> None:
-    main_wrapper(app)
+    """The console script. Once the command is done the process ends without tearing the interpreter down
+    (freeing every module and object costs 0.1 s after a quarter's run, 4 % of a 1,000-item run on a fast engine):
+    stdout and stderr are flushed and the atexit handlers run first, and every file and store a command opens is
+    closed before it returns. With another thread still running, the ordinary exit waits for it."""
+    code: int = 0
+    try:
+        main_wrapper(app)
+    except SystemExit as exc:
+        if exc.code is not None and not isinstance(exc.code, int):
+            raise
+        code = exc.code or 0
+    _leave(code)
+
+
+def _leave(code: int) -> None:
+    import atexit
+    import contextlib
+    import os
+    import sys
+    import threading
+
+    if threading.active_count() > 1:
+        raise SystemExit(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe (`| head`): nothing more can be said there
+            stream.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -22,8 +22,9 @@ def listed_if_needed(cfg: Any, store: Any) -> list[Any]:
     from llamune_eval.store.selection import model_facts
 
     facts = model_facts(store)
-    unknown = [m for m in store.models() if not facts.get(m, {}).get("size_bytes")
-               and m not in cfg.recommend.model_sizes]  # fmt: skip
+    unknown = [
+        m for m in store.models() if not facts.get(m, {}).get("size_bytes") and m not in cfg.recommend.model_sizes
+    ]
     if not unknown:
         return []
     from llamune_eval.engines import open_engine
@@ -35,8 +36,15 @@ def listed_if_needed(cfg: Any, store: Any) -> list[Any]:
     return run_async(listed)
 
 
-def recommend(config: Path | None, quarter: str, out: Path | None, store_path: Path | None, preview: bool,
-              revise: bool, as_json: bool) -> None:  # fmt: skip
+def recommend(
+    config: Path | None,
+    quarter: str,
+    out: Path | None,
+    store_path: Path | None,
+    preview: bool,
+    revise: bool,
+    as_json: bool,
+) -> None:
     from llamune_eval.cli._common import fail
     from llamune_eval.store.results import Store
 
@@ -49,8 +57,7 @@ def recommend(config: Path | None, quarter: str, out: Path | None, store_path: P
         listed = listed_if_needed(cfg, store)
         from llamune_eval.recommend import decide_and_publish
 
-        data, written, status = decide_and_publish(cfg, store, quarter, listed, folder,
-                                                   preview=preview, revise=revise)  # fmt: skip
+        data, written, status = decide_and_publish(cfg, store, quarter, listed, folder, preview=preview, revise=revise)
     if as_json:
         print_json(
             {
@@ -64,7 +71,10 @@ def recommend(config: Path | None, quarter: str, out: Path | None, store_path: P
         )
         return
     for tier, ev in zip(data["tiers"], data["evidence"]["tiers"], strict=True):
-        console.print(f"{tier['memoryGB']} GB: {' → '.join(tier['executionOrder'])} (同時 {tier['concurrentLimit']})",
-                      highlight=False, markup=False)  # fmt: skip
+        console.print(
+            f"{tier['memoryGB']} GB: {' → '.join(tier['executionOrder'])} (同時 {tier['concurrentLimit']})",
+            highlight=False,
+            markup=False,
+        )
         console.print(f"  {ev['decision']['reason']}", highlight=False, markup=False)
     err_console.print(f"{written}: {STATUS[status]}", markup=False)

@@ -2,53 +2,73 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
 from rich.markup import escape
 from rich.table import Table
 
-from llamune_eval.cli._common import fail, load_config, run_async
+from llamune_eval.cli._common import cell, fail, load_config, run_async
 from llamune_eval.ui import console, err_console, print_json
-
-
-def _fmt(value: float | None, digits: int = 3) -> str:
-    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
 def print_leaderboard(rows: list[Any], title: str = "Leaderboard") -> None:
     table = Table(title=title, title_justify="left")
-    for col in ("suite", "model", "preset", "metric", "strict", "95% CI", "lenient", "gap", "n", "err%", "parse-fail%",
-                "judge", "tok/s"):  # fmt: skip
+    for col in (
+        "suite",
+        "model",
+        "preset",
+        "metric",
+        "strict",
+        "95% CI",
+        "lenient",
+        "gap",
+        "n",
+        "err%",
+        "parse-fail%",
+        "judge",
+        "tok/s",
+    ):
         table.add_column(col, justify="left" if col in ("suite", "model", "preset", "metric") else "right")
     for r in rows:
-        ci = f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]" if r.ci_low is not None else "-"
+        ci = f"[{cell(r.ci_low)}, {cell(r.ci_high)}]" if r.ci_low is not None else "-"
         same = r.lenient is None or r.gap == 0
         fails = f"{100 * r.parse_fail_rate:.1f}" + ("" if same else f" ({100 * r.lenient_parse_fail_rate:.1f})")
         table.add_row(
-            escape(r.suite), escape(r.model), escape(r.preset), r.metric, _fmt(r.value), ci,
-            "=" if same else _fmt(r.lenient), "" if same else f"{r.gap:+.3f}", str(r.n), f"{100 * r.error_rate:.1f}",
-            fails, str(r.pending_judge or "-"), _fmt(r.median_tokens_per_s, 1),
-        )  # fmt: skip
+            escape(r.suite),
+            escape(r.model),
+            escape(r.preset),
+            r.metric,
+            cell(r.value),
+            ci,
+            "=" if same else cell(r.lenient),
+            "" if same else f"{r.gap:+.3f}",
+            str(r.n),
+            f"{100 * r.error_rate:.1f}",
+            fails,
+            str(r.pending_judge or "-"),
+            cell(r.median_tokens_per_s, 1),
+        )
     console.print(table)
-    console.print("strict: the published conventions (the headline); lenient: the label found anywhere in the answer; "
-                  "gap = strict − lenient, what following the answer format costs (README: Scoring profiles).",
-                  style="dim", highlight=False)  # fmt: skip
+    console.print(
+        "strict: the published conventions (the headline); lenient: the label found anywhere in the answer; "
+        "gap = strict − lenient, what following the answer format costs (README: Scoring profiles).",
+        style="dim",
+        highlight=False,
+    )
 
 
 def _announce(run_id: str, planned: int, skipped: int, path: Path) -> None:
-    err_console.print(f"run {run_id}: {planned} samples planned, {skipped} already stored, {planned - skipped} to "
-                      f"generate → {path}", markup=False)  # fmt: skip
+    err_console.print(
+        f"run {run_id}: {planned} samples planned, {skipped} already stored, {planned - skipped} to generate → {path}",
+        markup=False,
+    )
 
 
-def _board(cfg: Any, store_path: Path, quarter: str | None, keys: set[str] | None = None, **filters: Any) -> list[Any]:
+def _board(cfg: Any, store: Any, quarter: str | None, keys: set[str] | None = None, **filters: Any) -> list[Any]:
     from llamune_eval.analysis import Evidence, leaderboard
-    from llamune_eval.store.results import Store
 
-    with Store(store_path) as store:
-        ev = Evidence.load(store, quarter, keys=keys, seed=cfg.run.seed)
-    return leaderboard(ev, **filters)
+    return leaderboard(Evidence.load(store, quarter, keys=keys, seed=cfg.run.seed), **filters)
 
 
 def run(config: Path | None, opts: dict[str, Any]) -> None:
@@ -58,36 +78,52 @@ def run(config: Path | None, opts: dict[str, Any]) -> None:
     from llamune_eval.ui import RichWatcher
 
     cfg = load_config(config)
-    spec = Sweep(suites=opts["suite"], models=opts["model"], presets=opts["preset"], limit=opts["limit"],
-                 repeats=opts["repeats"], concurrency=opts["concurrency"], store=opts["store"],
-                 progress=opts["progress"], quarter=opts["quarter"],
-                 display=RichWatcher(opts["progress"]))  # fmt: skip
+    spec = Sweep(
+        suites=opts["suite"],
+        models=opts["model"],
+        presets=opts["preset"],
+        limit=opts["limit"],
+        repeats=opts["repeats"],
+        concurrency=opts["concurrency"],
+        store=opts["store"],
+        quarter=opts["quarter"],
+        display=RichWatcher(opts["progress"]),
+    )
     quarter = None
     try:
         if opts["sweep_only"]:
             outcome = run_async(lambda: sweep(cfg, spec, on_plan=_announce))
-            outcome.store.close()
+            with outcome.store:
+                rows = _board(cfg, outcome.store, None, outcome.keys)
         else:
             from llamune_eval.quarter import run_quarter
 
-            whole = run_async(lambda: run_quarter(cfg, spec, opts["quarter"], on_plan=_announce,
-                                                  preview=opts["preview"], revise=opts["revise"]))  # fmt: skip
-            outcome, quarter = whole.sweep, whole
+            whole = run_async(
+                lambda: run_quarter(
+                    cfg, spec, opts["quarter"], on_plan=_announce, preview=opts["preview"], revise=opts["revise"]
+                )
+            )
+            outcome, quarter, rows = whole.sweep, whole, whole.board
     except KeyboardInterrupt:
         fail("interrupted: every finished sample is stored; run the same command again to resume", 130)
-    rows = _board(cfg, outcome.store.path, None, outcome.keys)
     if opts["json"]:
         stages = [vars(s) for s in quarter.stages] if quarter else []
-        print_json({"run_id": outcome.run_id, "quarter": quarter.quarter if quarter else
-                    (opts["quarter"] or cfg.run.quarter or next_quarter()), "stages": stages,
-                    "leaderboard": rows})  # fmt: skip
+        print_json(
+            {
+                "run_id": outcome.run_id,
+                "quarter": quarter.quarter if quarter else (opts["quarter"] or cfg.run.quarter or next_quarter()),
+                "stages": stages,
+                "leaderboard": rows,
+            }
+        )
     else:
         print_leaderboard(rows, title=f"Leaderboard (run {outcome.run_id})")
         if quarter:
             _closing(quarter)
     if outcome.errors:
-        err_console.print(f"[yellow]{outcome.errors} sample(s) failed[/] (stored with their error; a re-run retries "
-                          "them)")  # fmt: skip
+        err_console.print(
+            f"[yellow]{outcome.errors} sample(s) failed[/] (stored with their error; a re-run retries them)"
+        )
     if opts["sweep_only"] and cfg.judge.models:
         err_console.print("judge stage not run (--sweep-only): `llamune-eval judge` grades the stored answers")
 
@@ -111,7 +147,12 @@ def results(config: Path | None, opts: dict[str, Any]) -> None:
     path = Path(opts["store"] or cfg.paths.store)
     if not path.exists():
         fail(f"{path}: no results store yet (run `llamune-eval run` first)")
-    rows = _board(cfg, path, opts.get("quarter"), suites=opts["suite"], models=opts["model"], presets=opts["preset"])
+    from llamune_eval.store.results import Store
+
+    with Store(path) as store:
+        rows = _board(
+            cfg, store, opts.get("quarter"), suites=opts["suite"], models=opts["model"], presets=opts["preset"]
+        )
     if opts["json"]:
         print_json(rows)
     elif not rows:
@@ -160,7 +201,17 @@ def compare(config: Path | None, a: str, b: str, store_path: Path | None, as_jso
     for col in ("suite", "compared", "test", "n", "A", "B", "A - B", "95% CI", "p", "p (Holm)"):
         table.add_column(col, justify="left" if col in ("suite", "compared", "test") else "right")
     for r in rows:
-        table.add_row(escape(r.suite), r.value, r.test, str(r.n), _fmt(r.mean_a), _fmt(r.mean_b), _fmt(r.diff),
-                      f"[{_fmt(r.low)}, {_fmt(r.high)}]", _fmt(r.p, 4), _fmt(r.p_holm, 4))  # fmt: skip
+        table.add_row(
+            escape(r.suite),
+            r.value,
+            r.test,
+            str(r.n),
+            cell(r.mean_a),
+            cell(r.mean_b),
+            cell(r.diff),
+            f"[{cell(r.low)}, {cell(r.high)}]",
+            cell(r.p, 4),
+            cell(r.p_holm, 4),
+        )
     console.print(table)
     console.print(summary, markup=False, highlight=False)

@@ -20,9 +20,20 @@ def show_suites(config: Path | None, as_json: bool) -> None:
     for ref in discover(cfg):
         try:
             suite = ref.load()
-            rows.append({"name": suite.name, "kind": suite.kind, "category": suite.category, "items": len(suite.items),
-                         "metric": suite.metric, "version": suite.version, "template": suite.template_version,
-                         "source": suite.source, "data": suite.data, "error": None})  # fmt: skip
+            rows.append(
+                {
+                    "name": suite.name,
+                    "kind": suite.kind,
+                    "category": suite.category,
+                    "items": len(suite.items),
+                    "metric": suite.metric,
+                    "version": suite.version,
+                    "template": suite.template_version,
+                    "source": suite.source,
+                    "data": suite.data,
+                    "error": None,
+                }
+            )
         except SuiteError as exc:
             rows.append({"name": ref.name, "kind": ref.kind, "source": ref.source, "error": str(exc)})
     unavailable = [{"name": k, "reason": v} for k, v in UNAVAILABLE.items()]
@@ -37,8 +48,15 @@ def show_suites(config: Path | None, as_json: bool) -> None:
             table.add_row(escape(r["name"]), r["kind"], "-", "-", "-", "-", f"[red]{escape(r['error'])}[/]")
         else:
             data = r["data"]["origin"] + (f" ({r['data']['dataset']})" if r["data"].get("dataset") else "")
-            table.add_row(escape(r["name"]), r["kind"], str(r["items"]), r["metric"], r["template"], escape(data),
-                          escape(r["source"]))  # fmt: skip
+            table.add_row(
+                escape(r["name"]),
+                r["kind"],
+                str(r["items"]),
+                r["metric"],
+                r["template"],
+                escape(data),
+                escape(r["source"]),
+            )
     console.print(table)
     for u in unavailable:
         console.print(f"[yellow]{u['name']}: unavailable[/] — {u['reason']}")

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
-from typing import Any
 
 from rich.markup import escape
 from rich.table import Table
 
-from llamune_eval.cli._common import load_config
+from llamune_eval.cli._common import cell, load_config
 from llamune_eval.ui import console, err_console, print_json
-
-
-def _fmt(value: Any, digits: int = 2) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
 
 def ingest_paths(config: Path | None, paths: list[Path], store_path: Path | None) -> None:
@@ -43,16 +35,23 @@ def report(config: Path | None, quarter: str | None, store_path: Path | None, as
     for col in ("model", "count", "avg time (s)", "success", "rating", "rated"):
         table.add_column(col, justify="left" if col == "model" else "right")
     for model, m in metrics["modelUsage"].items():
-        table.add_row(escape(model), str(m["count"]), _fmt(m["averageExecutionTime"]), _fmt(m["successRate"]),
-                      _fmt(m["userRating"]), str(m["ratings"]))  # fmt: skip
+        table.add_row(
+            escape(model),
+            str(m["count"]),
+            cell(m["averageExecutionTime"], 2),
+            cell(m["successRate"], 2),
+            cell(m["userRating"], 2),
+            str(m["ratings"]),
+        )
     console.print(table)
     fb = metrics["userFeedback"]
     console.print(f"👍 {fb['thumbsUp']}  👎 {fb['thumbsDown']}  comments: {len(fb['comments'])}")
     for comment in fb["comments"][-5:]:
         console.print(f"  「{comment}」", highlight=False, markup=False)
     for category, rows in metrics["taskPerformance"].items():
-        console.print(f"{category}: " + ", ".join(f"{r['model']} ×{r['count']}" for r in rows), highlight=False,
-                      markup=False)  # fmt: skip
+        console.print(
+            f"{category}: " + ", ".join(f"{r['model']} ×{r['count']}" for r in rows), highlight=False, markup=False
+        )
     for config_name, a in metrics["retryAdoption"].items():
         console.print(f"/retry {config_name}: {a['adopted']}/{a['retries']} adopted", markup=False)
     for name, (point, low, high) in metrics["retryBradleyTerry"].items():

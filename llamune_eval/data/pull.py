@@ -73,12 +73,21 @@ def _from_hub(dataset: Dataset, file: DataFile, target: Path) -> None:
             out.write(jsonio.dumps(row) + "\n")
 
 
-def pull(datasets: list[Dataset], root: Path, *, mirror: Path | None = None, allow_network: bool = False,
-         timeout: float = 120.0, progress: Progress | None = None) -> list[Manifest]:  # fmt: skip
+def pull(
+    datasets: list[Dataset],
+    root: Path,
+    *,
+    mirror: Path | None = None,
+    allow_network: bool = False,
+    timeout: float = 120.0,
+    progress: Progress | None = None,
+) -> list[Manifest]:
     """Fetch each dataset and install it under `root` (one at a time; a failure leaves the others installed)."""
     if mirror is None and not allow_network:
-        raise DataError("pulling from upstream needs [network] allow_hub = true (a connected machine); "
-                        "in a closed network use `data import BUNDLE`, or `data pull --from FOLDER`")  # fmt: skip
+        raise DataError(
+            "pulling from upstream needs [network] allow_hub = true (a connected machine); "
+            "in a closed network use `data import BUNDLE`, or `data pull --from FOLDER`"
+        )
     if mirror is not None and not mirror.is_dir():
         raise DataError(f"{mirror}: no such folder")
     root.mkdir(parents=True, exist_ok=True)
@@ -106,13 +115,22 @@ def pull(datasets: list[Dataset], root: Path, *, mirror: Path | None = None, all
                 with target.open("rb") as f:
                     sha, size, lines = sha256_of(f)
                 published = check_published(dataset, file.name, sha, str(mirror or dataset.base))
-                entries.append(FileEntry(name=file.name, sha256=sha, bytes=size, rows=_rows(target, lines),
-                                         published=published))  # fmt: skip
-            manifest = Manifest(name=dataset.name, title=dataset.title, version=dataset.version,
-                                licence=dataset.licence, kind=dataset.kind, source=str(mirror or dataset.base),
-                                pulled_at=now(), files=entries)  # fmt: skip
-            (staging / dataset.name / MANIFEST).write_text(jsonio.dumps(manifest.model_dump(mode="json"),
-                                                                        indent=2), encoding="utf-8")  # fmt: skip
+                entries.append(
+                    FileEntry(name=file.name, sha256=sha, bytes=size, rows=_rows(target, lines), published=published)
+                )
+            manifest = Manifest(
+                name=dataset.name,
+                title=dataset.title,
+                version=dataset.version,
+                licence=dataset.licence,
+                kind=dataset.kind,
+                source=str(mirror or dataset.base),
+                pulled_at=now(),
+                files=entries,
+            )
+            (staging / dataset.name / MANIFEST).write_text(
+                jsonio.dumps(manifest.model_dump(mode="json"), indent=2), encoding="utf-8"
+            )
             swap_in(staging / dataset.name, root / dataset.name)
             done.append(manifest)
         finally:

@@ -72,8 +72,10 @@ def check_published(dataset: Dataset, name: str, sha256: str, where: str) -> boo
     if known.sha256 is None:
         return None
     if known.sha256 != sha256:
-        raise DataError(f"{where}: {dataset.name}/{name} has sha256 {sha256[:16]}…, the published file has "
-                        f"{known.sha256[:16]}… (not {dataset.title} {dataset.version})")  # fmt: skip
+        raise DataError(
+            f"{where}: {dataset.name}/{name} has sha256 {sha256[:16]}…, the published file has "
+            f"{known.sha256[:16]}… (not {dataset.title} {dataset.version})"
+        )
     return True
 
 
@@ -157,8 +159,9 @@ def import_bundle(root: Path, source: Path) -> list[Manifest]:
     try:
         bundle = _unpack(source, staging)
         for manifest in bundle.datasets:
-            (staging / manifest.name / MANIFEST).write_bytes(jsonio.dumps(manifest.model_dump(mode="json"),
-                                                                          indent=2).encode())  # fmt: skip
+            (staging / manifest.name / MANIFEST).write_bytes(
+                jsonio.dumps(manifest.model_dump(mode="json"), indent=2).encode()
+            )
         for manifest in bundle.datasets:  # every file verified: now swap each dataset in
             swap_in(staging / manifest.name, root / manifest.name)
         return bundle.datasets
@@ -183,9 +186,11 @@ def _unpack(source: Path, staging: Path) -> Bundle:
             with (staging / manifest.name / entry.name).open("rb") as f:
                 sha, size, _ = sha256_of(f)
             if sha != entry.sha256 or size != entry.bytes:
-                raise DataError(f"{source}: {manifest.name}/{entry.name} does not match its manifest "
-                                f"(sha256 {sha[:16]}…, expected {entry.sha256[:16]}…): the bundle was altered "
-                                "or damaged; nothing was installed")  # fmt: skip
+                raise DataError(
+                    f"{source}: {manifest.name}/{entry.name} does not match its manifest "
+                    f"(sha256 {sha[:16]}…, expected {entry.sha256[:16]}…): the bundle was altered "
+                    "or damaged; nothing was installed"
+                )
             check_published(CATALOG[manifest.name], entry.name, sha, str(source))
     return bundle
 

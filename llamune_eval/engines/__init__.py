@@ -76,25 +76,39 @@ def build_backends(cfg: Config) -> list[Backend]:
         if ec.kind == "embedded":
             out.append(
                 EmbeddedBackend(
-                    _embedded_models(ec), parallel=ec.parallel, ctx_per_slot=ec.ctx_per_slot,
-                    threads=ec.threads, timeouts=cfg.timeouts, cache_dir=cfg.paths.cache,
+                    _embedded_models(ec),
+                    parallel=ec.parallel,
+                    ctx_per_slot=ec.ctx_per_slot,
+                    threads=ec.threads,
+                    timeouts=cfg.timeouts,
+                    cache_dir=cfg.paths.cache,
                 )
-            )  # fmt: skip
+            )
             continue
         key = os.environ.get(ec.api_key_env) if ec.api_key_env else None
         for url in ec.endpoint_urls() or [ollama_url()]:
             if ec.kind == "ollama":
                 think: dict[str, bool | str] = {n: o.think for n, o in cfg.models.items() if o.think is not None}
-                out.append(OllamaBackend(url, timeouts=cfg.timeouts, max_concurrency=ec.max_concurrency,
-                                         keep_alive=ec.keep_alive, think=think,
-                                         num_parallel=ec.num_parallel))  # fmt: skip
+                out.append(
+                    OllamaBackend(
+                        url,
+                        timeouts=cfg.timeouts,
+                        max_concurrency=ec.max_concurrency,
+                        keep_alive=ec.keep_alive,
+                        think=think,
+                        num_parallel=ec.num_parallel,
+                    )
+                )
             else:
                 out.append(
                     OpenAIBackend(
-                        url, timeouts=cfg.timeouts, api_key=key,
-                        max_concurrency=ec.max_concurrency, strict_params=ec.strict_params,
+                        url,
+                        timeouts=cfg.timeouts,
+                        api_key=key,
+                        max_concurrency=ec.max_concurrency,
+                        strict_params=ec.strict_params,
                     )
-                )  # fmt: skip
+                )
     return out
 
 

@@ -76,9 +76,15 @@ class EmbeddedServer:
         if self.alive and self.url:
             return self.url
         spec = {
-            "path": str(self.path), "alias": self.name, "parallel": self.parallel, "host": self.host,
-            "ctx_per_slot": self.ctx_per_slot, "threads": self.threads, "port": self.port, "parent": os.getpid(),
-        }  # fmt: skip
+            "path": str(self.path),
+            "alias": self.name,
+            "parallel": self.parallel,
+            "host": self.host,
+            "ctx_per_slot": self.ctx_per_slot,
+            "threads": self.threads,
+            "port": self.port,
+            "parent": os.getpid(),
+        }
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         if self.log_path.exists() and self.log_path.stat().st_size:  # the previous child's log (a crash's) is kept
             self.log_path.replace(self.log_path.with_name(self.log_path.name + ".1"))
@@ -253,21 +259,31 @@ class EmbeddedBackend:
                 continue  # listed models must be servable; `models` reports the missing ones separately
             out.append(
                 ModelInfo(
-                    name=name, engine=self.kind, endpoint=self.endpoint, size_bytes=info.size_bytes,
-                    family=info.architecture, parameter_count=info.parameter_count,
-                    quantization=info.quantization, context_length=info.context_length, digest=digest,
+                    name=name,
+                    engine=self.kind,
+                    endpoint=self.endpoint,
+                    size_bytes=info.size_bytes,
+                    family=info.architecture,
+                    parameter_count=info.parameter_count,
+                    quantization=info.quantization,
+                    context_length=info.context_length,
+                    digest=digest,
                 )
-            )  # fmt: skip
+            )
         return out
 
     async def loaded(self) -> list[LoadedModel]:
         return [
             LoadedModel(
-                name=name, engine=self.kind, endpoint=srv.url or self.endpoint,
-                memory_bytes=srv.rss_bytes(), context_length=srv.ctx_per_slot,
+                name=name,
+                engine=self.kind,
+                endpoint=srv.url or self.endpoint,
+                memory_bytes=srv.rss_bytes(),
+                context_length=srv.ctx_per_slot,
             )
-            for name, (srv, _) in self._servers.items() if srv.alive
-        ]  # fmt: skip
+            for name, (srv, _) in self._servers.items()
+            if srv.alive
+        ]
 
     async def server(self, name: str) -> tuple[EmbeddedServer, OpenAIBackend]:
         """The running child for `name`, started (or restarted after a crash) on demand."""

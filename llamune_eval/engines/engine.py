@@ -110,6 +110,7 @@ class Engine:
         self.timeouts = timeouts or Timeouts()
         self._pools: dict[str, Pool] = {}
         self._routes: dict[str, list[Backend]] | None = None
+        self._listing: list[ModelInfo] | None = None
         self._single = Pool(self.backends) if len(self.backends) == 1 else None
         self._route_lock = asyncio.Lock()
 
@@ -127,10 +128,14 @@ class Engine:
     async def health(self) -> list[Health]:
         return list(await asyncio.gather(*(b.health() for b in self.backends)))
 
-    async def list_models(self) -> list[ModelInfo]:
-        """Every model of every reachable backend (an unreachable one shows up in `health`)."""
-        results = await asyncio.gather(*(b.list_models() for b in self.backends), return_exceptions=True)
-        return [m for r in results if isinstance(r, list) for m in r]
+    async def list_models(self, *, fresh: bool = False) -> list[ModelInfo]:
+        """Every model of every reachable backend (an unreachable one shows up in `health`). Asked once per
+        Engine: a run's sweep, judge and recommend share one answer (Ollama's costs a request per model);
+        `fresh` asks again."""
+        if self._listing is None or fresh:
+            results = await asyncio.gather(*(b.list_models() for b in self.backends), return_exceptions=True)
+            self._listing = [m for r in results if isinstance(r, list) for m in r]
+        return list(self._listing)
 
     async def loaded(self) -> list[LoadedModel]:
         results = await asyncio.gather(*(b.loaded() for b in self.backends), return_exceptions=True)
@@ -138,7 +143,7 @@ class Engine:
 
     async def _refresh_routes(self) -> dict[str, list[Backend]]:
         routes: dict[str, list[Backend]] = {}
-        for model in await self.list_models():
+        for model in await self.list_models(fresh=self._routes is not None):  # a model missing: ask again
             backend = next(b for b in self.backends if b.endpoint == model.endpoint and b.kind == model.engine)
             routes.setdefault(model.name, []).append(backend)
         self._routes = routes

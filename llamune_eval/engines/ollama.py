@@ -91,9 +91,15 @@ class OllamaBackend:
     kind = "ollama"
 
     def __init__(
-        self, base_url: str | None = None, *, timeouts: Timeouts | None = None, max_concurrency: int = 4,
-        keep_alive: str | None = "30m", think: dict[str, bool | str] | None = None, num_parallel: int | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        base_url: str | None = None,
+        *,
+        timeouts: Timeouts | None = None,
+        max_concurrency: int = 4,
+        keep_alive: str | None = "30m",
+        think: dict[str, bool | str] | None = None,
+        num_parallel: int | None = None,
+    ) -> None:
         self.endpoint = ollama_url(base_url) if base_url is None or "://" not in base_url else base_url.rstrip("/")
         self.max_concurrency = max_concurrency
         self.keep_alive = keep_alive
@@ -218,8 +224,12 @@ class OllamaBackend:
         options = self.options(params)
         if model in self.contexts:
             options["num_ctx"] = self.contexts[model]
-        body: dict[str, Any] = {"model": model, "messages": [{"role": m.role, "content": m.content} for m in messages],
-                                "stream": True, "options": options}  # fmt: skip
+        body: dict[str, Any] = {
+            "model": model,
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "stream": True,
+            "options": options,
+        }
         if self.keep_alive is not None:
             body["keep_alive"] = self.keep_alive
         if model in self.think:
@@ -264,9 +274,11 @@ class OllamaBackend:
         if final is None:
             raise EngineError(ErrorKind.STREAM_CUT, "stream ended before the final object", endpoint=self.endpoint)
         wall = clock.elapsed()
-        seconds = {key.removesuffix("_duration"): float(final[key]) * NS
-                   for key in ("total_duration", "load_duration", "prompt_eval_duration", "eval_duration")
-                   if isinstance(final.get(key), int | float)}  # fmt: skip
+        seconds = {
+            key.removesuffix("_duration"): float(final[key]) * NS
+            for key in ("total_duration", "load_duration", "prompt_eval_duration", "eval_duration")
+            if isinstance(final.get(key), int | float)
+        }
         load = seconds.get("load", 0.0)
         engine_work = load + seconds.get("prompt_eval", 0.0) + seconds.get("eval", 0.0)
         # what Ollama did not spend on this request: waiting for a free slot (and the HTTP round trip)

@@ -57,6 +57,7 @@ class OpenAIBackend:
         self._ctx: int | None = None  # per-request context the server can hold, when it tells
         self._flavor_lock = asyncio.Lock()
         self._probed = False
+        self._raw: list[dict[str, Any]] | None = None
 
     async def _detect(self) -> str:
         if not self._probed:
@@ -82,15 +83,18 @@ class OpenAIBackend:
         lens = [int(m["max_model_len"]) for m in models if m.get("max_model_len")]
         self._ctx = min(lens) if lens else None
 
-    async def _models_raw(self) -> list[dict[str, Any]]:
-        data = await get_json(self._client, "/v1/models", self.endpoint)
-        return list(data.get("data") or [])
+    async def _models_raw(self, *, fresh: bool = False) -> list[dict[str, Any]]:
+        """`/v1/models`, remembered: the flavour probe and `loaded` reuse the last listing."""
+        if self._raw is None or fresh:
+            data = await get_json(self._client, "/v1/models", self.endpoint)
+            self._raw = list(data.get("data") or [])
+        return self._raw
 
     async def health(self) -> Health:
         try:
             resp = await self._client.get("/health")
             if resp.status_code == 404:  # vLLM and LM Studio variants: the model list is the liveness check
-                await self._models_raw()
+                await self._models_raw(fresh=True)
                 return Health(endpoint=self.endpoint, engine=self.kind, ok=True, detail="models listed")
             body = resp.text[:200]
             return Health(endpoint=self.endpoint, engine=self.kind, ok=resp.status_code == 200, detail=body)
@@ -100,7 +104,7 @@ class OpenAIBackend:
 
     async def list_models(self) -> list[ModelInfo]:
         out = []
-        for m in await self._models_raw():
+        for m in await self._models_raw(fresh=True):
             meta = m.get("meta") or {}  # llama.cpp adds GGUF facts here
             out.append(
                 ModelInfo(
@@ -120,8 +124,8 @@ class OpenAIBackend:
         if await self._detect() == GENERIC:
             return []
         return [
-            LoadedModel(name=m.name, engine=self.kind, endpoint=self.endpoint, context_length=self._ctx)
-            for m in await self.list_models()
+            LoadedModel(name=str(m["id"]), engine=self.kind, endpoint=self.endpoint, context_length=self._ctx)
+            for m in await self._models_raw()
         ]
 
     def build_body(
@@ -175,8 +179,10 @@ class OpenAIBackend:
         refuse_oversize(messages, self._ctx, self.endpoint)
         body, unsupported = self.build_body(model, messages, params)
         if json_schema is not None:  # OpenAI's structured-output form; llama.cpp and vLLM take it too
-            body["response_format"] = {"type": "json_schema",
-                                       "json_schema": {"name": "response", "schema": json_schema}}  # fmt: skip
+            body["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "response", "schema": json_schema},
+            }
         parts: list[str] = []
         thoughts: list[str] = []
         finish: str | None = None

@@ -85,8 +85,9 @@ class Decision:
     power: dict[str, int] = field(default_factory=dict)
 
 
-def candidates(ev: Evidence, memory: dict[str, int], budget: int, rule: RecommendConfig,
-               usage: UsageSignals) -> tuple[list[Candidate], list[tuple[str, str]]]:  # fmt: skip
+def candidates(
+    ev: Evidence, memory: dict[str, int], budget: int, rule: RecommendConfig, usage: UsageSignals
+) -> tuple[list[Candidate], list[tuple[str, str]]]:
     """The configurations that may run on the tier, scored; and the others with the reason."""
     fit: list[tuple[ConfigStat, float, int]] = []
     excluded: list[tuple[str, str]] = []
@@ -109,8 +110,13 @@ def candidates(ev: Evidence, memory: dict[str, int], budget: int, rule: Recommen
     out = []
     for c, quality, need in fit:
         used = usage.of(c.model)
-        parts = {"quality": quality, "rating": used.rating, "success": used.success, "retry": used.retry,
-                 "memory": max(0.0, 1 - need / budget)}  # fmt: skip
+        parts = {
+            "quality": quality,
+            "rating": used.rating,
+            "success": used.success,
+            "retry": used.retry,
+            "memory": max(0.0, 1 - need / budget),
+        }
         points = {
             "quality": quality,
             "rating": rule.rating_weight * (used.rating - NEUTRAL),
@@ -125,23 +131,26 @@ def candidates(ev: Evidence, memory: dict[str, int], budget: int, rule: Recommen
     return sorted(out, key=lambda x: (-x.score, x.label)), excluded
 
 
-def _family(ev: Evidence, a: Candidate, b: Candidate, suites: list[str], usage: UsageSignals,
-            alpha: float) -> list[Hypothesis]:  # fmt: skip
+def _family(
+    ev: Evidence, a: Candidate, b: Candidate, suites: list[str], usage: UsageSignals, alpha: float
+) -> list[Hypothesis]:
     key = ("family", a.label, b.label, alpha)
     if key not in ev.memo:
         ev.memo[key] = _tests(ev, a, b, suites, usage, alpha)
     return list(ev.memo[key])
 
 
-def _tests(ev: Evidence, a: Candidate, b: Candidate, suites: list[str], usage: UsageSignals,
-           alpha: float) -> list[Hypothesis]:  # fmt: skip
+def _tests(
+    ev: Evidence, a: Candidate, b: Candidate, suites: list[str], usage: UsageSignals, alpha: float
+) -> list[Hypothesis]:
     """Is `a` better than `b`? Every counted suite's paired test and the usage tests form one family, two-sided
     and Holm-corrected; `favours` names the configuration a significant difference favours. The paired latency
     test is reported beside them but is not evidence for a change: benchmark latencies move with the machine's
     load and the run's order, so speed enters the decision through the score alone."""
-    rows: list[Hypothesis] = [Hypothesis(name=c.suite, test=c.test, n=c.n, diff=c.diff, low=c.low, high=c.high,
-                                         p=c.p, note=c.note)
-                              for c in compare_configs(ev, a.config, b.config, suites, correct=False)]  # fmt: skip
+    rows: list[Hypothesis] = [
+        Hypothesis(name=c.suite, test=c.test, n=c.n, diff=c.diff, low=c.low, high=c.high, p=c.p, note=c.note)
+        for c in compare_configs(ev, a.config, b.config, suites, correct=False)
+    ]
     for t in usage.tests(a.config.model, b.config.model):
         rows.append(Hypothesis(name=t.name, test=t.test, n=t.n, diff=t.diff, low=None, high=None, p=t.p))
     apply_holm(rows)
@@ -152,8 +161,19 @@ def _tests(ev: Evidence, a: Candidate, b: Candidate, suites: list[str], usage: U
     note = None
     if lat.diff is not None:
         note = f"{a.label} の応答時間は {b.label} の {math.exp(-lat.diff):.2f} 倍（設問ごとの比の幾何平均）"
-    rows.append(Hypothesis(name="latency", test=lat.test, n=lat.n, diff=lat.diff, low=lat.low, high=lat.high,
-                           p=lat.p, note=note, in_family=False))  # fmt: skip
+    rows.append(
+        Hypothesis(
+            name="latency",
+            test=lat.test,
+            n=lat.n,
+            diff=lat.diff,
+            low=lat.low,
+            high=lat.high,
+            p=lat.p,
+            note=note,
+            in_family=False,
+        )
+    )
     return rows
 
 
@@ -167,8 +187,7 @@ def _margin(ev: Evidence, a: Candidate, b: Candidate, suites: list[str], thresho
     return Margin(diff, low, high, threshold, needed, enough, enough and diff is not None and diff >= threshold)
 
 
-def power(ev: Evidence, a: ConfigStat, b: ConfigStat | None, suites: list[str], delta: float = DELTA
-          ) -> dict[str, int]:  # fmt: skip
+def power(ev: Evidence, a: ConfigStat, b: ConfigStat | None, suites: list[str], delta: float = DELTA) -> dict[str, int]:
     """Per suite, the paired items needed to detect `delta` on the 0-1 scale (80% power, alpha 0.05): from the
     paired differences of `a` and `b`, or from `a` alone as if against an independent equal configuration."""
     out = {}
@@ -177,37 +196,59 @@ def power(ev: Evidence, a: ConfigStat, b: ConfigStat | None, suites: list[str], 
         sb = b.suites.get(s) if b is not None else None
         keys = sorted(set(sa.values) & set(sb.values)) if sb is not None else []
         if sb is not None and keys:
-            sd = difference_sd([task.unit_value(sa.values[k]) for k in keys],
-                               [task.unit_value(sb.values[k]) for k in keys])  # fmt: skip
+            sd = difference_sd(
+                [task.unit_value(sa.values[k]) for k in keys], [task.unit_value(sb.values[k]) for k in keys]
+            )
         else:
             sd = independent_sd([task.unit_value(v) for v in sa.values.values()])
         out[s] = items_needed(sd, delta)
     return out
 
 
-def decide(ev: Evidence, tier_gb: int, memory: dict[str, int], rule: RecommendConfig, usage: UsageSignals,
-           previous: tuple[str, str] | None = None, previous_version: str | None = None) -> Decision:  # fmt: skip
+def decide(
+    ev: Evidence,
+    tier_gb: int,
+    memory: dict[str, int],
+    rule: RecommendConfig,
+    usage: UsageSignals,
+    previous: tuple[str, str] | None = None,
+    previous_version: str | None = None,
+) -> Decision:
     """The tier's main configuration by the rule above, with everything that decided it."""
     budget = int(tier_gb * rule.headroom * 1024**3)
     pool, excluded = candidates(ev, memory, budget, rule, usage)
     if not pool:
         if any("GB, over" in why for _, why in excluded) and len(excluded) == len(ev.configs):
             raise InputError(f"tier {tier_gb} GB: no evaluated model fits in {rule.headroom:.0%} of its memory")
-        raise InputError(f"tier {tier_gb} GB: no configuration has a value on every counted suite "
-                         f"({'; '.join(f'{c}: {why}' for c, why in excluded[:3])})")  # fmt: skip
+        raise InputError(
+            f"tier {tier_gb} GB: no configuration has a value on every counted suite "
+            f"({'; '.join(f'{c}: {why}' for c, why in excluded[:3])})"
+        )
     suites = ev.counted_suites()
     on_front = front(pool, lambda c: (c.merit, -(ev.model_latency.get(c.config.model) or 0.0)))
     incumbent, source = _incumbent(pool, previous, previous_version)
     rivals = [c for c in on_front if c is not incumbent]
     challenger = rivals[0] if rivals else None  # the front keeps the pool's order: best score first
-    decision = Decision(tier_gb, budget, pool[0], incumbent, source, challenger, "first", "", candidates=pool,
-                        excluded=excluded, front=[c.label for c in on_front])  # fmt: skip
+    decision = Decision(
+        tier_gb,
+        budget,
+        pool[0],
+        incumbent,
+        source,
+        challenger,
+        "first",
+        "",
+        candidates=pool,
+        excluded=excluded,
+        front=[c.label for c in on_front],
+    )
     if incumbent is None:
         main = challenger or pool[0]
         other = next((c for c in pool if c is not main), None)
         decision.main, decision.challenger = main, None
-        decision.reason = (f"前四半期の選択がないため、総合点が最も高い {main.label} を選択（総合点 {main.score:.3f}"
-                           + (f"、次点 {other.label} {other.score:.3f}）" if other else "）"))  # fmt: skip
+        decision.reason = f"前四半期の選択がないため、総合点が最も高い {main.label} を選択（総合点 {main.score:.3f}" + (
+            f"、次点 {other.label} {other.score:.3f}）" if other else "）"
+        )
         if other is not None:
             decision.tests = _family(ev, main, other, suites, usage, rule.alpha)
         decision.power = power(ev, main.config, other.config if other else None, suites)
@@ -230,8 +271,9 @@ def decide(ev: Evidence, tier_gb: int, memory: dict[str, int], rule: RecommendCo
     return decision
 
 
-def _incumbent(pool: list[Candidate], previous: tuple[str, str] | None,
-               version: str | None) -> tuple[Candidate | None, str]:  # fmt: skip
+def _incumbent(
+    pool: list[Candidate], previous: tuple[str, str] | None, version: str | None
+) -> tuple[Candidate | None, str]:
     if previous is None:
         return None, "前四半期の推奨設定なし"
     model, preset = previous
@@ -254,7 +296,13 @@ def _reason(c: Candidate, i: Candidate, tests: list[Hypothesis], margin: Margin,
         return f"{c.label} に交代：総合点 {c.score:.3f} > {i.score:.3f}、根拠 " + "、".join(why)
     tested = [t.p_holm for t in tests if t.p_holm is not None]
     smallest = f"{min(tested):.3g}" if tested else "-"
-    gap = "" if margin.quality_diff is None else f"品質の差 {margin.quality_diff:+.3f}（基準 {margin.threshold:.2f}、" \
-        f"設問数{'は十分' if margin.enough else 'が不足'}）"  # fmt: skip
-    return (f"{i.label} を維持：挑戦者 {c.label} の総合点は高い（{c.score:.3f} > {i.score:.3f}）が、優位が有意でない"
-            f"（補正後 p の最小 {smallest}）。{gap}")  # fmt: skip
+    gap = (
+        ""
+        if margin.quality_diff is None
+        else f"品質の差 {margin.quality_diff:+.3f}（基準 {margin.threshold:.2f}、"
+        f"設問数{'は十分' if margin.enough else 'が不足'}）"
+    )
+    return (
+        f"{i.label} を維持：挑戦者 {c.label} の総合点は高い（{c.score:.3f} > {i.score:.3f}）が、優位が有意でない"
+        f"（補正後 p の最小 {smallest}）。{gap}"
+    )

@@ -19,7 +19,8 @@ from llamune_eval.settings import (
     canonical,
     digest_of,
     load_recommended,
-    published_files,
+    preview_file,
+    published_for,
     quarter_of,
     version_key,
 )
@@ -73,25 +74,25 @@ def _atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def publish(out_dir: Path, data: dict[str, Any], signing_key: Path | None, *, revise: bool = False
-            ) -> tuple[Path, str]:  # fmt: skip
+def publish(out_dir: Path, data: dict[str, Any], signing_key: Path | None, *, revise: bool = False) -> tuple[Path, str]:
     """Write the quarter's file; returns the path and what happened: preview, published, revised or unchanged."""
     out_dir.mkdir(parents=True, exist_ok=True)
     _atomic(out_dir / "schema.json", jsonio.dumps(json_schema(), indent=2))
     quarter = quarter_of(data["version"])
     if data.get("preview"):
-        path = out_dir / f"{quarter}.preview.json"
+        path = preview_file(out_dir, quarter)
         _atomic(path, jsonio.dumps(seal(data, signing_key), indent=2, sort_keys=True))
         return path, "preview"
-    earlier = [p for p in published_files(out_dir) if quarter_of(p.stem) == quarter]
+    earlier = published_for(out_dir, quarter)
     status = "published"
     if earlier:
         newest = earlier[0]
         try:
             current = load_recommended(newest)
         except InputError as exc:
-            raise PublishedError(f"{exc}; a published file is never overwritten: move it aside to publish "
-                                 f"{quarter} again") from exc  # fmt: skip
+            raise PublishedError(
+                f"{exc}; a published file is never overwritten: move it aside to publish {quarter} again"
+            ) from exc
         if _decision(jsonio.loads(newest.read_bytes())) == _decision(data):
             return newest, "unchanged"
         if not revise:
@@ -114,8 +115,17 @@ def _next_revision(earlier: list[Path]) -> int:
     return max(version_key(p.stem)[2] for p in earlier) + 1
 
 
-def decide_and_publish(cfg: Any, store: Any, quarter: str, listed: list[Any], out: Path, *, preview: bool | None,
-                       revise: bool, ev: Any = None) -> tuple[dict[str, Any], Path, str]:  # fmt: skip
+def decide_and_publish(
+    cfg: Any,
+    store: Any,
+    quarter: str,
+    listed: list[Any],
+    out: Path,
+    *,
+    preview: bool | None,
+    revise: bool,
+    ev: Any = None,
+) -> tuple[dict[str, Any], Path, str]:
     """build → seal → publish: the one path the `recommend` command and the quarter's run share (`ev`: evidence
     already read, which the run shares with its report)."""
     from llamune_eval.recommend.quarterly import build

@@ -10,9 +10,9 @@ from typing import Any
 from llamune_eval.analysis import Evidence
 from llamune_eval.analysis.memory import context_of, need_of
 from llamune_eval.analysis.provenance import data_sources
-from llamune_eval.config import Config as AppConfig
+from llamune_eval.config import Config
 from llamune_eval.recommend.decide import decide
-from llamune_eval.recommend.tiers import Tier, cross_checks, tier_entry, tier_evidence
+from llamune_eval.recommend.tiers import TierChoice, cross_checks, tier_entry, tier_evidence
 from llamune_eval.recommend.update import old_main, quarterly_update
 from llamune_eval.settings import QUARTER, RecommendedSettings, load_recommended, published_files, quarter_of
 from llamune_eval.store.results import Store
@@ -34,7 +34,7 @@ def in_force(out_dir: Path, quarter: str) -> RecommendedSettings | None:
     return None
 
 
-def memory_needs(ev: Evidence, store: Store, cfg: AppConfig, listed: list[ModelInfo]) -> dict[str, int]:
+def memory_needs(ev: Evidence, store: Store, cfg: Config, listed: list[ModelInfo]) -> dict[str, int]:
     """config label -> weights plus the KV cache of the preset's context. Sizes from the engines' lists, else
     the facts the runs recorded, else `[recommend.model_sizes]`; an unknown size is too little evidence."""
     facts = model_facts(store) | {m.name: m.model_dump() for m in listed if m.size_bytes}
@@ -43,13 +43,15 @@ def memory_needs(ev: Evidence, store: Store, cfg: AppConfig, listed: list[ModelI
     for c in ev.configs.values():
         _, need = need_of(c.model, context_of(c.params), facts, rule.model_sizes, rule.kv_bytes_per_param_token)
         if need is None:
-            raise InputError(f"too little evidence: the size of {c.model} is unknown (serve it, or set "
-                             f"[recommend.model_sizes] \"{c.model}\" = BYTES)")  # fmt: skip
+            raise InputError(
+                f"too little evidence: the size of {c.model} is unknown (serve it, or set "
+                f'[recommend.model_sizes] "{c.model}" = BYTES)'
+            )
         out[c.label] = need
     return out
 
 
-def thin_suites(ev: Evidence, tiers: list[Tier], min_items: int) -> list[dict[str, Any]]:
+def thin_suites(ev: Evidence, tiers: list[TierChoice], min_items: int) -> list[dict[str, Any]]:
     """Counted suites where a chosen configuration has fewer than `min_items` items: not enough to publish."""
     out: dict[str, int] = {}
     for t in tiers:
@@ -62,10 +64,23 @@ def thin_suites(ev: Evidence, tiers: list[Tier], min_items: int) -> list[dict[st
 
 
 def _usage(usage: UsageSignals) -> dict[str, Any]:
-    return {"period": usage.period or "all", "events": usage.events,
-            "models": {m: {"answers": s.answers, "successes": s.successes, "up": s.up, "down": s.down,
-                           "rating": s.rating, "success": s.success, "retry": s.retry,
-                           "retryDecisions": s.retry_decisions} for m, s in sorted(usage.models.items())}}  # fmt: skip
+    return {
+        "period": usage.period or "all",
+        "events": usage.events,
+        "models": {
+            m: {
+                "answers": s.answers,
+                "successes": s.successes,
+                "up": s.up,
+                "down": s.down,
+                "rating": s.rating,
+                "success": s.success,
+                "retry": s.retry,
+                "retryDecisions": s.retry_decisions,
+            }
+            for m, s in sorted(usage.models.items())
+        },
+    }
 
 
 def best_presets(ev: Evidence) -> dict[str, dict[str, str]]:
@@ -79,11 +94,19 @@ def best_presets(ev: Evidence) -> dict[str, dict[str, str]]:
     return {m: {cat: preset for cat, (_, preset) in cats.items()} for m, cats in sorted(best.items())}
 
 
-def build(store: Store, cfg: AppConfig, quarter: str, listed: list[ModelInfo], out_dir: Path,
-          *, preview: bool | None = None, ev: Evidence | None = None) -> dict[str, Any]:  # fmt: skip
+def build(
+    store: Store,
+    cfg: Config,
+    quarter: str,
+    listed: list[ModelInfo],
+    out_dir: Path,
+    *,
+    preview: bool | None = None,
+    ev: Evidence | None = None,
+) -> dict[str, Any]:
     """The quarter's settings (not yet sealed). `preview`: True writes a preview whatever the evidence; False
     refuses to decide on too little evidence; None (the quarter's run) makes a preview of too little evidence."""
-    if not QUARTER.match(quarter):
+    if not QUARTER.fullmatch(quarter):  # fullmatch: `$` alone would let a trailing line break through
         raise InputError(f"quarter {quarter!r} is not YYYY-Qn")
     rule = cfg.recommend
     ev = Evidence.for_quarter(store, cfg, quarter) if ev is None else ev
@@ -95,40 +118,66 @@ def build(store: Store, cfg: AppConfig, quarter: str, listed: list[ModelInfo], o
     tiers = []
     for gb in sorted(rule.tiers):
         previous = old_main(old, gb) if old else None
-        decision = decide(ev, gb, memory, rule, usage, (previous[0], previous[1] or "") if previous else None,
-                          old.version if old else None)  # fmt: skip
+        decision = decide(
+            ev,
+            gb,
+            memory,
+            rule,
+            usage,
+            (previous[0], previous[1] or "") if previous else None,
+            old.version if old else None,
+        )
         tiers.append(cross_checks(ev, decision, rule.max_models))
     thin = thin_suites(ev, tiers, rule.min_items)
     if thin and preview is False:
         listing = ", ".join(f"{t['suite']} {t['n']}" for t in thin)
-        raise InputError(f"too little evidence to publish {quarter}: items per suite {listing} (minimum "
-                         f"{rule.min_items}, [recommend] min_items); `--preview` writes a preview that llamune "
-                         "never applies")  # fmt: skip
+        raise InputError(
+            f"too little evidence to publish {quarter}: items per suite {listing} (minimum "
+            f"{rule.min_items}, [recommend] min_items); `--preview` writes a preview that llamune "
+            "never applies"
+        )
     entries = [tier_entry(t) for t in tiers]
     counted = ev.counted_suites()
     data: dict[str, Any] = {
-        "version": quarter, "quarter": quarter.replace("-", " "), "preview": bool(preview or thin),
-        "models": entries[0]["models"], "executionOrder": entries[0]["executionOrder"],
+        "version": quarter,
+        "quarter": quarter.replace("-", " "),
+        "preview": bool(preview or thin),
+        "models": entries[0]["models"],
+        "executionOrder": entries[0]["executionOrder"],
         "concurrentLimit": entries[0]["concurrentLimit"],
-        "updatedAt": datetime.now(UTC).isoformat(timespec="seconds"), "tiers": entries,
+        "updatedAt": datetime.now(UTC).isoformat(timespec="seconds"),
+        "tiers": entries,
         "evidence": {
-            "rule": rule.model_dump(mode="json", exclude={"model_sizes", "signing_key"}), "countedSuites": counted,
-            "notCounted": [{"suite": s, "reason": "no configuration has a value yet (waiting for the judge)"}
-                           for s in ev.suites() if s not in counted],
-            "publishable": not thin, "thinSuites": thin, "usage": _usage(usage), "data": data_sources(store, ev),
-            "tiers": [tier_evidence(ev, t, rule.alpha) for t in tiers], "bestPresets": best_presets(ev),
+            "rule": rule.model_dump(mode="json", exclude={"model_sizes", "signing_key"}),
+            "countedSuites": counted,
+            "notCounted": [
+                {"suite": s, "reason": "no configuration has a value yet (waiting for the judge)"}
+                for s in ev.suites()
+                if s not in counted
+            ],
+            "publishable": not thin,
+            "thinSuites": thin,
+            "usage": _usage(usage),
+            "data": data_sources(store, ev),
+            "tiers": [tier_evidence(ev, t, rule.alpha) for t in tiers],
+            "bestPresets": best_presets(ev),
         },
-    }  # fmt: skip
+    }
     data["update"] = quarterly_update(data, tiers, ev, old, rule.alpha) if old else None
-    lines = [f"{e['memoryGB']}GB: {' → '.join(e['executionOrder'])}（{t.decision.reason}）"
-             for e, t in zip(entries, tiers, strict=True)]  # fmt: skip
+    lines = [
+        f"{e['memoryGB']}GB: {' → '.join(e['executionOrder'])}（{t.decision.reason}）"
+        for e, t in zip(entries, tiers, strict=True)
+    ]
     if data["preview"]:
         why = "証拠不足: " + ", ".join(f"{t['suite']} {t['n']}問" for t in thin) if thin else "プレビューとして作成"
         lines.insert(0, f"プレビュー（適用されません）: {why}")
     if data["update"]:
-        lines += [*data["update"]["changes"], f"新規: {', '.join(data['update']['newModels']) or '-'}",
-                  f"廃止: {', '.join(data['update']['deprecatedModels']) or '-'}",
-                  f"性能: {data['update']['performanceImprovements']}"]  # fmt: skip
+        lines += [
+            *data["update"]["changes"],
+            f"新規: {', '.join(data['update']['newModels']) or '-'}",
+            f"廃止: {', '.join(data['update']['deprecatedModels']) or '-'}",
+            f"性能: {data['update']['performanceImprovements']}",
+        ]
     data["changelog"] = "\n".join(lines)
     if data["update"] is None:
         del data["update"]

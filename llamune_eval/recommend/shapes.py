@@ -146,7 +146,7 @@ class ThinSuite(_Shape):
     min_items: int = Field(alias="minItems")
 
 
-class Evidence(_Shape):
+class EvidenceShape(_Shape):  # the file's `evidence` object; `analysis.Evidence` is the view it was written from
     rule: dict[str, Any] = Field(description="the decision rule's settings ([recommend])")
     counted_suites: list[str] = Field(alias="countedSuites")
     not_counted: list[dict[str, str]] = Field(default_factory=list, alias="notCounted")
@@ -161,4 +161,4 @@ class Evidence(_Shape):
 class PublishedSettings(RecommendedSettings):
     """A recommended file as `recommend` writes it: the specification's fields plus typed evidence."""
 
-    evidence: Evidence  # type: ignore[assignment]
+    evidence: EvidenceShape  # type: ignore[assignment]

@@ -14,7 +14,9 @@ PURPOSES = ("メイン推論", "クロスチェック")
 
 
 @dataclass
-class Tier:
+class TierChoice:
+    """What was chosen for one memory tier, before it is written (the file's shape is `settings.Tier`)."""
+
     decision: Decision
     cross_checks: list[tuple[Candidate, float, int]]  # candidate, share of the main's mistakes it gets right, shared
     concurrent_limit: int
@@ -30,7 +32,7 @@ def catches(ev: Evidence, main: ConfigStat, other: ConfigStat, suites: list[str]
     return sum(theirs[k] for k in wrong) / len(wrong), len(wrong)
 
 
-def cross_checks(ev: Evidence, decision: Decision, max_models: int) -> Tier:
+def cross_checks(ev: Evidence, decision: Decision, max_models: int) -> TierChoice:
     """The other models (each at its best-scoring preset) ordered by how often they are right where the main
     configuration is wrong; a model that errs wherever the main one errs catches nothing and is never chosen.
     All chosen models must fit in the tier together."""
@@ -40,8 +42,9 @@ def cross_checks(ev: Evidence, decision: Decision, max_models: int) -> Tier:
     for c in decision.candidates:  # sorted by score
         if c.config.model != main.config.model and c.config.model not in best:
             best[c.config.model] = c
-    ranked = sorted(((c, *catches(ev, main.config, c.config, suites)) for c in best.values()),
-                    key=lambda t: (-t[1], -t[0].score))  # fmt: skip
+    ranked = sorted(
+        ((c, *catches(ev, main.config, c.config, suites)) for c in best.values()), key=lambda t: (-t[1], -t[0].score)
+    )
     chosen: list[tuple[Candidate, float, int]] = []
     used = main.memory
     for c, share, shared in ranked:
@@ -51,63 +54,121 @@ def cross_checks(ev: Evidence, decision: Decision, max_models: int) -> Tier:
             chosen.append((c, share, shared))
             used += c.memory
     memory = {c.config.model: c.memory for c in [main, *(x for x, _, _ in chosen)]}
-    return Tier(decision, chosen, max(1, len(chosen)), memory)
+    return TierChoice(decision, chosen, max(1, len(chosen)), memory)
 
 
 def model_config(c: Candidate, priority: int, purpose: str) -> dict[str, Any]:
     assert c.config.params is not None  # candidates always have their parameters
-    return {"name": c.config.model, "priority": priority, "purpose": purpose,
-            "parameters": LLMParameters.of(c.config.params).view(), "preset": c.config.preset}  # fmt: skip
+    return {
+        "name": c.config.model,
+        "priority": priority,
+        "purpose": purpose,
+        "parameters": LLMParameters.of(c.config.params).view(),
+        "preset": c.config.preset,
+    }
 
 
-def tier_entry(t: Tier) -> dict[str, Any]:
+def tier_entry(t: TierChoice) -> dict[str, Any]:
     models = [model_config(t.decision.main, 1, PURPOSES[0])]
     models += [model_config(c, i, PURPOSES[1]) for i, (c, _, _) in enumerate(t.cross_checks, 2)]
-    return {"memoryGB": t.decision.tier_gb, "models": models, "executionOrder": [m["name"] for m in models],
-            "concurrentLimit": t.concurrent_limit}  # fmt: skip
+    return {
+        "memoryGB": t.decision.tier_gb,
+        "models": models,
+        "executionOrder": [m["name"] for m in models],
+        "concurrentLimit": t.concurrent_limit,
+    }
 
 
 def suite_evidence(s: SuiteStat, needed: int | None) -> dict[str, Any]:
-    return {"suite": s.suite, "metric": s.metric, "value": s.value, "ci": [s.low, s.high], "n": s.n,
-            "errors": s.errors, "parseFailures": s.parse_failures, "pending": s.pending,
-            "suiteVersion": s.suite_version, "templateVersion": s.template_version, "itemsFor5Points": needed,
-            "lenient": s.lenient, "note": s.note}  # fmt: skip
+    return {
+        "suite": s.suite,
+        "metric": s.metric,
+        "value": s.value,
+        "ci": [s.low, s.high],
+        "n": s.n,
+        "errors": s.errors,
+        "parseFailures": s.parse_failures,
+        "pending": s.pending,
+        "suiteVersion": s.suite_version,
+        "templateVersion": s.template_version,
+        "itemsFor5Points": needed,
+        "lenient": s.lenient,
+        "note": s.note,
+    }
 
 
-def config_evidence(ev: Evidence, c: Candidate, power: dict[str, int] | None = None, *,
-                    detail: bool = True) -> dict[str, Any]:  # fmt: skip
+def config_evidence(
+    ev: Evidence, c: Candidate, power: dict[str, int] | None = None, *, detail: bool = True
+) -> dict[str, Any]:
     """A configuration's figures; with `detail` (the chosen ones), each suite with its interval too."""
     cs = c.config
     return {
-        "config": c.label, "model": cs.model, "preset": cs.preset, "quality": c.quality,
-        "components": c.components, "contributions": c.contributions, "merit": c.merit,
-        "latencyPenalty": c.latency_penalty, "score": c.score,
-        "latencyS": cs.latency_s, "modelLatencyS": ev.model_latency.get(cs.model), "ttftS": cs.ttft_s,
-        "tokensPerS": cs.tokens_per_s, "memoryBytes": c.memory,
+        "config": c.label,
+        "model": cs.model,
+        "preset": cs.preset,
+        "quality": c.quality,
+        "components": c.components,
+        "contributions": c.contributions,
+        "merit": c.merit,
+        "latencyPenalty": c.latency_penalty,
+        "score": c.score,
+        "latencyS": cs.latency_s,
+        "modelLatencyS": ev.model_latency.get(cs.model),
+        "ttftS": cs.ttft_s,
+        "tokensPerS": cs.tokens_per_s,
+        "memoryBytes": c.memory,
         "suites": [suite_evidence(cs.suites[s], (power or {}).get(s)) for s in ev.counted_suites()] if detail else [],
-        "categories": ev.category_quality(cs), "runIds": sorted(cs.run_ids),
-    }  # fmt: skip
+        "categories": ev.category_quality(cs),
+        "runIds": sorted(cs.run_ids),
+    }
 
 
-def tier_evidence(ev: Evidence, t: Tier, alpha: float) -> dict[str, Any]:
+def tier_evidence(ev: Evidence, t: TierChoice, alpha: float) -> dict[str, Any]:
     d = t.decision
     decision: dict[str, Any] = {
-        "incumbent": d.incumbent.label if d.incumbent else None, "incumbentSource": d.incumbent_source,
-        "challenger": d.challenger.label if d.challenger else None, "outcome": d.outcome, "reason": d.reason,
-        "alpha": alpha, "tests": [{"name": r.name, "test": r.test, "n": r.n, "diff": r.diff, "ci": [r.low, r.high],
-                                 "p": r.p, "pHolm": r.p_holm, "favours": r.favours, "inFamily": r.in_family,
-                                 "note": r.note}
-                                for r in d.tests],
-    }  # fmt: skip
+        "incumbent": d.incumbent.label if d.incumbent else None,
+        "incumbentSource": d.incumbent_source,
+        "challenger": d.challenger.label if d.challenger else None,
+        "outcome": d.outcome,
+        "reason": d.reason,
+        "alpha": alpha,
+        "tests": [
+            {
+                "name": r.name,
+                "test": r.test,
+                "n": r.n,
+                "diff": r.diff,
+                "ci": [r.low, r.high],
+                "p": r.p,
+                "pHolm": r.p_holm,
+                "favours": r.favours,
+                "inFamily": r.in_family,
+                "note": r.note,
+            }
+            for r in d.tests
+        ],
+    }
     if d.margin is not None:
         m = d.margin
-        decision["margin"] = {"qualityDiff": m.quality_diff, "ci": [m.low, m.high], "threshold": m.threshold,
-                              "itemsNeeded": m.items_needed, "enoughItems": m.enough, "met": m.met}  # fmt: skip
+        decision["margin"] = {
+            "qualityDiff": m.quality_diff,
+            "ci": [m.low, m.high],
+            "threshold": m.threshold,
+            "itemsNeeded": m.items_needed,
+            "enoughItems": m.enough,
+            "met": m.met,
+        }
     return {
-        "memoryGB": d.tier_gb, "budgetBytes": d.budget, "main": config_evidence(ev, d.main, d.power),
-        "decision": decision, "paretoFront": d.front,
-        "crossChecks": [{"config": c.label, "catchesMainMistakes": share, "sharedMistakes": shared}
-                        for c, share, shared in t.cross_checks],
+        "memoryGB": d.tier_gb,
+        "budgetBytes": d.budget,
+        "main": config_evidence(ev, d.main, d.power),
+        "decision": decision,
+        "paretoFront": d.front,
+        "crossChecks": [
+            {"config": c.label, "catchesMainMistakes": share, "sharedMistakes": shared}
+            for c, share, shared in t.cross_checks
+        ],
         "candidates": [config_evidence(ev, c, detail=False) for c in d.candidates],
-        "excluded": [{"config": c, "reason": why} for c, why in d.excluded], "memoryBytes": t.memory,
-    }  # fmt: skip
+        "excluded": [{"config": c, "reason": why} for c, why in d.excluded],
+        "memoryBytes": t.memory,
+    }

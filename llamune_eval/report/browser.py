@@ -27,8 +27,17 @@ def browser_section(ev: Evidence) -> dict[str, Any]:
             items[key] = len(item_rows)
             item_rows.append([s, r.item_id, r.repeat, text_of(r.prompt), text_of(r.reference), r.eval_aspect or ""])
         value = ev.value(r) if r.ok else None
-        answers.append([items[key], c, VERDICT_CODE[ev.verdict(r)], None if value is None else round(value, 4),
-                        text_of(r.output), r.parsed or "", r.error or ""])  # fmt: skip
+        answers.append(
+            [
+                items[key],
+                c,
+                VERDICT_CODE[ev.verdict(r)],
+                None if value is None else round(value, 4),
+                text_of(r.output),
+                r.parsed or "",
+                r.error or "",
+            ]
+        )
     return {"suites": list(suites), "configs": list(configs), "items": item_rows, "answers": answers}
 
 

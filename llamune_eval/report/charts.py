@@ -44,19 +44,27 @@ def _fmt(v: float) -> str:
 def _frame(
     x_lo: float, x_hi: float, y_lo: float, y_hi: float, x_label: str, y_label: str, x_ticks: bool = True
 ) -> list[str]:
-    parts = [f'<rect x="{PAD_L}" y="{PAD_T}" width="{W - PAD_L - PAD_R}" height="{H - PAD_T - PAD_B}" '
-             'fill="#fff" stroke="#cbd5e1"/>']  # fmt: skip
+    parts = [
+        f'<rect x="{PAD_L}" y="{PAD_T}" width="{W - PAD_L - PAD_R}" height="{H - PAD_T - PAD_B}" '
+        'fill="#fff" stroke="#cbd5e1"/>'
+    ]
     for t in _ticks(x_lo, x_hi) if x_ticks else []:
         x = _sx(t, x_lo, x_hi)
-        parts.append(f'<line x1="{x:.1f}" y1="{H - PAD_B}" x2="{x:.1f}" y2="{H - PAD_B + 4}" stroke="#64748b"/>'
-                     f'<text x="{x:.1f}" y="{H - PAD_B + 16}" text-anchor="middle">{_fmt(t)}</text>')  # fmt: skip
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{H - PAD_B}" x2="{x:.1f}" y2="{H - PAD_B + 4}" stroke="#64748b"/>'
+            f'<text x="{x:.1f}" y="{H - PAD_B + 16}" text-anchor="middle">{_fmt(t)}</text>'
+        )
     for t in _ticks(y_lo, y_hi):
         y = _sy(t, y_lo, y_hi)
-        parts.append(f'<line x1="{PAD_L}" y1="{y:.1f}" x2="{W - PAD_R}" y2="{y:.1f}" stroke="#f1f5f9"/>'
-                     f'<text x="{PAD_L - 6}" y="{y + 4:.1f}" text-anchor="end">{_fmt(t)}</text>')  # fmt: skip
+        parts.append(
+            f'<line x1="{PAD_L}" y1="{y:.1f}" x2="{W - PAD_R}" y2="{y:.1f}" stroke="#f1f5f9"/>'
+            f'<text x="{PAD_L - 6}" y="{y + 4:.1f}" text-anchor="end">{_fmt(t)}</text>'
+        )
     parts.append(f'<text x="{(PAD_L + W - PAD_R) / 2}" y="{H - 8}" text-anchor="middle">{escape(x_label)}</text>')
-    parts.append(f'<text transform="translate(14 {(PAD_T + H - PAD_B) / 2}) rotate(-90)" text-anchor="middle">'
-                 f"{escape(y_label)}</text>")  # fmt: skip
+    parts.append(
+        f'<text transform="translate(14 {(PAD_T + H - PAD_B) / 2}) rotate(-90)" text-anchor="middle">'
+        f"{escape(y_label)}</text>"
+    )
     return parts
 
 
@@ -91,9 +99,11 @@ def scatter(points: list[dict[str, Any]], x: str, x_label: str, front_flag: str,
         cx, cy = _sx(p[x], x_lo, x_hi), _sy(p["quality"], y_lo, y_hi)
         c = colour(models.index(p["model"]) if p["model"] in models else 0)
         ring = ' stroke="#0f172a" stroke-width="2"' if p.get(front_flag) else ' stroke="#fff"'
-        parts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="6" fill="{c}"{ring}><title>{escape(p["label"])}: '
-                     f'品質 {p["quality"]:.3f}, {escape(x_label)} {p[x]:.3g}</title></circle>'
-                     f'<text x="{cx + 8:.1f}" y="{cy - 6:.1f}" class="pt">{escape(p["preset"])}</text>')  # fmt: skip
+        parts.append(
+            f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="6" fill="{c}"{ring}><title>{escape(p["label"])}: '
+            f"品質 {p['quality']:.3f}, {escape(x_label)} {p[x]:.3g}</title></circle>"
+            f'<text x="{cx + 8:.1f}" y="{cy - 6:.1f}" class="pt">{escape(p["preset"])}</text>'
+        )
     parts += _legend(models)
     return _svg(parts, f"品質と{x_label}")
 
@@ -102,15 +112,19 @@ def _legend(names: list[str]) -> list[str]:
     out = []
     for i, name in enumerate(names):
         y = PAD_T + 8 + i * 18
-        out.append(f'<rect x="{W - PAD_R + 10}" y="{y - 8}" width="10" height="10" fill="{colour(i)}"/>'
-                   f'<text x="{W - PAD_R + 24}" y="{y + 1}">{escape(name)}</text>')  # fmt: skip
+        out.append(
+            f'<rect x="{W - PAD_R + 10}" y="{y - 8}" width="10" height="10" fill="{colour(i)}"/>'
+            f'<text x="{W - PAD_R + 24}" y="{y + 1}">{escape(name)}</text>'
+        )
     return out
 
 
 def _svg(parts: list[str], title: str) -> Markup:
     body = "".join(parts)
-    return Markup(f'<svg class="chart" viewBox="0 0 {W} {H}" role="img" aria-label="{escape(title)}" '
-                  f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>{body}</svg>')  # fmt: skip
+    return Markup(
+        f'<svg class="chart" viewBox="0 0 {W} {H}" role="img" aria-label="{escape(title)}" '
+        f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>{body}</svg>'
+    )
 
 
 def bars(rows: list[tuple[str, float, float | None]], unit_label: str, marks: Sequence[tuple[str, float]]) -> Markup:
@@ -124,20 +138,27 @@ def bars(rows: list[tuple[str, float, float | None]], unit_label: str, marks: Se
     for label, at in marks:
         if at <= hi:
             x = left + at / hi * (right - left)
-            parts.append(f'<line x1="{x:.1f}" y1="6" x2="{x:.1f}" y2="{height - 18}" stroke="#94a3b8" '
-                         f'stroke-dasharray="3 3"/><text x="{x:.1f}" y="{height - 4}" text-anchor="middle" '
-                         f'class="pt">{escape(label)}</text>')  # fmt: skip
+            parts.append(
+                f'<line x1="{x:.1f}" y1="6" x2="{x:.1f}" y2="{height - 18}" stroke="#94a3b8" '
+                f'stroke-dasharray="3 3"/><text x="{x:.1f}" y="{height - 4}" text-anchor="middle" '
+                f'class="pt">{escape(label)}</text>'
+            )
     for i, (label, value, under) in enumerate(rows):
         y = 10 + i * 26
         if under is not None:
-            parts.append(f'<rect x="{left}" y="{y}" width="{under / hi * (right - left):.1f}" height="18" '
-                         'fill="#bfdbfe"/>')  # fmt: skip
-        parts.append(f'<rect x="{left}" y="{y + 5}" width="{value / hi * (right - left):.1f}" height="8" '
-                     f'fill="{colour(i)}"/><text x="{left - 8}" y="{y + 13}" text-anchor="end">{escape(label)}</text>'
-                     f'<text x="{left + value / hi * (right - left) + 6:.1f}" y="{y + 13}">'
-                     f"{value:.2f} {escape(unit_label)}</text>")  # fmt: skip
-    return Markup(f'<svg class="chart" viewBox="0 0 {W} {height}" role="img" aria-label="メモリ" '
-                  f'xmlns="http://www.w3.org/2000/svg">{"".join(parts)}</svg>')  # fmt: skip
+            parts.append(
+                f'<rect x="{left}" y="{y}" width="{under / hi * (right - left):.1f}" height="18" fill="#bfdbfe"/>'
+            )
+        parts.append(
+            f'<rect x="{left}" y="{y + 5}" width="{value / hi * (right - left):.1f}" height="8" '
+            f'fill="{colour(i)}"/><text x="{left - 8}" y="{y + 13}" text-anchor="end">{escape(label)}</text>'
+            f'<text x="{left + value / hi * (right - left) + 6:.1f}" y="{y + 13}">'
+            f"{value:.2f} {escape(unit_label)}</text>"
+        )
+    return Markup(
+        f'<svg class="chart" viewBox="0 0 {W} {height}" role="img" aria-label="メモリ" '
+        f'xmlns="http://www.w3.org/2000/svg">{"".join(parts)}</svg>'
+    )
 
 
 def lines(quarters: list[str], series: dict[str, list[float | None]]) -> Markup:
@@ -159,7 +180,9 @@ def lines(quarters: list[str], series: dict[str, list[float | None]]) -> Markup:
             parts.append(f'<polyline points="{" ".join(coords)}" fill="none" stroke="{colour(k)}" stroke-width="2"/>')
         for (i, v), xy in zip(pts, coords, strict=True):
             cx, cy = xy.split(",")
-            parts.append(f'<circle cx="{cx}" cy="{cy}" r="4" fill="{colour(k)}"><title>{escape(name)} '
-                         f"{escape(quarters[i])}: {v:.3f}</title></circle>")  # fmt: skip
+            parts.append(
+                f'<circle cx="{cx}" cy="{cy}" r="4" fill="{colour(k)}"><title>{escape(name)} '
+                f"{escape(quarters[i])}: {v:.3f}</title></circle>"
+            )
     parts += _legend(names)
     return _svg(parts, "四半期ごとの品質")

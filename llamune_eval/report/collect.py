@@ -13,11 +13,10 @@ from llamune_eval.analysis import Evidence
 from llamune_eval.analysis.pairs import apply_holm, paired
 from llamune_eval.analysis.pareto import front
 from llamune_eval.benchmarks import PairedTest
-from llamune_eval.config import Config
+from llamune_eval.config import ALPHA, Config
 from llamune_eval.store.results import Store
 
 SCHEMA_VERSION = "llamune-report-1"
-ALPHA = 0.05
 
 
 def _num(value: Any) -> float | None:
@@ -35,32 +34,59 @@ def leaderboard_section(ev: Evidence) -> list[dict[str, Any]]:
         stats = [(c, c.suites[suite]) for c in ev.configs.values() if suite in c.suites]
         entries: list[dict[str, Any]] = []
         for c, st in stats:
-            entries.append({"model": c.model, "preset": c.preset, "metric": st.metric, "value": st.value,
-                            "ci": [st.low, st.high], "n": st.n, "errors": st.errors, "errorRate": st.error_rate,
-                            "parseFailRate": st.parse_fail_rate, "pendingJudge": st.pending,
-                            "tokensPerS": st.tokens_per_s, "unit": st.unit, "note": st.note,
-                            "others": st.others, "lenient": st.lenient, "gap": st.gap,
-                            "lenientParseFailRate": st.lenient_parse_fail_rate, "byCategory": st.by_category,
-                            "templateVersion": st.template_version})  # fmt: skip
+            entries.append(
+                {
+                    "model": c.model,
+                    "preset": c.preset,
+                    "metric": st.metric,
+                    "value": st.value,
+                    "ci": [st.low, st.high],
+                    "n": st.n,
+                    "errors": st.errors,
+                    "errorRate": st.error_rate,
+                    "parseFailRate": st.parse_fail_rate,
+                    "pendingJudge": st.pending,
+                    "tokensPerS": st.tokens_per_s,
+                    "unit": st.unit,
+                    "note": st.note,
+                    "others": st.others,
+                    "lenient": st.lenient,
+                    "gap": st.gap,
+                    "lenientParseFailRate": st.lenient_parse_fail_rate,
+                    "byCategory": st.by_category,
+                    "templateVersion": st.template_version,
+                }
+            )
         scored = sorted((e for e in entries if e["value"] is not None), key=lambda e: -e["value"])
         best = scored[0] if scored else None
         tests: list[tuple[dict[str, Any], PairedTest]] = []
         for (c, _), e in zip(stats, entries, strict=True):
+            # every key on every row (the best one and an untested one too): the template reads them strictly
+            e["vsBest"] = {"best": e is best, "n": None, "diff": None, "p": None, "pHolm": None, "worse": False}
             if best is None or e is best:
-                e["vsBest"] = {"best": e is best}
                 continue
             leader = ev.configs[(best["model"], best["preset"])]
             t = paired(ev, suite, c, leader)
-            e["vsBest"] = {"best": False, "n": t.n, "diff": t.diff, "p": t.p}
+            e["vsBest"] |= {"n": t.n, "diff": t.diff, "p": t.p}
             if t.p is not None:
                 tests.append((e, t))
         apply_holm([t for _, t in tests])
         for e, t in tests:
-            e["vsBest"] |= {"pHolm": t.p_holm, "worse": bool(t.p_holm is not None and t.p_holm < ALPHA
-                                                             and (t.diff or 0) < 0)}  # fmt: skip
+            e["vsBest"] |= {
+                "pHolm": t.p_holm,
+                "worse": bool(t.p_holm is not None and t.p_holm < ALPHA and (t.diff or 0) < 0),
+            }
         entries.sort(key=lambda e: (e["value"] is None, -(e["value"] or 0)))
-        out.append({"suite": suite, "kind": ev.kinds[suite], "metric": entries[0]["metric"], "rows": entries,
-                    "best": f"{best['model']}:{best['preset']}" if best else None})  # fmt: skip
+        out.append(
+            {
+                "suite": suite,
+                "kind": ev.kinds[suite],
+                "metric": entries[0]["metric"],
+                "range": list(ev.task(suite).value_range),  # the benchmark's own: the template draws on it
+                "rows": entries,
+                "best": f"{best['model']}:{best['preset']}" if best else None,
+            }
+        )
     return out
 
 
@@ -72,10 +98,21 @@ def configs_section(ev: Evidence) -> list[dict[str, Any]]:
     for c in ev.configs.values():
         quality = ev.quality(c, counted)
         missing = ev.missing(c, counted)
-        points.append({"label": c.label, "model": c.model, "preset": c.preset, "quality": quality,
-                       "qualityNote": f"no value on {', '.join(missing)}" if missing else None,
-                       "suites": len(counted) - len(missing), "tokensPerS": c.tokens_per_s, "ttftS": c.ttft_s,
-                       "latencyS": c.latency_s, "samples": c.samples, "queueS": c.queue_s})  # fmt: skip
+        points.append(
+            {
+                "label": c.label,
+                "model": c.model,
+                "preset": c.preset,
+                "quality": quality,
+                "qualityNote": f"no value on {', '.join(missing)}" if missing else None,
+                "suites": len(counted) - len(missing),
+                "tokensPerS": c.tokens_per_s,
+                "ttftS": c.ttft_s,
+                "latencyS": c.latency_s,
+                "samples": c.samples,
+                "queueS": c.queue_s,
+            }
+        )
 
     def axes(x: str, sign: float) -> Callable[[dict[str, Any]], tuple[float | None, float | None]]:
         return lambda p: (p["quality"], None if p[x] is None else sign * p[x])
@@ -103,9 +140,17 @@ def memory_section(store: Store, cfg: Config, ev: Evidence) -> list[dict[str, An
         size, need = need_of(
             model, ctx[model], facts, cfg.recommend.model_sizes, cfg.recommend.kv_bytes_per_param_token
         )
-        out.append({"model": model, "sizeBytes": size, "parameterCount": parameter_count(f),
-                    "quantization": f.get("quantization"), "family": f.get("family"), "numCtx": ctx[model],
-                    "needBytes": need})  # fmt: skip
+        out.append(
+            {
+                "model": model,
+                "sizeBytes": size,
+                "parameterCount": parameter_count(f),
+                "quantization": f.get("quantization"),
+                "family": f.get("family"),
+                "numCtx": ctx[model],
+                "needBytes": need,
+            }
+        )
     return out
 
 
@@ -115,8 +160,12 @@ def heatmap_section(board: list[dict[str, Any]], configs: list[dict[str, Any]]) 
     for suite in board:
         by = {f"{e['model']}:{e['preset']}": e for e in suite["rows"]}
         cells.append([{"unit": by[c]["unit"], "value": by[c]["value"]} if c in by else None for c in labels])
-    return {"suites": [s["suite"] for s in board], "metrics": [s["metric"] for s in board], "configs": labels,
-            "cells": cells}  # fmt: skip
+    return {
+        "suites": [s["suite"] for s in board],
+        "metrics": [s["metric"] for s in board],
+        "configs": labels,
+        "cells": cells,
+    }
 
 
 def preset_effect_section(ev: Evidence, board: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -140,7 +189,15 @@ def preset_effect_section(ev: Evidence, board: list[dict[str, Any]]) -> list[dic
                 if mine is None or theirs is None or mine.unit is None or theirs.unit is None:
                     continue
                 t = paired(ev, name, mine_c, base_c)
-                cell = {"preset": preset, "suite": name, "delta": mine.unit - theirs.unit, "n": t.n, "p": t.p}
+                cell = {
+                    "preset": preset,
+                    "suite": name,
+                    "delta": mine.unit - theirs.unit,
+                    "n": t.n,
+                    "p": t.p,
+                    "pHolm": None,
+                    "significant": False,
+                }
                 cells.append(cell)
                 if t.p is not None:
                     tests.append((cell, t))
@@ -161,9 +218,15 @@ def judge_section(store: Store, cfg: Config) -> dict[str, Any] | None:
         return None
     summary = score_summary(rows)
     judges = sorted({r["judge_model"] for r in rows})
-    return {"figures": judge_figures(rows, cfg), "scores": [s for s in summary if "suite" in s],
-            "panelDisagreement": next((s["panel_disagreement"] for s in summary if "panel_disagreement" in s), None),
-            "judges": judges, "smallJudges": small_judges(store, judges)}  # fmt: skip
+    # bradley_terry (pairwise judgements) and human (a ratings file) are None when there are none
+    figures = {"bradley_terry": None, "human": None, **judge_figures(rows, cfg)}
+    return {
+        "figures": figures,
+        "scores": [s for s in summary if "suite" in s],
+        "panelDisagreement": next((s["panel_disagreement"] for s in summary if "panel_disagreement" in s), None),
+        "judges": judges,
+        "smallJudges": small_judges(store, judges),
+    }
 
 
 SMALL_JUDGE = 7e9  # parameters: below this a judge shows how judging works, not how good an answer is

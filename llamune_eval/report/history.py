@@ -80,8 +80,16 @@ def history_section(
                 continue
             if old[0] == "r" and code == "w":
                 suite, item, repeat, config = key
-                regressions.append({"suite": suite, "item": item, "repeat": repeat, "config": config,
-                                    "before": old[1], "after": answer})  # fmt: skip
+                regressions.append(
+                    {
+                        "suite": suite,
+                        "item": item,
+                        "repeat": repeat,
+                        "config": config,
+                        "before": old[1],
+                        "after": answer,
+                    }
+                )
             elif old[0] == "w" and code == "r":
                 improved += 1
         out |= {"regressions": regressions[:MAX_REGRESSIONS], "regressedCount": len(regressions), "improved": improved}

@@ -31,9 +31,18 @@ SECTIONS = (
 
 
 def _missing(value: Any) -> bool:
+    """None or NaN. An undefined value is not a missing figure but a key the data does not have: raised, with
+    its name, as StrictUndefined raises it everywhere else."""
     import jinja2
 
-    return value is None or isinstance(value, jinja2.Undefined) or (isinstance(value, float) and math.isnan(value))
+    if isinstance(value, jinja2.Undefined):
+        value._fail_with_undefined_error()
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _dash(value: Any) -> Any:
+    """Every `{{ value }}` goes through this: a value the data does not have prints as "-", never as "None"."""
+    return "-" if value is None else value
 
 
 def _num(value: Any, digits: int = 3) -> str:
@@ -58,15 +67,15 @@ def _int(value: Any) -> str:
     return "-" if _missing(value) else f"{int(value):,}"
 
 
-def _ci_bar(ci: list[float | None], metric: str) -> Markup:
-    """A small interval bar on the metric's natural range (correlations -1..1, everything else 0..1)."""
-    lo_range = -1.0 if metric in ("pearson", "spearman") else 0.0
+def _ci_bar(ci: list[float | None], value_range: list[float]) -> Markup:
+    """A small interval bar on the range the benchmark gives its headline (`Task.value_range`)."""
+    lo_range, hi_range = value_range
     low, high = ci
     if low is None or high is None:
         return Markup("")
 
     def at(v: float) -> float:
-        return max(0.0, min(100.0, (v - lo_range) / (1 - lo_range) * 100))
+        return max(0.0, min(100.0, (v - lo_range) / (hi_range - lo_range) * 100))
 
     return Markup(f'<span class="ci"><span style="left:{at(low):.1f}%;width:{at(high) - at(low):.1f}%"></span></span>')
 
@@ -81,8 +90,11 @@ def safe_json(value: Any) -> Markup:
 
 def _charts(data: dict[str, Any], headroom: float, tiers: list[int]) -> dict[str, Markup]:
     models = sorted({c["model"] for c in data["configs"]})
-    memory = [(m["model"], m["needBytes"] / 1024**3, (m["sizeBytes"] or 0) / 1024**3) for m in data["memory"]
-              if m["needBytes"]]  # fmt: skip
+    memory = [
+        (m["model"], m["needBytes"] / 1024**3, (m["sizeBytes"] or 0) / 1024**3)
+        for m in data["memory"]
+        if m["needBytes"]
+    ]
     marks = [(f"{gb} GB", gb * headroom) for gb in tiers]
     history = data["history"]
     return {
@@ -97,24 +109,37 @@ ORIGINS = {"real": "実データ", "sample": "サンプル（手書き）", "in-
            "unknown": "記録なし"}  # fmt: skip
 
 
+TEMPLATE_OPTIONS: dict[str, Any] = {"autoescape": True, "trim_blocks": True, "finalize": _dash}
+
+
 @functools.cache
 def _assets() -> tuple[Any, str, str]:
-    """The template compiled once per process (~80 ms, most of a render), with its stylesheet and script."""
+    """The template compiled once per process, and loaded from the bytecode cache when an earlier process compiled
+    it; with its stylesheet and script. StrictUndefined: a key the data does not have is an error, not a blank."""
     import jinja2
 
+    from llamune_eval.report.bytecode import bytecode_cache
+
+    named = {k: getattr(v, "__qualname__", v) for k, v in TEMPLATE_OPTIONS.items()}
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(ASSETS), autoescape=True, undefined=jinja2.ChainableUndefined, trim_blocks=True
+        loader=jinja2.FileSystemLoader(ASSETS),
+        undefined=jinja2.StrictUndefined,
+        bytecode_cache=bytecode_cache(repr(sorted(named.items()))),
+        **TEMPLATE_OPTIONS,
     )
     env.filters |= {"num": _num, "pct": _pct, "gb": _gb, "pval": _pval, "int_": _int}
     css = (ASSETS / "report.css").read_text(encoding="utf-8")
     return env.get_template("report.html.j2"), css, (ASSETS / "report.js").read_text(encoding="utf-8")
 
 
-def render(data: dict[str, Any], *, headroom: float = 0.75, tiers: list[int] | None = None,
-           text_limit: int = TEXT_LIMIT) -> str:  # fmt: skip
+def render_html(
+    data: dict[str, Any], *, headroom: float = 0.75, tiers: list[int] | None = None, text_limit: int = TEXT_LIMIT
+) -> str:
+    """The report page for `collect`'s data (every key present: the template reads them strictly)."""
     template, css, js = _assets()
     script_hash = "sha256-" + base64.b64encode(hashlib.sha256(js.encode()).digest()).decode()
     effects = {(m["model"], c["preset"], c["suite"]): c for m in data["presetEffect"] for c in m["cells"]}
+    sources = {x["suite"]: x for x in data["data"]}
     html: str = template.render(
         d=data,
         sections=SECTIONS,
@@ -129,6 +154,7 @@ def render(data: dict[str, Any], *, headroom: float = 0.75, tiers: list[int] | N
         ci_bar=_ci_bar,
         origin_ja=lambda origin: ORIGINS.get(origin, origin),
         effect=lambda m, preset, suite: effects.get((m["model"], preset, suite)),
+        source=sources.get,
     )
     return html
 

@@ -31,15 +31,27 @@ async def run_unit(unit: Unit, engine: Engine, run_id: str) -> SampleRecord:
     answers: list[str] = []
     thoughts: list[str] = []
     row = {
-        "key": unit.key, "run_id": run_id, "suite": unit.suite.name, "suite_version": unit.suite.version,
-        "template_version": unit.suite.template_version, "kind": unit.suite.kind, "category": unit.suite.category,
-        "item_id": unit.item.id, "model": unit.model, "model_digest": unit.digest, "engine": unit.engine,
-        "preset": unit.preset, "params": unit.params_json, "preset_params": unit.preset_params_json,
-        "repeat": unit.repeat, "seed": unit.params.seed,
+        "key": unit.key,
+        "run_id": run_id,
+        "suite": unit.suite.name,
+        "suite_version": unit.suite.version,
+        "template_version": unit.suite.template_version,
+        "kind": unit.suite.kind,
+        "category": unit.suite.category,
+        "item_id": unit.item.id,
+        "model": unit.model,
+        "model_digest": unit.digest,
+        "engine": unit.engine,
+        "preset": unit.preset,
+        "params": unit.params_json,
+        "preset_params": unit.preset_params_json,
+        "repeat": unit.repeat,
+        "seed": unit.params.seed,
         "prompt": json.dumps(unit.item.turns, ensure_ascii=False),
         "reference": json.dumps(unit.item.reference, ensure_ascii=False) if unit.item.reference is not None else None,
-        "eval_aspect": unit.item.eval_aspect, "item_category": unit.item.meta.get("category"),
-    }  # fmt: skip
+        "eval_aspect": unit.item.eval_aspect,
+        "item_category": unit.item.meta.get("category"),
+    }
     prompt_tokens = completion_tokens = 0
     latency = 0.0
     waits: dict[str, float] = {}  # queue_s and load_s, where the engine says
@@ -67,19 +79,33 @@ async def run_unit(unit: Unit, engine: Engine, run_id: str) -> SampleRecord:
                 "attempts": result.attempts,
             }
     except EngineError as exc:
-        row |= {"status": "error", "error_kind": exc.kind.value, "error": str(exc)[:500], "attempts": exc.attempts,
-                "output": json.dumps(answers, ensure_ascii=False), "created_at": now()}  # fmt: skip
+        row |= {
+            "status": "error",
+            "error_kind": exc.kind.value,
+            "error": str(exc)[:500],
+            "attempts": exc.attempts,
+            "output": json.dumps(answers, ensure_ascii=False),
+            "created_at": now(),
+        }
         return SampleRecord(row, {})
     score = unit.suite.task.score(unit.item, answers)
     row |= {
-        "output": json.dumps(answers, ensure_ascii=False), "prompt_tokens": prompt_tokens,
+        "output": json.dumps(answers, ensure_ascii=False),
+        "prompt_tokens": prompt_tokens,
         "thinking": json.dumps(thoughts, ensure_ascii=False) if any(thoughts) else None,
         "scoring_version": getattr(unit.suite.task, "scoring_version", None),
-        "completion_tokens": completion_tokens, "ttft_s": ttft, "latency_s": latency,
-        "tokens_per_s": sum(rates) / len(rates) if rates else None, "status": "ok", **waits,
+        "completion_tokens": completion_tokens,
+        "ttft_s": ttft,
+        "latency_s": latency,
+        "tokens_per_s": sum(rates) / len(rates) if rates else None,
+        "status": "ok",
+        **waits,
         "unsupported": json.dumps(unsupported, ensure_ascii=False) if unsupported else None,
-        "parsed": score.parsed, "parse_ok": score.parse_ok, "pending_judge": score.pending_judge, "created_at": now(),
-    }  # fmt: skip
+        "parsed": score.parsed,
+        "parse_ok": score.parse_ok,
+        "pending_judge": score.pending_judge,
+        "created_at": now(),
+    }
     return SampleRecord(row, score.stored())
 
 

@@ -35,7 +35,6 @@ class JudgeSpec:
     mode: str = ""  # "" = config's mode
     all_samples: bool = False  # also answers that deterministic scorers already scored (in-house suites)
     store: Path | None = None
-    progress: bool = True
     display: Watcher | None = None  # the front end's bars (ui.RichWatcher); None draws nothing
 
 
@@ -94,8 +93,12 @@ def plan_jobs(cfg: Config, store: Store, judges: list[ModelInfo], mode: str, all
     families = {m.name: m.family for m in judges}
     jobs: list[Job] = []
     for judge in judges:
-        base = {"judge_model": judge.name, "judge_digest": judge.digest or "", "judge_family": families.get(judge.name),
-                "template_version": TEMPLATE_VERSION}  # fmt: skip
+        base = {
+            "judge_model": judge.name,
+            "judge_digest": judge.digest or "",
+            "judge_family": families.get(judge.name),
+            "template_version": TEMPLATE_VERSION,
+        }
         if mode == "pairwise":
             jobs += _pairwise_jobs(samples, judge, base)
             continue
@@ -120,20 +123,43 @@ def _single_jobs(cfg: Config, s: dict[str, Any], judge: ModelInfo, base: dict[st
             continue
         for trial in range(trials):
             messages = single(
-                turns[:turn], answers[:turn], scale=scale,
+                turns[:turn],
+                answers[:turn],
+                scale=scale,
                 reference=reference if sample_mode == "reference" else None,
                 eval_aspect=aspect if sample_mode == "reference" else None,
-            )  # fmt: skip
-            key = _key("single", s["key"], judge.name, judge.digest, sample_mode, scale, TEMPLATE_VERSION, trial, turn,
-                       cfg.judge.temperature)  # fmt: skip
+            )
+            key = _key(
+                "single",
+                s["key"],
+                judge.name,
+                judge.digest,
+                sample_mode,
+                scale,
+                TEMPLATE_VERSION,
+                trial,
+                turn,
+                cfg.judge.temperature,
+            )
             row = base | {
-                "key": key, "mode": sample_mode, "suite": s["suite"], "item_id": s["item_id"],
-                "repeat": s["repeat"], "sample_key": s["key"], "model": s["model"], "preset": s["preset"],
-                "position": "", "scale": scale, "trial": trial, "turn": turn, "temperature": cfg.judge.temperature,
+                "key": key,
+                "mode": sample_mode,
+                "suite": s["suite"],
+                "item_id": s["item_id"],
+                "repeat": s["repeat"],
+                "sample_key": s["key"],
+                "model": s["model"],
+                "preset": s["preset"],
+                "position": "",
+                "scale": scale,
+                "trial": trial,
+                "turn": turn,
+                "temperature": cfg.judge.temperature,
                 "answer_chars": len(answers[turn - 1]),
-            }  # fmt: skip
-            jobs.append(Job(key, row, messages, single_schema(scale), judge.name, "\n".join(turns[:turn]),
-                            answers[turn - 1]))  # fmt: skip
+            }
+            jobs.append(
+                Job(key, row, messages, single_schema(scale), judge.name, "\n".join(turns[:turn]), answers[turn - 1])
+            )
     return jobs
 
 
@@ -152,12 +178,23 @@ def _pairwise_jobs(samples: list[dict[str, Any]], judge: ModelInfo, base: dict[s
                     "pairwise", first["key"], second["key"], judge.name, judge.digest, position, TEMPLATE_VERSION
                 )
                 row = base | {
-                    "key": key, "mode": "pairwise", "suite": suite, "item_id": item_id, "repeat": repeat,
-                    "sample_key": first["key"], "sample_key_b": second["key"], "model": first["model"],
-                    "preset": first["preset"], "model_b": second["model"], "preset_b": second["preset"],
-                    "position": position, "scale": None, "trial": 0, "temperature": 0.0,
+                    "key": key,
+                    "mode": "pairwise",
+                    "suite": suite,
+                    "item_id": item_id,
+                    "repeat": repeat,
+                    "sample_key": first["key"],
+                    "sample_key_b": second["key"],
+                    "model": first["model"],
+                    "preset": first["preset"],
+                    "model_b": second["model"],
+                    "preset_b": second["preset"],
+                    "position": position,
+                    "scale": None,
+                    "trial": 0,
+                    "temperature": 0.0,
                     "answer_chars": len("".join(_answers(first))) - len("".join(_answers(second))),
-                }  # fmt: skip
+                }
                 messages = pairwise(turns, _answers(a), _answers(b), reference=ref)
                 jobs.append(Job(key, row, messages, PAIRWISE_SCHEMA, judge.name))
     return jobs
@@ -176,8 +213,11 @@ async def run_job(job: Job, engine: Engine, max_tokens: int) -> dict[str, Any]:
     if row["mode"] == "pairwise":
         verdict = parse_pairwise(result.text)
         # store the winner by configuration, whichever order the answers were shown in
-        winner = {"A": "first", "B": "second"}.get(verdict or "", "tie") if row["position"] == "ab" else \
-            {"A": "second", "B": "first"}.get(verdict or "", "tie")  # fmt: skip
+        winner = (
+            {"A": "first", "B": "second"}.get(verdict or "", "tie")
+            if row["position"] == "ab"
+            else {"A": "second", "B": "first"}.get(verdict or "", "tie")
+        )
         return row | {"ok": verdict is not None, "winner": winner if verdict is not None else None}
     parsed = parse_single(result.text, int(row["scale"]))
     if parsed is None:
@@ -189,12 +229,14 @@ async def run_job(job: Job, engine: Engine, max_tokens: int) -> dict[str, Any]:
     return row | {"ok": True, "overall": overall, "criteria": json.dumps(criteria)}
 
 
-async def judge(cfg: Config, spec: JudgeSpec, engine: Engine | None = None) -> JudgeOutcome:
+async def judge(cfg: Config, spec: JudgeSpec, engine: Engine | None = None, store: Store | None = None) -> JudgeOutcome:
+    """Grade what needs a judge; the quarter passes its open engine and store (then neither is closed here)."""
     mode = spec.mode or cfg.judge.mode
     names = spec.judges or cfg.judge.models
     if not names:
         raise InputError("no judge model: pass --judge MODEL or set [judge] models in llamune.toml")
-    store = Store(spec.store or cfg.paths.store)
+    own = store is None
+    store = store or Store(spec.store or cfg.paths.store)
     try:
         async with contextlib.AsyncExitStack() as stack:
             if engine is None:
@@ -210,22 +252,37 @@ async def judge(cfg: Config, spec: JudgeSpec, engine: Engine | None = None) -> J
             run_id = uuid.uuid4().hex[:12]
             writer = store.judgement_writer()
             try:
-                caps = {n: cfg.judge.max_tokens + (cfg.models[n].thinking_budget if n in cfg.models else 0)
-                        for n in names}  # fmt: skip
+                caps = {
+                    n: cfg.judge.max_tokens + (cfg.models[n].thinking_budget if n in cfg.models else 0) for n in names
+                }
                 done = await _execute(todo, engine, writer, run_id, families, caps, spec)
             finally:
                 writer.close()
         figures = judge_figures(store.valid_judgements(), cfg)
         store.save_judge_figures(run_id, figures)
         rows = store.judgements_for(j.key for j in jobs)
-        return JudgeOutcome(run_id, done, len(jobs) - len(todo), sum(not r["ok"] and not r["error_kind"] for r in rows),
-                            sum(bool(r["error_kind"]) for r in rows), figures)  # fmt: skip
+        return JudgeOutcome(
+            run_id,
+            done,
+            len(jobs) - len(todo),
+            sum(not r["ok"] and not r["error_kind"] for r in rows),
+            sum(bool(r["error_kind"]) for r in rows),
+            figures,
+        )
     finally:
-        store.close()
+        if own:
+            store.close()
 
 
-async def _execute(todo: list[Job], engine: Engine, writer: Writer, run_id: str, families: dict[str, str | None],
-                   caps: dict[str, int], spec: JudgeSpec) -> int:  # fmt: skip
+async def _execute(
+    todo: list[Job],
+    engine: Engine,
+    writer: Writer,
+    run_id: str,
+    families: dict[str, str | None],
+    caps: dict[str, int],
+    spec: JudgeSpec,
+) -> int:
     watcher = spec.display or SILENT
     done = 0
     with watcher.live():

@@ -68,6 +68,19 @@ def build_plan(
                     params_json = params.model_dump_json()
                     for item in suite.items:
                         key = sample_key(suite, item.id, model, digest, preset.name, params_json, repeat)
-                        units.append(Unit(suite, item, model, digest, info.engine, preset.name, params, repeat, key,
-                                          params_json, own))  # fmt: skip
+                        units.append(
+                            Unit(
+                                suite,
+                                item,
+                                model,
+                                digest,
+                                info.engine,
+                                preset.name,
+                                params,
+                                repeat,
+                                key,
+                                params_json,
+                                own,
+                            )
+                        )
     return units

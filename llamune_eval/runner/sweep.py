@@ -32,7 +32,6 @@ class Sweep:
     repeats: int = 0
     concurrency: int | None = None
     store: Path | None = None
-    progress: bool = True
     display: Watcher | None = None  # the front end's bars (ui.RichWatcher); None draws nothing
     quarter: str | None = None  # the quarter the run is for (recorded with the run; default: the next one)
 
@@ -81,7 +80,9 @@ class _Bars:
 
 async def sweep(cfg: Config, spec: Sweep, *, on_plan: Any = None, engine: Engine | None = None) -> Outcome:
     """Run the sweep; a re-run of the same plan generates only what is missing. Cancellation marks the run
-    'interrupted' after every finished sample has been committed."""
+    'interrupted' after every finished sample has been committed. The store is opened once the selection
+    stands (a bad selection writes nothing) and handed back open in the outcome: the caller's later stages
+    share it and the caller closes it."""
     from llamune_eval.benchmarks import load_all, select
 
     watcher = spec.display or SILENT
@@ -96,6 +97,25 @@ async def sweep(cfg: Config, spec: Sweep, *, on_plan: Any = None, engine: Engine
     if not suites:
         raise InputError("no suites to run: add suites/ or [suites.NAME] entries to llamune.toml")
     store = Store(spec.store or cfg.paths.store)
+    try:
+        return await _run(cfg, spec, store, suites, full, presets, names, engine, on_plan, watcher)
+    except BaseException:
+        store.close()
+        raise
+
+
+async def _run(
+    cfg: Config,
+    spec: Sweep,
+    store: Store,
+    suites: list[Any],
+    full: list[Any],
+    presets: dict[str, Any],
+    names: list[str],
+    engine: Engine | None,
+    on_plan: Any,
+    watcher: Watcher,
+) -> Outcome:
     rescore(store, full)
     async with contextlib.AsyncExitStack() as stack:
         if engine is None:
@@ -112,13 +132,32 @@ async def sweep(cfg: Config, spec: Sweep, *, on_plan: Any = None, engine: Engine
         finished = store.finished_keys()
         todo = [u for u in plan if u.key not in finished]
         run_id = uuid.uuid4().hex[:12]
-        suite_facts = [{"name": s.name, "version": s.version, "template": s.template_version, "digest": s.digest(),
-                        "source": s.source, "items": len(s.items), "data": s.data} for s in suites]  # fmt: skip
-        store.begin_run(run_id, cfg.model_dump(mode="json"), suite_facts,
-                        {"models": [m.name for m in models], "presets": names, "repeats": repeats,
-                         "model_facts": {m.name: m.model_dump(mode="json") for m in models}},
-                        len(plan), len(plan) - len(todo),
-                        spec.quarter or cfg.run.quarter or next_quarter())  # fmt: skip
+        suite_facts = [
+            {
+                "name": s.name,
+                "version": s.version,
+                "template": s.template_version,
+                "digest": s.digest(),
+                "source": s.source,
+                "items": len(s.items),
+                "data": s.data,
+            }
+            for s in suites
+        ]
+        store.begin_run(
+            run_id,
+            cfg.model_dump(mode="json"),
+            suite_facts,
+            {
+                "models": [m.name for m in models],
+                "presets": names,
+                "repeats": repeats,
+                "model_facts": {m.name: m.model_dump(mode="json") for m in models},
+            },
+            len(plan),
+            len(plan) - len(todo),
+            spec.quarter or cfg.run.quarter or next_quarter(),
+        )
         if on_plan is not None:
             on_plan(run_id, len(plan), len(plan) - len(todo), store.path)
         bars = _Bars(todo, watcher)

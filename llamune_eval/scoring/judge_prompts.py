@@ -90,6 +90,8 @@ def pairwise(
     ]
     if reference:
         parts.append(f"【参考回答】\n{reference}")
-    parts.append('JSON だけで答えてください: {"winner": "A" または "B" または "tie", "reason": "理由"}。'
-                 "JSON が書けない場合は [[A]]、[[B]]、引き分けなら [[C]] と書いてください。")  # fmt: skip
+    parts.append(
+        'JSON だけで答えてください: {"winner": "A" または "B" または "tie", "reason": "理由"}。'
+        "JSON が書けない場合は [[A]]、[[B]]、引き分けなら [[C]] と書いてください。"
+    )
     return [Message(role="system", content=SYSTEM), Message(role="user", content="\n\n".join(parts))]

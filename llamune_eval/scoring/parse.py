@@ -14,8 +14,11 @@ _SPACE = re.compile(r"\s+")
 _NUMBER = re.compile(r"(?<![\d.\-−])(\d+(?:\.\d+)?)(?![\d]|\.\d)")  # negative numbers are no answer
 _PREFIX = re.compile(r"^(?:答え|回答|解答|応答|正解|answer)\s*(?:は|[:：])\s*", re.IGNORECASE)
 # what follows a label and turns it around: 矛盾しない, 中立ではない, entailment でない ...
-_NEGATED_AFTER = re.compile(r"^\s*(?:し(?:ない|ません|ていない)|せず|では(?:ない|なく|ありません)|じゃない|でない|"
-                            r"ではない|とは(?:言え|いえ)ない|ではなかった|is\s+not|not\b)", re.IGNORECASE)  # fmt: skip
+_NEGATED_AFTER = re.compile(
+    r"^\s*(?:し(?:ない|ません|ていない)|せず|では(?:ない|なく|ありません)|じゃない|でない|"
+    r"ではない|とは(?:言え|いえ)ない|ではなかった|is\s+not|not\b)",
+    re.IGNORECASE,
+)
 _NEGATED_BEFORE = re.compile(r"(?:\bnot\s+|\bno\s+|\bnon-?|[無非不])$", re.IGNORECASE)
 
 

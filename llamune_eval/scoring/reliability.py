@@ -21,6 +21,12 @@ if TYPE_CHECKING:
     from llamune_eval.config import Config
 
 
+def share(overall: float, scale: int) -> float:
+    """A judge's overall score as a share of its scale, so verdicts on 1-5 and 1-10 average together. The evidence
+    reads the same rule in SQL (`store.selection.judge_shares`), where the store cannot call Python."""
+    return overall / scale
+
+
 def flip_rate(rows: Iterable[dict[str, Any]]) -> tuple[float, int]:
     """Share of pairwise comparisons whose two orders disagree (both parsed); and how many pairs were seen."""
     orders: dict[tuple[Any, ...], dict[str, str]] = {}
@@ -74,8 +80,10 @@ def panel_majority(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         result = top if outcomes.count(top) * 2 > len(outcomes) else "tie"
         counts = table.setdefault(names[item], {"first": 0, "second": 0, "tie": 0})
         counts[result] += 1
-    return [{"a": a, "b": b, "a_wins": c["first"], "b_wins": c["second"], "ties": c["tie"]}
-            for (a, b), c in sorted(table.items())]  # fmt: skip
+    return [
+        {"a": a, "b": b, "a_wins": c["first"], "b_wins": c["second"], "ties": c["tie"]}
+        for (a, b), c in sorted(table.items())
+    ]
 
 
 def panel_disagreement(rows: Iterable[dict[str, Any]]) -> float:
@@ -103,13 +111,13 @@ def length_bias(rows: Iterable[dict[str, Any]]) -> float:
 
 
 def self_preference(rows: Iterable[dict[str, Any]]) -> float:
-    """Mean normalised score (overall / scale) given to the judge's own family minus that given to others."""
+    """Mean share of the scale (`share`) given to the judge's own family minus that given to others."""
     own: list[float] = []
     other: list[float] = []
     for r in rows:
         if r["mode"] == "pairwise" or not r["ok"] or not r["judge_family"] or not r["model_family"]:
             continue
-        (own if r["judge_family"] == r["model_family"] else other).append(r["overall"] / r["scale"])
+        (own if r["judge_family"] == r["model_family"] else other).append(share(r["overall"], r["scale"]))
     if not own or not other:
         return math.nan
     return statistics.fmean(own) - statistics.fmean(other)
@@ -153,8 +161,11 @@ def quadratic_kappa(a: Sequence[int], b: Sequence[int], categories: int = 5) -> 
 def human_agreement(judge: Sequence[tuple[float, int]], human: Sequence[int]) -> dict[str, float]:
     """Spearman and quadratic-weighted kappa between judge scores (score, scale) and human 1-5 ratings."""
     mapped = [to_five(score, scale) for score, scale in judge]
-    return {"spearman": spearman([s for s, _ in judge], list(human)), "kappa": quadratic_kappa(mapped, list(human)),
-            "n": float(len(human))}  # fmt: skip
+    return {
+        "spearman": spearman([s for s, _ in judge], list(human)),
+        "kappa": quadratic_kappa(mapped, list(human)),
+        "n": float(len(human)),
+    }
 
 
 def score_summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -165,10 +176,20 @@ def score_summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if r["mode"] == "pairwise" or not r["ok"] or r["trial"]:
             continue
         groups.setdefault((r["suite"], r["model"], r["preset"], r["judge_model"], r["scale"]), []).append(r["overall"])
-        per_sample.setdefault(r["sample_key"], []).append(r["overall"] / r["scale"])
+        per_sample.setdefault(r["sample_key"], []).append(share(r["overall"], r["scale"]))
     spread = [statistics.pstdev(v) for v in per_sample.values() if len(v) > 1]
-    out = [{"suite": k[0], "model": k[1], "preset": k[2], "judge": k[3], "scale": k[4], "n": len(v),
-            "mean": statistics.fmean(v)} for k, v in sorted(groups.items())]  # fmt: skip
+    out = [
+        {
+            "suite": k[0],
+            "model": k[1],
+            "preset": k[2],
+            "judge": k[3],
+            "scale": k[4],
+            "n": len(v),
+            "mean": statistics.fmean(v),
+        }
+        for k, v in sorted(groups.items())
+    ]
     judges = {k[3] for k in groups}
     if len(judges) > 1:  # the panel: the mean over judges of each configuration's mean score
         panel: dict[tuple[str, str, str, int], list[float]] = {}
@@ -176,8 +197,17 @@ def score_summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             panel.setdefault((k[0], k[1], k[2], k[4]), []).append(statistics.fmean(v))
         name = f"panel of {len(judges)} (mean)"
         for (suite, model, preset, scale), means in sorted(panel.items()):
-            out.append({"suite": suite, "model": model, "preset": preset, "judge": name, "scale": scale,
-                        "n": len(means), "mean": statistics.fmean(means)})  # fmt: skip
+            out.append(
+                {
+                    "suite": suite,
+                    "model": model,
+                    "preset": preset,
+                    "judge": name,
+                    "scale": scale,
+                    "n": len(means),
+                    "mean": statistics.fmean(means),
+                }
+            )
     if spread:
         out.append({"panel_disagreement": statistics.fmean(spread)})
     return out
@@ -189,13 +219,18 @@ def judge_figures(rows: list[dict[str, Any]], cfg: Config) -> dict[str, Any]:
     flips, pairs = flip_rate(rows)
     variance, rejudged = repeat_variance(rows)
     figures: dict[str, Any] = {
-        "judgements": len(rows), "parse_failures": sum(not r["ok"] for r in rows),
-        "position_flip_rate": flips, "pairs_in_both_orders": pairs,
-        "length_correlation": length_bias(rows), "self_preference": self_preference(rows),
-        "repeat_mean_abs_diff": variance, "rejudged": rejudged, "judge_temperature": cfg.judge.temperature,
+        "judgements": len(rows),
+        "parse_failures": sum(not r["ok"] for r in rows),
+        "position_flip_rate": flips,
+        "pairs_in_both_orders": pairs,
+        "length_correlation": length_bias(rows),
+        "self_preference": self_preference(rows),
+        "repeat_mean_abs_diff": variance,
+        "rejudged": rejudged,
+        "judge_temperature": cfg.judge.temperature,
         "panel_pairwise_disagreement": panel_disagreement(rows),
         "pairwise_majority": panel_majority(rows),
-    }  # fmt: skip
+    }
     outcomes = pairwise_outcomes(rows)
     if outcomes:
         figures["bradley_terry"] = {k: list(v) for k, v in bradley_terry_ci(outcomes, seed=cfg.run.seed).items()}
@@ -212,8 +247,11 @@ def ratings_file_agreement(rows: list[dict[str, Any]], path: Path) -> dict[str, 
             ratings = {r["sample_key"]: int(r["rating"]) for r in csv.DictReader(f)}
     except (OSError, KeyError, ValueError) as exc:
         raise InputError(f"{path}: expected a CSV with columns sample_key,rating (1-5): {exc}") from exc
-    judged = [(r["overall"], r["scale"], ratings[r["sample_key"]]) for r in rows
-              if r["mode"] != "pairwise" and r["ok"] and r["trial"] == 0 and r["sample_key"] in ratings]  # fmt: skip
+    judged = [
+        (r["overall"], r["scale"], ratings[r["sample_key"]])
+        for r in rows
+        if r["mode"] != "pairwise" and r["ok"] and r["trial"] == 0 and r["sample_key"] in ratings
+    ]
     if not judged:
         return {"n": 0.0}
     return human_agreement([(s, sc) for s, sc, _ in judged], [h for *_, h in judged])

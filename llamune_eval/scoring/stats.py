@@ -22,10 +22,12 @@ def resampled_means(data: Any, resamples: int, rng: Any) -> Any:
         drawn = rng.multinomial(data.size, counts / data.size, size=resamples)
         return drawn @ levels / data.size
     block = max(1, 10_000_000 // data.size)
-    return np.concatenate([
-        data[rng.integers(0, data.size, size=(min(block, resamples - start), data.size))].mean(axis=1)
-        for start in range(0, resamples, block)
-    ])  # fmt: skip
+    return np.concatenate(
+        [
+            data[rng.integers(0, data.size, size=(min(block, resamples - start), data.size))].mean(axis=1)
+            for start in range(0, resamples, block)
+        ]
+    )
 
 
 def bootstrap_ci(
@@ -128,16 +130,6 @@ def bootstrap_ci_pearson(
     return _percentiles(r, level)
 
 
-def wilcoxon_signed_rank(a: Sequence[float], b: Sequence[float]) -> float:
-    """Two-sided Wilcoxon signed-rank p-value for paired continuous scores (zero differences dropped)."""
-    from scipy.stats import wilcoxon
-
-    diffs = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
-    if not np.any(diffs):
-        return 1.0
-    return float(wilcoxon(diffs, zero_method="wilcox", alternative="two-sided").pvalue)
-
-
 def paired_bootstrap(
     a: Sequence[float], b: Sequence[float], *, resamples: int = 10_000, level: float = 0.95, seed: int = 0
 ) -> tuple[float, float, float, float]:
@@ -177,11 +169,13 @@ def sign_flip(a: Sequence[float], b: Sequence[float], *, resamples: int = 10_000
         sums = (2 * positive - counts) @ levels
     else:
         block = max(1, 8_000_000 // diffs.size)
-        sums = np.concatenate([  # a positive sign per 1 bit: sum = 2 * (bits . d) - sum(d)
-            2 * (rng.integers(0, 2, size=(min(block, resamples - start), diffs.size), dtype=np.int8) @ diffs)
-            - diffs.sum()
-            for start in range(0, resamples, block)
-        ])  # fmt: skip
+        sums = np.concatenate(
+            [  # a positive sign per 1 bit: sum = 2 * (bits . d) - sum(d)
+                2 * (rng.integers(0, 2, size=(min(block, resamples - start), diffs.size), dtype=np.int8) @ diffs)
+                - diffs.sum()
+                for start in range(0, resamples, block)
+            ]
+        )
     return float(min(1.0, (np.sum(np.abs(sums) >= observed) + 1) / (resamples + 1)))
 
 

@@ -78,10 +78,7 @@ class Store:
     def read_types(self, table: str) -> dict[str, str]:
         """Column -> the type `read_json` reads it as: the table's own, but a JSON column is read as its text (rows
         carry it as JSON text in a string) and becomes JSON on insert."""
-        rows = self.con.execute(
-            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?", [table]
-        ).fetchall()
-        return {c: "VARCHAR" if t == "JSON" else t for c, t in rows}
+        return {c: "VARCHAR" if t == "JSON" else t for c, t in schema.BY_NAME[table].types.items()}
 
     def recover(self) -> int:
         """Move journaled rows into DuckDB in one vectorised statement per table, then empty the journals.
@@ -140,15 +137,26 @@ class Store:
         self.close()
 
     # runs
-    def begin_run(self, run_id: str, config: Any, suites: Any, plan: Any, planned: int, skipped: int,
-                  quarter: str | None = None) -> None:  # fmt: skip
+    def begin_run(
+        self, run_id: str, config: Any, suites: Any, plan: Any, planned: int, skipped: int, quarter: str | None = None
+    ) -> None:
         """A run is 'running' until `end_run`; its process and host are kept so a later open can tell it died."""
         self.con.execute(
             "INSERT INTO runs (run_id, started_at, finished_at, status, config, suites, plan, samples_planned, "
             "samples_skipped, quarter, pid, host) VALUES (?, ?, NULL, 'running', ?, ?, ?, ?, ?, ?, ?, ?)",
-            [run_id, now(), jsonio.dumps(config), jsonio.dumps(suites), jsonio.dumps(plan), planned, skipped,
-             quarter, os.getpid(), socket.gethostname()],
-        )  # fmt: skip
+            [
+                run_id,
+                now(),
+                jsonio.dumps(config),
+                jsonio.dumps(suites),
+                jsonio.dumps(plan),
+                planned,
+                skipped,
+                quarter,
+                os.getpid(),
+                socket.gethostname(),
+            ],
+        )
 
     def mark_interrupted(self) -> int:
         """Runs left 'running' by a process that died (SIGKILL, power loss) become 'interrupted'.
@@ -168,8 +176,10 @@ class Store:
         self.con.execute("UPDATE runs SET finished_at = ?, status = ? WHERE run_id = ?", [now(), status, run_id])
 
     def runs(self) -> list[dict[str, Any]]:
-        return self._dicts("SELECT run_id, started_at, finished_at, status, samples_planned, samples_skipped, "
-                           "quarter FROM runs ORDER BY started_at")  # fmt: skip
+        return self._dicts(
+            "SELECT run_id, started_at, finished_at, status, samples_planned, samples_skipped, "
+            "quarter FROM runs ORDER BY started_at"
+        )
 
     # samples
     def finished_keys(self) -> set[str]:
@@ -214,8 +224,9 @@ class Store:
         wanted = "kind = 'inhouse'" if all_samples else "pending_judge"
         return self._dicts(f"SELECT * FROM samples_full WHERE status = 'ok' AND {wanted}")
 
-    def stale_samples(self, suite: str, suite_version: str, template_version: str,
-                      scoring_version: str) -> list[tuple[str, str, str | None]]:  # fmt: skip
+    def stale_samples(
+        self, suite: str, suite_version: str, template_version: str, scoring_version: str
+    ) -> list[tuple[str, str, str | None]]:
         """(key, item id, output) of a suite's answers scored under other rules than `scoring_version`."""
         return self.con.execute(
             "SELECT key, item_id, output FROM samples_full WHERE status = 'ok' AND suite = ? AND suite_version = ? "
@@ -233,15 +244,22 @@ class Store:
         con = self.con
         con.execute("BEGIN TRANSACTION")
         try:
-            con.execute("CREATE OR REPLACE TEMP TABLE rescored AS SELECT unnest(?::VARCHAR[]) AS key, "
-                        "unnest(?::VARCHAR[]) AS parsed, unnest(?::BOOLEAN[]) AS ok, unnest(?::BOOLEAN[]) AS pending",
-                        [keys, parsed, ok, pending])  # fmt: skip
-            con.execute("UPDATE samples SET parsed = r.parsed, parse_ok = r.ok, pending_judge = r.pending, "
-                        "scoring_version = ? FROM rescored r WHERE samples.key = r.key", [scoring_version])  # fmt: skip
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE rescored AS SELECT unnest(?::VARCHAR[]) AS key, "
+                "unnest(?::VARCHAR[]) AS parsed, unnest(?::BOOLEAN[]) AS ok, unnest(?::BOOLEAN[]) AS pending",
+                [keys, parsed, ok, pending],
+            )
+            con.execute(
+                "UPDATE samples SET parsed = r.parsed, parse_ok = r.ok, pending_judge = r.pending, "
+                "scoring_version = ? FROM rescored r WHERE samples.key = r.key",
+                [scoring_version],
+            )
             con.execute("DELETE FROM scores WHERE key IN (SELECT key FROM rescored)")
             if metrics:
-                con.execute("INSERT INTO scores SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::DOUBLE[])",
-                            [list(c) for c in zip(*metrics, strict=True)])  # fmt: skip
+                con.execute(
+                    "INSERT INTO scores SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::DOUBLE[])",
+                    [list(c) for c in zip(*metrics, strict=True)],
+                )
             con.execute("DROP TABLE rescored")
             con.execute("COMMIT")
         except Exception:
@@ -292,13 +310,19 @@ def probe(path: Path) -> None:
     except duckdb.Error as exc:
         raise StoreError(f"{path}: not a readable store, left as it is ({str(exc).splitlines()[0][:200]})") from exc
     try:
-        tables = [t for (t,) in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()]  # fmt: skip
+        tables = [
+            t
+            for (t,) in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+            ).fetchall()
+        ]
         for table in tables:
             con.execute(f'SELECT count(*), sum(hash(t)) FROM "{table}" t').fetchone()
     except duckdb.Error as exc:
-        raise StoreError(f"{path}: the store is damaged or truncated and was left as it is "
-                         f"({str(exc).splitlines()[0][:200]}); restore it from a backup") from exc  # fmt: skip
+        raise StoreError(
+            f"{path}: the store is damaged or truncated and was left as it is "
+            f"({str(exc).splitlines()[0][:200]}); restore it from a backup"
+        ) from exc
     finally:
         con.close()
 

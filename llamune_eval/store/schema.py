@@ -31,6 +31,11 @@ class Table:
     def columns(self) -> tuple[str, ...]:
         return tuple(c.split()[0] for c in _definitions(self.first) + _definitions(self.added))
 
+    @property
+    def types(self) -> dict[str, str]:
+        """Column -> its DuckDB type, as defined here (the catalogue need not be asked: it costs a query)."""
+        return {c.split()[0]: c.split()[1] for c in _definitions(self.first) + _definitions(self.added)}
+
     def ddl(self) -> str:
         key = f", PRIMARY KEY ({self.primary_key})" if self.primary_key else ""
         alter = "".join(f"ALTER TABLE {self.name} ADD COLUMN IF NOT EXISTS {c};\n" for c in _definitions(self.added))
@@ -75,6 +80,7 @@ USAGE_EVENTS = Table(
     "accuracy INTEGER, naturalness INTEGER, usefulness INTEGER",
 )
 TABLES = (RUNS, SAMPLES, SCORES, JUDGEMENTS, JUDGE_RUNS, TEXTS, USAGE_EVENTS)
+BY_NAME = {t.name: t for t in TABLES}
 
 SAMPLE_COLUMNS = SAMPLES.columns
 JUDGEMENT_COLUMNS = JUDGEMENTS.columns

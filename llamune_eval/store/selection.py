@@ -18,7 +18,8 @@ import orjson
 if TYPE_CHECKING:
     from llamune_eval.store.results import Store
 
-VERSION = "coalesce(suite_version, '') || chr(31) || coalesce(template_version, '')"
+# a suite's data and template version as one SQL value (a settings file's version is `settings.VERSION`)
+SUITE_VERSION = "coalesce(suite_version, '') || chr(31) || coalesce(template_version, '')"
 CURRENT = f"""
 WITH base AS (
     SELECT s.*, coalesce(s.created_at, TIMESTAMP '1970-01-01') AS seen_at
@@ -26,11 +27,11 @@ WITH base AS (
     WHERE $quarter IS NULL OR r.quarter IS NULL OR r.quarter <= $quarter
 ), versions AS (
     SELECT *,
-        arg_max({VERSION}, seen_at) OVER (PARTITION BY suite) AS newest_suite,
+        arg_max({SUITE_VERSION}, seen_at) OVER (PARTITION BY suite) AS newest_suite,
         arg_max(coalesce(model_digest, ''), seen_at) OVER (PARTITION BY model) AS newest_digest
     FROM base
 ), current_versions AS (
-    SELECT * FROM versions WHERE {VERSION} = newest_suite AND coalesce(model_digest, '') = newest_digest
+    SELECT * FROM versions WHERE {SUITE_VERSION} = newest_suite AND coalesce(model_digest, '') = newest_digest
 ), params AS (
     SELECT *, arg_max(coalesce(params::VARCHAR, ''), seen_at) OVER (PARTITION BY suite, model, preset, repeat)
         AS newest_params
@@ -92,9 +93,6 @@ class SampleRow:
         """What two configurations' samples are paired on, within a suite."""
         return (self.item_id, self.repeat)
 
-    def reference_value(self) -> Any:
-        return orjson.loads(self.reference) if self.reference else None
-
 
 COLUMNS = tuple(f.name for f in fields(SampleRow))  # the columns the evidence reads, in the row's order
 
@@ -128,7 +126,7 @@ def scores_of(store: Store, keys: list[str]) -> dict[str, dict[str, float]]:
 def judge_shares(store: Store) -> dict[str, float]:
     """sample key -> the judges' mean overall score as a share of the scale, over every judged turn (single and
     reference modes, first trial, the newest judge prompt the sample was judged with; unreadable verdicts never
-    count)."""
+    count). `overall / scale` is `scoring.reliability.share`, written again in SQL to average inside the query."""
     return dict(
         store.con.execute(
             "WITH verdicts AS (SELECT *, arg_max(template_version, created_at) OVER (PARTITION BY sample_key) "

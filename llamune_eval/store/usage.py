@@ -144,17 +144,27 @@ def events_per_quarter(store: Store) -> dict[str, int]:
 def per_model(store: Store, period: str | None) -> list[ModelAnswers]:
     """Per model: answers, successes, ratings, thumbs up and down, of the answers in `period`."""
     where, params = _where(period, ANSWERS, "model IS NOT NULL")
-    return [ModelAnswers(*r) for r in store.con.execute(
-        "SELECT model, count(*), count(*) FILTER (WHERE success), count(rating), count(*) FILTER (WHERE rating > 0), "
-        f"count(*) FILTER (WHERE rating < 0) FROM usage_events {where} GROUP BY model ORDER BY model", params
-    ).fetchall()]  # fmt: skip
+    return [
+        ModelAnswers(*r)
+        for r in store.con.execute(
+            "SELECT model, count(*), count(*) FILTER (WHERE success), count(rating), "
+            "count(*) FILTER (WHERE rating > 0), "
+            f"count(*) FILTER (WHERE rating < 0) FROM usage_events {where} GROUP BY model ORDER BY model",
+            params,
+        ).fetchall()
+    ]
 
 
 def per_category(store: Store, period: str | None) -> list[CategoryAnswers]:
     where, params = _where(period, ANSWERS, "model IS NOT NULL")
-    return [CategoryAnswers(*r) for r in store.con.execute(
-        f"SELECT {CATEGORY}, model, count(*), count(*) FILTER (WHERE success) FROM usage_events {where} "
-        "GROUP BY ALL ORDER BY 1, 2", params).fetchall()]  # fmt: skip
+    return [
+        CategoryAnswers(*r)
+        for r in store.con.execute(
+            f"SELECT {CATEGORY}, model, count(*), count(*) FILTER (WHERE success) FROM usage_events {where} "
+            "GROUP BY ALL ORDER BY 1, 2",
+            params,
+        ).fetchall()
+    ]
 
 
 def retry_decisions(store: Store, period: str | None, *, by_preset: bool = False) -> list[tuple[str, str]]:
@@ -209,7 +219,7 @@ def model_usage(store: Store, period: str | None) -> list[ModelUsage]:
     rows = store.con.execute(
         "SELECT model, count(*), avg(latency_s), avg(success::INT), avg(rating), count(rating), avg(accuracy), "
         "avg(naturalness), avg(usefulness), count(*) FILTER (WHERE coalesce(accuracy, naturalness, usefulness) "
-        f"IS NOT NULL) FROM usage_events {where} GROUP BY model ORDER BY count(*) DESC",
+        f"IS NOT NULL) FROM usage_events {where} GROUP BY model ORDER BY count(*) DESC, model",
         params,
     ).fetchall()
     return [ModelUsage(*r) for r in rows]
@@ -218,9 +228,14 @@ def model_usage(store: Store, period: str | None) -> list[ModelUsage]:
 def task_performance(store: Store, period: str | None) -> list[TaskUsage]:
     """Per task category and model, the answers in `period`: categories in order, the most used model first."""
     where, params = _where(period, ANSWERS)
-    return [TaskUsage(*r) for r in store.con.execute(
-        f"SELECT {CATEGORY}, model, count(*), avg(success::INT), avg(latency_s), avg(rating) FROM usage_events "
-        f"{where} GROUP BY ALL ORDER BY 1, 3 DESC", params).fetchall()]  # fmt: skip
+    return [
+        TaskUsage(*r)
+        for r in store.con.execute(
+            f"SELECT {CATEGORY}, model, count(*), avg(success::INT), avg(latency_s), avg(rating) FROM usage_events "
+            f"{where} GROUP BY ALL ORDER BY 1, 3 DESC, 2",
+            params,
+        ).fetchall()
+    ]
 
 
 def thumbs(store: Store, period: str | None) -> tuple[int, int]:
@@ -236,13 +251,19 @@ def thumbs(store: Store, period: str | None) -> tuple[int, int]:
 def comments(store: Store, period: str | None) -> list[str]:
     """The users' comments in `period`, oldest first."""
     where, params = _where(period, "comment IS NOT NULL")
-    rows = store.con.execute(f"SELECT comment FROM usage_events {where} ORDER BY created_at", params).fetchall()
+    order = "ORDER BY created_at, event_id"  # ties in time keep one order: the report reads the same each run
+    rows = store.con.execute(f"SELECT comment FROM usage_events {where} {order}", params).fetchall()
     return [c for (c,) in rows]
 
 
 def retry_adoption(store: Store, period: str | None) -> list[Adoption]:
     """Per model and preset: its /retry answers in `period` whose adoption was decided, and how many were adopted."""
     where, params = _where(period, "kind = 'retry'", "adopted IS NOT NULL")
-    return [Adoption(*r) for r in store.con.execute(
-        f"SELECT model, coalesce(preset, ''), count(*), count(*) FILTER (WHERE adopted) FROM usage_events {where} "
-        "GROUP BY ALL", params).fetchall()]  # fmt: skip
+    return [
+        Adoption(*r)
+        for r in store.con.execute(
+            f"SELECT model, coalesce(preset, ''), count(*), count(*) FILTER (WHERE adopted) FROM usage_events {where} "
+            "GROUP BY ALL ORDER BY 1, 2",
+            params,
+        ).fetchall()
+    ]

@@ -17,12 +17,21 @@ from llamune_eval.store.results import Store
 
 def usage_metrics(store: Store, quarter: str | None = None, seed: int = 0) -> dict[str, Any]:
     model_usage = {
-        m.model: {"count": m.answers, "averageExecutionTime": m.average_latency, "successRate": m.success_rate,
-                  "userRating": m.rating, "ratings": m.ratings,
-                  "humanEvaluation": {"accuracy": m.accuracy, "naturalness": m.naturalness,
-                                      "usefulness": m.usefulness, "rated": m.rated}}
+        m.model: {
+            "count": m.answers,
+            "averageExecutionTime": m.average_latency,
+            "successRate": m.success_rate,
+            "userRating": m.rating,
+            "ratings": m.ratings,
+            "humanEvaluation": {
+                "accuracy": m.accuracy,
+                "naturalness": m.naturalness,
+                "usefulness": m.usefulness,
+                "rated": m.rated,
+            },
+        }
         for m in q.model_usage(store, quarter)
-    }  # fmt: skip
+    }
     task_performance: dict[str, list[dict[str, Any]]] = {}
     for t in q.task_performance(store, quarter):
         task_performance.setdefault(t.category, []).append(
@@ -36,17 +45,24 @@ def usage_metrics(store: Store, quarter: str | None = None, seed: int = 0) -> di
         )
     up, down = q.thumbs(store, quarter)
     adoption = {
-        f"{a.model}:{a.preset}": {"retries": a.retries, "adopted": a.adopted,
-                                  "adoptionRate": a.adopted / a.retries if a.retries else None}
+        f"{a.model}:{a.preset}": {
+            "retries": a.retries,
+            "adopted": a.adopted,
+            "adoptionRate": a.adopted / a.retries if a.retries else None,
+        }
         for a in q.retry_adoption(store, quarter)
-    }  # fmt: skip
+    }
     pairs = retry_preferences(store, quarter)
     ratings = {k: list(v) for k, v in bradley_terry_ci(pairs, seed=seed).items()} if pairs else {}
     return {
-        "quarter": quarter, "modelUsage": model_usage, "taskPerformance": task_performance,
+        "quarter": quarter,
+        "modelUsage": model_usage,
+        "taskPerformance": task_performance,
         "userFeedback": {"thumbsUp": up, "thumbsDown": down, "comments": q.comments(store, quarter)},
-        "retryAdoption": adoption, "retryBradleyTerry": ratings, "retryPreferences": len(pairs),
-    }  # fmt: skip
+        "retryAdoption": adoption,
+        "retryBradleyTerry": ratings,
+        "retryPreferences": len(pairs),
+    }
 
 
 def retry_preferences(store: Store, quarter: str | None = None) -> list[tuple[str, str, float]]:

@@ -68,17 +68,37 @@ class UsageSignals:
         c, i = self.of(challenger), self.of(incumbent)
         out = []
         if c.up + c.down and i.up + i.down:
-            out.append(SignalTest("usage:rating", "Fisher exact", c.up + c.down + i.up + i.down,
-                                  c.rating - i.rating, fisher_exact(c.up, c.down, i.up, i.down)))  # fmt: skip
+            out.append(
+                SignalTest(
+                    "usage:rating",
+                    "Fisher exact",
+                    c.up + c.down + i.up + i.down,
+                    c.rating - i.rating,
+                    fisher_exact(c.up, c.down, i.up, i.down),
+                )
+            )
         if c.answers and i.answers:
-            out.append(SignalTest("usage:success", "Fisher exact", c.answers + i.answers, c.success - i.success,
-                                  fisher_exact(c.successes, c.answers - c.successes, i.successes,
-                                               i.answers - i.successes)))  # fmt: skip
+            out.append(
+                SignalTest(
+                    "usage:success",
+                    "Fisher exact",
+                    c.answers + i.answers,
+                    c.success - i.success,
+                    fisher_exact(c.successes, c.answers - c.successes, i.successes, i.answers - i.successes),
+                )
+            )
         wins = self.head_to_head.get((challenger, incumbent), 0)
         losses = self.head_to_head.get((incumbent, challenger), 0)
         if wins + losses:
-            out.append(SignalTest("usage:retry", "exact binomial", wins + losses, wins / (wins + losses) - 0.5,
-                                  binomial_half_two_sided(min(wins, losses), wins + losses)))  # fmt: skip
+            out.append(
+                SignalTest(
+                    "usage:retry",
+                    "exact binomial",
+                    wins + losses,
+                    wins / (wins + losses) - 0.5,
+                    binomial_half_two_sided(min(wins, losses), wins + losses),
+                )
+            )
         return out
 
 
@@ -97,8 +117,9 @@ def usage_signals(store: Store, quarter: str | None) -> UsageSignals:
     period, events = data_period(store, quarter)
     out = UsageSignals(period, events)
     for model, answers, successes, ratings, up, down in q.per_model(store, period):
-        out.models[model] = ModelSignals(model, answers, successes, ratings, up, down,
-                                         rating=(up + 1) / (up + down + 2))  # fmt: skip
+        out.models[model] = ModelSignals(
+            model, answers, successes, ratings, up, down, rating=(up + 1) / (up + down + 2)
+        )
     categories = q.per_category(store, period)
     total = sum(n for _, _, n, _ in categories)
     share: dict[str, float] = {}
@@ -108,8 +129,10 @@ def usage_signals(store: Store, quarter: str | None) -> UsageSignals:
         cells[(category, model)] = (n, ok)
     for m in out.models.values():
         overall = (m.successes + 1) / (m.answers + 2)
-        m.success = sum(w * ((cells[(c, m.model)][1] + 1) / (cells[(c, m.model)][0] + 2))
-                        if (c, m.model) in cells else w * overall for c, w in share.items())  # fmt: skip
+        m.success = sum(
+            w * ((cells[(c, m.model)][1] + 1) / (cells[(c, m.model)][0] + 2)) if (c, m.model) in cells else w * overall
+            for c, w in share.items()
+        )
     decisions = q.retry_decisions(store, period)
     for winner, loser in decisions:
         out.head_to_head[(winner, loser)] = out.head_to_head.get((winner, loser), 0) + 1

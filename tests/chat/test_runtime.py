@@ -14,7 +14,7 @@ import pytest
 
 from llamune_eval.chat.db import ChatDB
 from llamune_eval.chat.runtime import Background, ChatRuntime
-from llamune_eval.settings import Active, ModelConfig, Parameters
+from llamune_eval.settings import Active, LLMParameters, ModelConfig
 from llamune_eval.types import ChatResult, FinishReason, Message, SamplingParams
 
 ORDER = ["main", "second", "third"]
@@ -50,7 +50,7 @@ class PacedEngine:
 
 
 def _runtime(tmp_path: Path, engine: PacedEngine, limit: int, titles: bool = True) -> ChatRuntime:
-    params = Parameters(temperature=0.2, top_p=0.9)
+    params = LLMParameters(temperature=0.2, top_p=0.9)
     models = [ModelConfig(name=m, priority=i, purpose="p", parameters=params) for i, m in enumerate(ORDER, 1)]
     active = Active(source="recommended", version="2026-Q1", models=models, execution_order=ORDER,
                     concurrent_limit=limit, reason="test")  # fmt: skip

@@ -40,7 +40,11 @@ def test_run_results_export(tmp_path: Path) -> None:
             'presets = ["fast"]\n'
         )
         run = _cli("run", "--limit", "3", "-s", "jsquad", "-s", "extraction", "--no-progress", cwd=tmp_path)
+        listed, probed = srv.server.count("/v1/models"), srv.server.count("/props")
     assert run.returncode == 0, run.stderr
+    # the whole quarter (sweep, judge, usage, recommend, report) asked the engine for its models once, and probed
+    # its flavour once (this server has no /props, so the probe reuses the listing)
+    assert (listed, probed) == (1, 1)
     assert "6 samples planned, 0 already stored, 6 to generate" in run.stderr
     assert "jsquad" in run.stdout and "extraction" in run.stdout and "pass_rate" in run.stdout
     results = json.loads(_cli("results", "--json", cwd=tmp_path).stdout)

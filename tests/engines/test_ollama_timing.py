@@ -49,7 +49,7 @@ async def test_a_queue_of_one_is_not_counted_as_ttft(tmp_path: Path, smollm2_ser
     model = OllamaModel(NAME, smollm2_path, smollm2_server.url, SMOL_CTX, num_parallel=1, load_s=0.3)
     _suite(tmp_path, 4, 2)
     with OllamaStub([model]).start() as stub:  # four at once, as an operator might force with --concurrency 4
-        outcome = await sweep(_config(tmp_path, stub.url), Sweep(progress=False, concurrency=4))
+        outcome = await sweep(_config(tmp_path, stub.url), Sweep(concurrency=4))
         reports = [r for r in stub.reports if "茶道" in r["prompt"]]  # not the parallelism probe's
     first = model.bodies[0]
     assert first["messages"] == [] and first["keep_alive"] == "30m" and first["options"] == {"num_ctx": 2048}
@@ -79,14 +79,14 @@ async def test_a_reasoning_model_is_scored_on_its_answer(tmp_path: Path, smollm2
     with OllamaStub([thinker]).start() as stub:
         cfg = _config(tmp_path, stub.url, models={THINKER: {"thinking_budget": 64, "think": True}})
         cfg.run.models = [THINKER]
-        outcome = await sweep(cfg, Sweep(progress=False))
+        outcome = await sweep(cfg, Sweep())
         with outcome.store as store:
             budgeted = store.samples()
         sent = thinker.bodies[-1]
         cfg2 = _config(tmp_path / "no-budget", stub.url)
         cfg2.run.suites_dir = tmp_path / "suites"
         cfg2.run.models = [THINKER]
-        starved = await sweep(cfg2, Sweep(progress=False))
+        starved = await sweep(cfg2, Sweep())
         with starved.store as store:
             cut = store.samples()
     assert sent["think"] is True and sent["options"]["num_predict"] == 8 + 64
@@ -106,7 +106,7 @@ async def test_a_prompt_that_fills_the_context_is_an_error_not_a_score(tmp_path:
     with OllamaStub([model]).start() as stub:
         cfg = _config(tmp_path, stub.url)
         cfg.presets = {"short": {"base": "fast", "num_ctx": 64}}
-        outcome = await sweep(cfg, Sweep(progress=False))
+        outcome = await sweep(cfg, Sweep())
     with outcome.store as store:
         [row] = store.samples()
         scores = scores_of(store, [row["key"]])

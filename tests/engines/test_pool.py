@@ -103,3 +103,23 @@ async def test_pool_over_two_real_http_endpoints() -> None:
         async with Engine(backends) as eng:
             await asyncio.gather(*(eng.chat("m", "x", SamplingParams(max_tokens=4)) for _ in range(40)))
         assert s1.chats + s2.chats == 40 and min(s1.chats, s2.chats) >= 10
+
+
+async def test_the_model_list_is_asked_once_per_engine_and_again_only_for_a_model_it_lacks() -> None:
+    """A quarter's stages share one Engine: its listing is remembered. A model that was not there (served since,
+    or mistyped) makes the routes ask once more before it is refused."""
+    with FaultServer() as s1, FaultServer() as s2:
+        backends = [OpenAIBackend(s.url, max_concurrency=2, flavor="openai") for s in (s1, s2)]
+        async with Engine(backends) as eng:
+            first = await eng.list_models()
+            again = await eng.list_models()
+            assert [m.name for m in first] == [m.name for m in again] == ["m", "m"]
+            assert (s1.server.count("/v1/models"), s2.server.count("/v1/models")) == (1, 1)
+            await eng.chat("m", "x", SamplingParams(max_tokens=4))  # routes from the remembered listing
+            assert (s1.server.count("/v1/models"), s2.server.count("/v1/models")) == (1, 1)
+            with pytest.raises(EngineError) as info:
+                await eng.chat("absent", "x", SamplingParams(max_tokens=4))
+            assert info.value.kind is ErrorKind.NOT_FOUND
+            assert (s1.server.count("/v1/models"), s2.server.count("/v1/models")) == (2, 2)
+            await eng.list_models(fresh=True)
+            assert (s1.server.count("/v1/models"), s2.server.count("/v1/models")) == (3, 3)

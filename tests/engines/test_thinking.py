@@ -54,7 +54,7 @@ async def test_a_run_stores_the_thinking_apart_scores_the_answer_and_budgets_it(
             "run": {"suites_dir": str(ROOT / "suites"), "presets": ["fast"], "models": ["think-inline", "think-cut"]},
             "models": {"think-inline": {"thinking_budget": 512}},
         })  # fmt: skip
-        outcome = await sweep(cfg, Sweep(suites=["jcommonsenseqa"], limit=2, progress=False))
+        outcome = await sweep(cfg, Sweep(suites=["jcommonsenseqa"], limit=2))
         caps = {b["model"]: b["max_tokens"] for b in srv.bodies}
     assert caps == {"think-inline": 8 + 512, "think-cut": 8}  # the budget sits beside the suite's answer cap
     with outcome.store as store:

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from llamune_eval.chat.db import ChatDB
 from llamune_eval.chat.repl import Repl
 from llamune_eval.chat.runtime import ChatRuntime
-from llamune_eval.settings import Active, ModelConfig, Parameters, QuarterlyUpdate
+from llamune_eval.settings import Active, LLMParameters, ModelConfig, QuarterlyUpdate
 from llamune_eval.types import ChatResult, EngineError, ErrorKind, FinishReason, Message, SamplingParams
 
 EXAMPLES = int(os.environ.get("LLAMUNE_FUZZ_EXAMPLES", "60"))
@@ -89,7 +89,7 @@ def _runtime(folder: Path, custom: str, newer: bool, answer: str) -> tuple[ChatR
         custom_path.write_bytes(b'basedOn = "\xff"\n')
     elif custom == "folder":
         custom_path.mkdir()
-    params = Parameters(temperature=0.2, top_p=0.9)
+    params = LLMParameters(temperature=0.2, top_p=0.9)
     models = [ModelConfig(name=m, priority=i, purpose="p", parameters=params) for i, m in enumerate(INSTALLED, 1)]
     active = Active(source="custom", version="2026-Q1", models=models, execution_order=INSTALLED, concurrent_limit=1,
                     reason="your custom settings take precedence", custom_path=str(custom_path),

@@ -13,7 +13,7 @@ import pytest
 from bench._synth import synthesize
 from llamune_eval.analysis.pareto import front
 from llamune_eval.config import Config
-from llamune_eval.report import collect, make_report, render
+from llamune_eval.report import collect, make_report, render_html
 from llamune_eval.report.render import safe_json
 from llamune_eval.settings import next_quarter
 from llamune_eval.store.results import Store
@@ -43,6 +43,21 @@ def test_the_strongest_model_leads_and_the_weakest_is_significantly_worse(synthe
     assert all(r["vsBest"]["worse"] and r["vsBest"]["pHolm"] < 0.05 for r in weakest)
     assert all(r["ci"][0] <= r["value"] <= r["ci"][1] for r in qa["rows"])
     assert board["jsts"]["metric"] == "pearson" and board["business-writing"]["metric"] == "judge"
+
+
+def test_interval_bars_are_drawn_on_the_benchmarks_own_range(synthetic: Any) -> None:
+    """JSTS's Pearson r lies in -1..1, every other headline in 0..1: the range comes from the benchmark, so the same
+    interval sits at different places on the two."""
+    from llamune_eval.report.render import _ci_bar
+
+    _, data = synthetic
+    ranges = {s["suite"]: s["range"] for s in data["leaderboard"]}
+    assert ranges["jsts"] == [-1.0, 1.0] and ranges["jnli"] == ranges["business-writing"] == [0.0, 1.0]
+    assert "left:75.0%;width:12.5%" in _ci_bar([0.5, 0.75], ranges["jsts"])
+    assert "left:50.0%;width:25.0%" in _ci_bar([0.5, 0.75], ranges["jnli"])
+    html = render_html(data)
+    jsts_row = next(r for r in next(s for s in data["leaderboard"] if s["suite"] == "jsts")["rows"] if r["ci"][0])
+    assert str(_ci_bar(jsts_row["ci"], [-1.0, 1.0])) in html
 
 
 def test_pareto_front_is_exactly_the_undominated_points() -> None:
@@ -93,7 +108,7 @@ def test_previous_quarter_gives_trend_and_regressions(tmp_path: Path) -> None:
 def test_html_escapes_every_text_and_allows_only_its_own_script(synthetic: Any) -> None:
     data = json.loads(json.dumps(synthetic[1], default=str))
     data["configs"][0]["label"] = data["configs"][0]["model"] = "<img src=x onerror=alert(3)>"
-    page = render(data)
+    page = render_html(data)
     assert "<img src=x" not in page and "&lt;img src=x onerror=alert(3)&gt;" in page
     assert "<script>alert(1)" not in page and "\\u003cscript\\u003ealert(1)" in page
     scripts = re.findall(r"<script(?: [^>]*)?>", page)

@@ -30,14 +30,14 @@ def judged_store(tmp_path_factory: pytest.TempPathFactory, smollm2_path: Path) -
     })  # fmt: skip
     import asyncio
 
-    outcome = asyncio.run(sweep(cfg, Sweep(suites=["business-writing"], limit=2, progress=False)))
+    outcome = asyncio.run(sweep(cfg, Sweep(suites=["business-writing"], limit=2)))
     outcome.store.close()
     return cfg, tmp / "r.duckdb"
 
 
 async def test_single_and_reference_grading_is_stored_resumably(judged_store: tuple[Config, Path]) -> None:
     cfg, path = judged_store
-    first = await judge(cfg, JudgeSpec(progress=False))
+    first = await judge(cfg, JudgeSpec())
     with Store(path) as store:
         rows = [r for r in store.judgements() if r["mode"] != "pairwise"]
     samples = 4  # 2 items x 2 presets, all judge-scored
@@ -50,14 +50,14 @@ async def test_single_and_reference_grading_is_stored_resumably(judged_store: tu
             assert 1 <= r["overall"] <= r["scale"]
         else:
             assert r["overall"] is None  # unparsable: stored as such, never a score
-    again = await judge(cfg, JudgeSpec(progress=False))
+    again = await judge(cfg, JudgeSpec())
     assert again.done == 0 and again.skipped == len(rows)
     assert first.figures["judgements"] >= len(rows)
 
 
 async def test_pairwise_judges_both_orders(judged_store: tuple[Config, Path]) -> None:
     cfg, path = judged_store
-    outcome = await judge(cfg, JudgeSpec(mode="pairwise", progress=False))
+    outcome = await judge(cfg, JudgeSpec(mode="pairwise"))
     with Store(path) as store:
         rows = [r for r in store.judgements() if r["mode"] == "pairwise"]
     assert outcome.done == len(rows) == 4  # 2 items x 1 pair of presets x 2 orders
@@ -108,7 +108,7 @@ def test_quadratic_kappa_and_human_agreement() -> None:
 
 async def test_human_ratings_csv(judged_store: tuple[Config, Path], tmp_path: Path) -> None:
     cfg, path = judged_store
-    await judge(cfg, JudgeSpec(progress=False))  # judged here, whatever ran before (resumable: nothing twice)
+    await judge(cfg, JudgeSpec())  # judged here, whatever ran before (resumable: nothing twice)
     with Store(path) as store:
         keys = [r["sample_key"] for r in store.judgements() if r["mode"] != "pairwise" and r["trial"] == 0]
     assert keys
@@ -119,7 +119,7 @@ async def test_human_ratings_csv(judged_store: tuple[Config, Path], tmp_path: Pa
         for i, key in enumerate(keys):
             writer.writerow([key, 1 + i % 5])
     cfg2 = cfg.model_copy(update={"judge": cfg.judge.model_copy(update={"human_ratings": ratings})})
-    outcome = await judge(cfg2, JudgeSpec(progress=False))
+    outcome = await judge(cfg2, JudgeSpec())
     with Store(path) as store:  # the first-trial verdicts that were readable are the ones compared with people
         readable = [r for r in store.judgements()
                     if r["mode"] != "pairwise" and r["trial"] == 0 and r["ok"] and r["sample_key"] in keys]  # fmt: skip
@@ -184,7 +184,7 @@ async def test_mt_bench_every_turn_judged_with_its_reference_and_an_independent_
         "presets": {"short": {"base": "fast", "max_tokens": 32}},
         "judge": {"models": ["smol"], "max_tokens": 120, "rejudge_fraction": 1.0, "temperature": 0.7},
     })  # fmt: skip
-    outcome = await sweep(cfg, Sweep(progress=False))
+    outcome = await sweep(cfg, Sweep())
     with outcome.store as store:
         rows = store.samples()
         assert {(r["item_id"], r["item_category"]) for r in rows} == {("81", "writing"), ("111", "math")}
@@ -199,7 +199,7 @@ async def test_mt_bench_every_turn_judged_with_its_reference_and_an_independent_
     )  # context + its reference
     assert "5です。" not in by[("111", 2, 0)].messages[-1].content.split("【参考回答】")[-1]
     assert by[("81", 1, 0)].row["mode"] == "single" and by[("111", 1, 0)].row["mode"] == "reference"
-    outcome_j = await judge(cfg, JudgeSpec(progress=False))
+    outcome_j = await judge(cfg, JudgeSpec())
     figures = outcome_j.figures
     assert figures["judge_temperature"] == 0.7
     with Store(tmp_path / "r.duckdb") as store:

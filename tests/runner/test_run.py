@@ -33,7 +33,7 @@ async def test_run_on_the_embedded_engine_stores_and_scores(tmp_path: Path, smol
     engines = [{"kind": "embedded", "models": [{"name": "smol", "path": str(smollm2_path)}], "parallel": 4,
                 "ctx_per_slot": 2048}]  # fmt: skip
     cfg = _config(tmp_path, engines, presets=["fast"])
-    spec = Sweep(suites=["extraction", "jcommonsenseqa"], limit=3, progress=False)
+    spec = Sweep(suites=["extraction", "jcommonsenseqa"], limit=3)
     outcome = await sweep(cfg, spec)
     with outcome.store as store:
         rows = store.samples()
@@ -61,7 +61,7 @@ async def test_failed_samples_are_stored_with_their_error_and_retried_next_time(
     with FaultServer(["404"] * 2) as srv:
         engines = [{"kind": "openai", "url": srv.url, "max_concurrency": 1}]
         cfg = _config(tmp_path, engines, presets=["fast"])
-        spec = Sweep(suites=["jsts"], limit=3, progress=False)
+        spec = Sweep(suites=["jsts"], limit=3)
         first = await sweep(cfg, spec)
         with first.store as store:
             errors = [r for r in store.samples() if r["status"] == "error"]
@@ -145,7 +145,7 @@ async def test_answers_scored_under_older_rules_are_rescored_without_a_request(t
     is asked nothing."""
     with FaultServer() as srv:
         cfg = _config(tmp_path, [{"kind": "openai", "url": srv.url}], presets=["fast"])
-        spec = Sweep(suites=["jcommonsenseqa"], limit=3, progress=False)
+        spec = Sweep(suites=["jcommonsenseqa"], limit=3)
         first = await sweep(cfg, spec)
         first.store.con.execute("UPDATE samples SET scoring_version = NULL, parse_ok = true, parsed = '0'")
         first.store.con.execute("DELETE FROM scores")

@@ -33,3 +33,17 @@ def test_local_files_still_work(tmp_path: Path) -> None:
     out = tmp_path / "t.parquet"
     con.execute(f"copy (select 42 as answer) to '{out}'")
     assert con.execute(f"select answer from '{out}'").fetchone() == (42,)
+
+
+def test_the_types_the_journals_read_are_those_duckdb_made(tmp_path: Path) -> None:
+    """`Table.types` spares the catalogue query on every ingest; it must say what DuckDB itself made of the DDL."""
+    from llamune_eval.store import schema
+    from llamune_eval.store.results import Store
+
+    with Store(tmp_path / "s.duckdb") as store:
+        for table in schema.TABLES:
+            made = dict(store.con.execute(
+                "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
+                "ORDER BY ordinal_position", [table.name]).fetchall())  # fmt: skip
+            assert table.types == made
+            assert list(made) == list(table.columns)
