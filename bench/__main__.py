@@ -11,6 +11,7 @@ from bench import (
     judge_overhead,
     large_items,
     ollama_overhead,
+    racing,
     recommend_decide,
     report_render,
     runner_overhead,
@@ -28,6 +29,7 @@ BENCHES = {
     "usage": usage_overhead.main,
     "report": report_render.main,
     "recommend": recommend_decide.main,
+    "racing": racing.main,
     "scoring": scoring_profiles.main,
     "large": large_items.main,
 }

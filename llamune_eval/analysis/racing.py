@@ -116,17 +116,26 @@ class Race:
         self._values.setdefault((suite, item), {})[config] = value
 
     def look(self, batch: Sequence[tuple[str, str]]) -> list[Stop]:
-        """Add the batch's paired differences, then stop every configuration settled worse; the stops made."""
+        """Add the batch's paired differences, then stop every configuration settled worse; the stops made. An item
+        some active configuration has no value for yet (a judge still to grade it) is left out of every pair."""
+        import numpy as np
+
         active = self.active
+        by_suite: dict[str, list[list[float]]] = {}
         for suite, item in batch:
             got = self._values.get((suite, item), {})
+            if all(c in got for c in active):
+                by_suite.setdefault(suite, []).append([got[c] for c in active])
+        for suite, rows in by_suite.items():
+            x = np.asarray(rows, dtype=float).T  # active configurations x items
             w = self._weight[suite]
-            for a in active:
-                for b in active:
-                    if a != b and a in got and b in got:
-                        d = w * (got[a] - got[b])
+            sums, squares, gram = x.sum(axis=1), (x * x).sum(axis=1), x @ x.T
+            for i, a in enumerate(active):
+                for j, b in enumerate(active):
+                    if i != j:
                         pair = self._pairs[(a, b)]
-                        pair.s, pair.v = pair.s + d, pair.v + d * d
+                        pair.s += w * float(sums[i] - sums[j])
+                        pair.v += w * w * float(squares[i] + squares[j] - 2 * gram[i, j])
         level = self.rule.alpha / max(1, len(self.configs) - 1)
         scale = min(self._weight.values())  # the boundary in units of one item of the largest suite
         made: list[Stop] = []
