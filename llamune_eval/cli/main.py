@@ -110,6 +110,9 @@ def run_command(
     store: StoreOpt = None,
     quarter: QuarterOpt = None,
     sweep_only: Annotated[bool, typer.Option("--sweep-only", help="Only generate and score samples.")] = False,
+    plan: Annotated[
+        bool, typer.Option("--plan", help="Say what the run would send and how long it would take; send nothing else.")
+    ] = False,
     preview: PreviewOpt = False,
     revise: ReviseOpt = False,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
@@ -134,6 +137,7 @@ def run_command(
             "json": as_json,
             "quarter": quarter,
             "sweep_only": sweep_only,
+            "plan": plan,
             "preview": preview,
             "revise": revise,
         },

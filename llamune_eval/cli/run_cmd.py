@@ -90,6 +90,11 @@ def run(config: Path | None, opts: dict[str, Any]) -> None:
         display=RichWatcher(opts["progress"]),
     )
     quarter = None
+    if opts.get("plan"):
+        from llamune_eval.cli.plan_cmd import show_plan
+
+        show_plan(cfg, spec, opts["json"])
+        return
     try:
         if opts["sweep_only"]:
             outcome = run_async(lambda: sweep(cfg, spec, on_plan=_announce))

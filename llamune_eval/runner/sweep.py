@@ -78,14 +78,10 @@ class _Bars:
         self.bars[key].advance(self.speed.note(key, record.row.get("completion_tokens") or 0))
 
 
-async def sweep(cfg: Config, spec: Sweep, *, on_plan: Any = None, engine: Engine | None = None) -> Outcome:
-    """Run the sweep; a re-run of the same plan generates only what is missing. Cancellation marks the run
-    'interrupted' after every finished sample has been committed. The store is opened once the selection
-    stands (a bad selection writes nothing) and handed back open in the outcome: the caller's later stages
-    share it and the caller closes it."""
+def selection(cfg: Config, spec: Sweep) -> tuple[dict[str, Any], list[str], list[Any], list[Any]]:
+    """The presets (all known, and the names asked for), the suites as loaded and as limited: a bad selection is
+    one line before anything is opened or sent. `run --plan` makes the same selection."""
     from llamune_eval.benchmarks import load_all, select
-
-    watcher = spec.display or SILENT
 
     presets = catalogue(cfg.presets)
     names = spec.presets or cfg.run.presets
@@ -96,6 +92,28 @@ async def sweep(cfg: Config, spec: Sweep, *, on_plan: Any = None, engine: Engine
     suites = [s.limited(spec.limit or cfg.run.limit) for s in full]
     if not suites:
         raise InputError("no suites to run: add suites/ or [suites.NAME] entries to llamune.toml")
+    return presets, names, full, suites
+
+
+async def planned_units(
+    cfg: Config, spec: Sweep, engine: Engine, suites: list[Any], presets: dict[str, Any], names: list[str]
+) -> tuple[list[ModelInfo], list[Unit]]:
+    """The models the engines serve (as asked for) and every unit of the plan."""
+    models = _select_models(await engine.list_models(), spec.models or cfg.run.models)
+    if not models:
+        raise InputError("no models: no engine lists any model (see `llamune-eval models`)")
+    budgets = {name: opts.thinking_budget for name, opts in cfg.models.items()}
+    repeats = spec.repeats or cfg.run.repeats
+    return models, build_plan(suites, models, [presets[p] for p in names], repeats, cfg.run.seed, budgets)
+
+
+async def sweep(cfg: Config, spec: Sweep, *, on_plan: Any = None, engine: Engine | None = None) -> Outcome:
+    """Run the sweep; a re-run of the same plan generates only what is missing. Cancellation marks the run
+    'interrupted' after every finished sample has been committed. The store is opened once the selection
+    stands (a bad selection writes nothing) and handed back open in the outcome: the caller's later stages
+    share it and the caller closes it."""
+    watcher = spec.display or SILENT
+    presets, names, full, suites = selection(cfg, spec)
     store = Store(spec.store or cfg.paths.store)
     try:
         return await _run(cfg, spec, store, suites, full, presets, names, engine, on_plan, watcher)
@@ -123,12 +141,8 @@ async def _run(
         for backend in engine.backends:
             if isinstance(backend, EmbeddedBackend):
                 backend.ready_models(watcher.joining)
-        models = _select_models(await engine.list_models(), spec.models or cfg.run.models)
-        if not models:
-            raise InputError("no models: no engine lists any model (see `llamune-eval models`)")
+        models, plan = await planned_units(cfg, spec, engine, suites, presets, names)
         repeats = spec.repeats or cfg.run.repeats
-        budgets = {name: opts.thinking_budget for name, opts in cfg.models.items()}
-        plan = build_plan(suites, models, [presets[p] for p in names], repeats, cfg.run.seed, budgets)
         finished = store.finished_keys()
         todo = [u for u in plan if u.key not in finished]
         run_id = uuid.uuid4().hex[:12]

@@ -165,3 +165,13 @@ def suite_facts(store: Store) -> dict[str, dict[str, Any]]:
             if isinstance(entry, dict) and isinstance(entry.get("name"), str):
                 facts[entry["name"]] = entry
     return facts
+
+
+def latency_medians(store: Store) -> dict[tuple[str, str], tuple[float, int]]:
+    """(model, suite) -> the median engine latency of its answered samples and how many there are: what a plan's
+    ETA is made of when the store has seen the model on the suite before."""
+    rows = store.con.execute(
+        "SELECT model, suite, median(latency_s), count(*) FROM samples "
+        "WHERE status = 'ok' AND latency_s IS NOT NULL GROUP BY ALL"
+    ).fetchall()
+    return {(m, s): (float(med), int(n)) for m, s, med, n in rows}
