@@ -43,7 +43,7 @@ async def test_the_plan_probes_first_then_reads_the_history(tmp_path: Path, smol
     }
     assert before.widths == {"smollm2:135m": 2} and before.requests == 6 and before.judge_requests == 0
     row = before.rows[0]
-    assert row.latency_s is not None and 0 < row.latency_s < 30
+    assert row.latency_s is not None and row.latency_s > 0
     assert row.seconds == row.requests * row.latency_s / 2  # three requests, two at a time
     assert before.seconds == sum(r.seconds or 0 for r in before.rows) == before.engines[row.engine]
 
