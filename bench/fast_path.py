@@ -23,12 +23,12 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from bench.engine_overhead import instant_stub
 from bench.runner_overhead import ROOT, make_items
-from llamune_eval.benchmarks import jcommonsenseqa
 
 LEAN = textwrap.dedent(
     """
@@ -93,15 +93,13 @@ EMBEDDED_BARE = textwrap.dedent(
 )
 
 
-def _bodies(suite_dir: Path, out: Path, model: str, max_tokens: int) -> Path:
-    """The requests the runner sends for the `fast` preset (same messages, sampling fields and seed)."""
-    suite = jcommonsenseqa.load(str(suite_dir))
+def _bodies(suite_dir: Path, out: Path, model: str) -> Path:
+    """The floor's requests, built before timing by the bare script's own `from_suite`: one definition of the body
+    the runner sends for the `fast` preset (same messages, sampling fields and seed)."""
+    lean: dict[str, Any] = {"__name__": "lean"}
+    exec(LEAN, lean)  # defines from_suite and main; runs nothing
     with out.open("w", encoding="utf-8") as f:
-        for item in suite.items:
-            messages = [m.model_dump() for m in suite.messages(item)]
-            body = {"model": model, "messages": messages, "max_tokens": max_tokens, "temperature": 0.0, "top_p": 1.0,
-                    "top_k": 1, "repeat_penalty": 1.0, "seed": 0, "stream": True,
-                    "stream_options": {"include_usage": True}}  # fmt: skip
+        for body in lean["from_suite"](str(suite_dir), model):
             f.write(json.dumps(body, ensure_ascii=False) + "\n")
     return out
 
@@ -137,7 +135,7 @@ def stub(n: int = 1000, conc: int = 16, rounds: int = 5) -> None:
         lean.write_text(LEAN, encoding="utf-8")
         suites = tmp / "suites"
         suite_dir = make_items(suites, n)
-        bodies = _bodies(suite_dir, tmp / "bodies.jsonl", "stub", 8)
+        bodies = _bodies(suite_dir, tmp / "bodies.jsonl", "stub")
         engine = f'[[engines]]\nkind = "openai"\nurl = "{url}"\nmax_concurrency = {conc}'
         cfg = _config(tmp, "e2e", engine, suites)
         run = [sys.executable, "-m", "llamune_eval.cli.main", "run", "-c", str(cfg), "--no-progress"]
