@@ -62,6 +62,20 @@ def usage_sources(cfg: Config) -> list[Path]:
     return found
 
 
+def incumbents(cfg: Config, quarter: str) -> dict[int, tuple[str, str]]:
+    """Last quarter's main configuration per memory tier (GB -> (model, preset)): what a race protects."""
+    from llamune_eval.recommend.quarterly import in_force
+    from llamune_eval.recommend.update import old_main
+
+    old = in_force(cfg.paths.recommended, quarter)
+    out = {}
+    for gb in cfg.recommend.tiers:
+        main = old_main(old, gb) if old else None
+        if main is not None and main[1]:
+            out[gb] = (main[0], main[1])
+    return out
+
+
 async def run_quarter(
     cfg: Config,
     spec: Sweep,

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from llamune_eval.benchmarks import Observed, Task, task_for
 from llamune_eval.benchmarks._suite import LENIENT
 from llamune_eval.presets import Preset
+from llamune_eval.store.races import RaceRow, race_rows
 from llamune_eval.store.results import Store
 from llamune_eval.store.selection import SampleRow, current_samples, judge_shares, scores_of
 from llamune_eval.types import SamplingParams
@@ -109,6 +110,7 @@ class ConfigStat:
     samples: int
     run_ids: set[str]
     queue_s: float | None = None  # median wait for a free engine slot (Ollama), kept out of ttft_s and latency_s
+    race: RaceRow | None = None  # a raced quarter: the items it answered and why it stopped
 
     @property
     def label(self) -> str:
@@ -208,7 +210,16 @@ class Evidence:
         for r in rows:
             if r.key in shares:
                 values.setdefault(r.key, {})["judge"] = shares[r.key]
-        return cls(rows, values, quarter=quarter, presets=presets, seed=seed)
+        ev = cls(rows, values, quarter=quarter, presets=presets, seed=seed)
+        for row in race_rows(store, quarter):
+            if (row.model, row.preset) in ev.configs:
+                ev.configs[(row.model, row.preset)].race = row
+        return ev
+
+    @property
+    def raced(self) -> bool:
+        """The quarter was raced: some configurations stopped before the items ran out."""
+        return any(c.race is not None for c in self.configs.values())
 
     @classmethod
     def for_quarter(cls, store: Store, cfg: Any, quarter: str | None, *, texts: bool = False) -> Evidence:
@@ -351,10 +362,16 @@ def _profiles(values: dict[str, float]) -> tuple[dict[str, float], dict[str, flo
 
 
 def _observe(row: SampleRow, values: dict[str, float]) -> Observed:
-    reference = None
-    if row.kind == "jsts" and "gold" not in values and row.reference:
+    return observe(row.kind, values, row.ok, bool(row.pending_judge), row.reference)
+
+
+def observe(kind: str, values: dict[str, float], ok: bool, pending: bool, reference: str | None) -> Observed:
+    """What the benchmark's rules read of one sample (its strict values; a JSTS sample carries its gold score)."""
+    strict, _ = _profiles(values)
+    gold = None
+    if kind == "jsts" and "gold" not in strict and reference:
         try:
-            reference = orjson.loads(row.reference)
+            gold = orjson.loads(reference)
         except orjson.JSONDecodeError:
-            reference = None
-    return Observed(values, ok=row.ok, pending=bool(row.pending_judge), reference=reference)
+            gold = None
+    return Observed(strict, ok=ok, pending=pending, reference=gold)

@@ -113,6 +113,12 @@ def run_command(
     plan: Annotated[
         bool, typer.Option("--plan", help="Say what the run would send and how long it would take; send nothing else.")
     ] = False,
+    race: Annotated[
+        bool, typer.Option("--race", help="Stop configurations once the decision no longer needs them.")
+    ] = False,
+    budget: Annotated[
+        str | None, typer.Option(help="Fit the run in a time (6h, 90m) or a request count (20000); races.")
+    ] = None,
     preview: PreviewOpt = False,
     revise: ReviseOpt = False,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
@@ -138,6 +144,8 @@ def run_command(
             "quarter": quarter,
             "sweep_only": sweep_only,
             "plan": plan,
+            "race": race,
+            "budget": budget,
             "preview": preview,
             "revise": revise,
         },

@@ -96,6 +96,8 @@ def run(config: Path | None, opts: dict[str, Any]) -> None:
         show_plan(cfg, spec, opts["json"])
         return
     try:
+        if opts.get("race") or opts.get("budget"):
+            spec.race = _race_spec(cfg, spec, opts.get("budget"))
         if opts["sweep_only"]:
             outcome = run_async(lambda: sweep(cfg, spec, on_plan=_announce))
             with outcome.store:
@@ -131,6 +133,28 @@ def run(config: Path | None, opts: dict[str, Any]) -> None:
         )
     if opts["sweep_only"] and cfg.judge.models:
         err_console.print("judge stage not run (--sweep-only): `llamune-eval judge` grades the stored answers")
+
+
+def _race_spec(cfg: Any, spec: Any, budget: str | None) -> Any:
+    """The race: last quarter's main configurations as incumbents, and the budget as requests (a time budget at
+    the plan's pace: the store's history or a two-request probe per model, as `--plan` measures it)."""
+    from llamune_eval.quarter import incumbents
+    from llamune_eval.runner.race import RaceSpec, parse_budget, requests_within
+    from llamune_eval.settings import next_quarter
+
+    requests, seconds = parse_budget(budget) if budget else (None, None)
+    if seconds is not None:
+        from llamune_eval.runner.estimate import estimate
+
+        plan = run_async(lambda: estimate(cfg, spec))
+        requests = requests_within(seconds, plan.requests, plan.seconds, sum(r.stored for r in plan.rows))
+        err_console.print(
+            f"budget {budget}: {requests} requests at the plan's pace "
+            f"({plan.requests} left would take {cell(plan.seconds, 0)} s)",
+            markup=False,
+        )
+    quarter = spec.quarter or cfg.run.quarter or next_quarter()
+    return RaceSpec(budget=requests, incumbents=incumbents(cfg, quarter))
 
 
 def _closing(q: Any) -> None:

@@ -258,7 +258,7 @@ def decide(
         decision.reason = f"{incumbent.label} を維持：ほかの候補はどれも品質と速度の両方で現行に及ばない"
         decision.power = power(ev, incumbent.config, None, suites)
         return decision
-    tests = _family(ev, challenger, incumbent, suites, usage, rule.alpha)
+    tests = _family(ev, challenger, incumbent, suites, usage, rule.alpha) + _raced(ev, challenger, incumbent)
     margin = _margin(ev, challenger, incumbent, suites, rule.margin)
     evidenced = [t for t in tests if t.favours == challenger.label]
     better = challenger.score > incumbent.score
@@ -269,6 +269,28 @@ def decide(
     decision.power = power(ev, challenger.config, incumbent.config, suites)
     decision.reason = _reason(challenger, incumbent, tests, margin, better, replace)
     return decision
+
+
+def _raced(ev: Evidence, challenger: Candidate, incumbent: Candidate) -> list[Hypothesis]:
+    """A raced quarter's own evidence: the race settled the incumbent worse by its anytime-valid test (each
+    comparison at alpha / (K - 1): design/racing.md), after which the incumbent answered nothing more, so the
+    fixed-sample tests on the items it shares with the challenger cannot be read as if no one had looked."""
+    race = incumbent.config.race
+    if race is None or race.reason != "settled-worse":
+        return []
+    return [
+        Hypothesis(
+            name="race",
+            test="anytime-valid confidence sequence",
+            n=race.items,
+            diff=None,
+            low=None,
+            high=None,
+            p=None,
+            note=f"{incumbent.label} は {race.items} 問の時点で {race.by} に劣ると確定（レース）",
+            favours=challenger.label,
+        )
+    ]
 
 
 def _incumbent(
@@ -290,6 +312,7 @@ def _reason(c: Candidate, i: Candidate, tests: list[Hypothesis], margin: Margin,
     if not better:
         return f"{i.label} を維持：総合点で挑戦者 {c.label} を下回らない（{i.score:.3f} ≥ {c.score:.3f}）"
     why = [f"{t.name}（補正後 p={t.p_holm:.3g}）" for t in tests if t.favours == c.label and t.p_holm is not None]
+    why += [t.note or t.name for t in tests if t.favours == c.label and t.p_holm is None]
     if margin.met and margin.quality_diff is not None:
         why.append(f"品質の差 {margin.quality_diff:+.3f} が基準 {margin.threshold:.2f} 以上（設問数は十分）")
     if replace:

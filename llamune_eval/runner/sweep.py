@@ -15,8 +15,10 @@ from llamune_eval.presets import catalogue
 from llamune_eval.runner.execute import RunStats, execute
 from llamune_eval.runner.plan import Unit, build_plan
 from llamune_eval.runner.progress import SILENT, Speed, Watcher
+from llamune_eval.runner.race import RaceOutcome, RaceSpec, race
 from llamune_eval.runner.rescore import rescore
 from llamune_eval.settings import next_quarter
+from llamune_eval.store.races import clear_race
 from llamune_eval.store.results import SampleRecord, Store
 from llamune_eval.types import InputError, ModelInfo
 
@@ -34,6 +36,7 @@ class Sweep:
     store: Path | None = None
     display: Watcher | None = None  # the front end's bars (ui.RichWatcher); None draws nothing
     quarter: str | None = None  # the quarter the run is for (recorded with the run; default: the next one)
+    race: RaceSpec | None = None  # race the configurations (design/racing.md); None answers every item
 
 
 @dataclass
@@ -45,6 +48,7 @@ class Outcome:
     skipped: int
     stats: RunStats
     models: list[ModelInfo] = field(default_factory=list)
+    race: RaceOutcome | None = None
 
     @property
     def errors(self) -> int:
@@ -174,17 +178,52 @@ async def _run(
         )
         if on_plan is not None:
             on_plan(run_id, len(plan), len(plan) - len(todo), store.path)
-        bars = _Bars(todo, watcher)
+        quarter = spec.quarter or cfg.run.quarter or next_quarter()
         writer = store.writer()
         status = "interrupted"
+        raced: RaceOutcome | None = None
+        width = spec.concurrency or cfg.run.concurrency
         try:
             with watcher.live():
-                width = spec.concurrency or cfg.run.concurrency
-                stats = await execute(todo, engine, writer, run_id, concurrency=width, advance=bars.advance)
+                if spec.race is not None:
+                    raced = await _race(
+                        cfg, spec.race, plan, models, engine, store, writer, run_id, quarter, watcher, width
+                    )
+                    stats = raced.stats
+                else:
+                    clear_race(store, quarter)
+                    bars = _Bars(todo, watcher)
+                    stats = await execute(todo, engine, writer, run_id, concurrency=width, advance=bars.advance)
             status = "finished"
         finally:
             try:
                 writer.close()
             finally:
                 store.end_run(run_id, status)
-    return Outcome(store, run_id, {u.key for u in plan}, len(plan), len(plan) - len(todo), stats, models)
+    done = len(plan) - len(todo)
+    return Outcome(store, run_id, {u.key for u in plan}, len(plan), done, stats, models, raced)
+
+
+async def _race(
+    cfg: Config,
+    spec: RaceSpec,
+    plan: list[Unit],
+    models: list[ModelInfo],
+    engine: Engine,
+    store: Store,
+    writer: Any,
+    run_id: str,
+    quarter: str,
+    watcher: Watcher,
+    width: int | None,
+) -> RaceOutcome:
+    """The race on one bar: its total is what the race may spend at most (the plan, or the budget)."""
+    speed = Speed()
+    bar = watcher.bar(f"race · {quarter}", min(len(plan), spec.budget or len(plan)))
+
+    def advance(unit: Unit, record: SampleRecord) -> None:
+        bar.advance(speed.note("race", record.row.get("completion_tokens") or 0))
+
+    return await race(
+        cfg, spec, plan, models, engine, store, writer, run_id, quarter, concurrency=width, advance=advance
+    )

@@ -1,4 +1,5 @@
-"""Every table of the store, defined once: runs, samples, scores, judgements, judge runs, texts and usage events.
+"""Every table of the store, defined once: runs, samples, scores, judgements, judge runs, texts, usage events and
+races.
 
 Each table is its columns as first released plus the columns added since, oldest first; the DDL and the column
 lists the journals and the usage ingest read are both made from that, so they cannot drift apart. The added columns
@@ -79,7 +80,13 @@ USAGE_EVENTS = Table(
     rating INTEGER, comment VARCHAR, category VARCHAR, created_at TIMESTAMP""",
     "accuracy INTEGER, naturalness INTEGER, usefulness INTEGER",
 )
-TABLES = (RUNS, SAMPLES, SCORES, JUDGEMENTS, JUDGE_RUNS, TEXTS, USAGE_EVENTS)
+RACES = Table(  # one row per configuration of a raced quarter: how many items it answered and why it stopped
+    "races",
+    """quarter VARCHAR, model VARCHAR, preset VARCHAR, run_id VARCHAR, reason VARCHAR, items INTEGER, total INTEGER,
+    by_config VARCHAR, seed BIGINT, budget BIGINT, spent BIGINT, created_at TIMESTAMP""",
+    primary_key="quarter, model, preset",
+)
+TABLES = (RUNS, SAMPLES, SCORES, JUDGEMENTS, JUDGE_RUNS, TEXTS, USAGE_EVENTS, RACES)
 BY_NAME = {t.name: t for t in TABLES}
 
 SAMPLE_COLUMNS = SAMPLES.columns

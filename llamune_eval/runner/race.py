@@ -1,0 +1,239 @@
+"""A raced sweep (design/racing.md): the plan's items in the race's seeded order, batch by batch, to the
+configurations the decisions still need. Answers already stored are read back, not asked again, so a killed race
+resumes where it stopped and, the order and the looks being the same, stops the same configurations."""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import orjson
+
+from llamune_eval.analysis.evidence import observe
+from llamune_eval.analysis.memory import context_of, need_of
+from llamune_eval.analysis.racing import Group, Race, RaceRule, Stop, item_order
+from llamune_eval.config import Config
+from llamune_eval.engines import Engine
+from llamune_eval.runner.execute import Advance, RunStats, execute
+from llamune_eval.runner.plan import Unit
+from llamune_eval.store.races import RaceRow, StoredSample, save_race, stored_samples
+from llamune_eval.store.results import SampleRecord, Store, Writer
+from llamune_eval.types import InputError, ModelInfo
+
+
+@dataclass
+class RaceSpec:
+    """Race the sweep: `budget` caps the requests (None: the race alone decides); `incumbents` are last quarter's
+    main configurations by memory tier (GB -> (model, preset)), which a race protects and measures others against."""
+
+    budget: int | None = None
+    incumbents: dict[int, tuple[str, str]] = field(default_factory=dict)
+    rule: RaceRule = field(default_factory=RaceRule)
+
+
+@dataclass
+class RaceOutcome:
+    stats: RunStats
+    stops: list[Stop]
+    spent: int  # requests the race sent or read back
+    full: int  # requests the full plan holds
+
+
+def label(model: str, preset: str) -> str:
+    return f"{model}:{preset}"
+
+
+_SPAN = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?")
+
+
+def parse_budget(text: str) -> tuple[int | None, float | None]:
+    """`--budget`: a request count ("20000") or a time ("6h", "90m", "1h30m", "45s"): (requests, seconds)."""
+    t = text.strip().lower()
+    if t.isdigit() and int(t) > 0:
+        return int(t), None
+    found = _SPAN.fullmatch(t)
+    if t and found and any(found.groups()):
+        h, m, sec = (float(g or 0) for g in found.groups())
+        seconds = h * 3600 + m * 60 + sec
+        if seconds > 0:
+            return None, seconds
+    raise InputError(f"--budget {text!r}: give a request count (20000) or a time (6h, 90m, 1h30m)")
+
+
+def requests_within(seconds: float, left: int, eta: float | None, done: int) -> int:
+    """A time budget as requests: what is stored already, and the requests left at the plan's measured pace."""
+    if not eta or left <= 0:
+        return done + left
+    return done + int(seconds * left / eta)
+
+
+def _needs(cfg: Config, models: list[ModelInfo], plan: list[Unit]) -> dict[str, int | None]:
+    """config -> memory need (weights and the preset's context), as the decision's tier fit estimates it."""
+    facts = {m.name: m.model_dump() for m in models}
+    rule = cfg.recommend
+    out: dict[str, int | None] = {}
+    for u in plan:
+        key = label(u.model, u.preset)
+        if key not in out:
+            _, need = need_of(u.model, context_of(u.params), facts, rule.model_sizes, rule.kv_bytes_per_param_token)
+            out[key] = need
+    return out
+
+
+def groups(cfg: Config, spec: RaceSpec, configs: list[str], needs: dict[str, int | None]) -> list[Group]:
+    """One decision per memory tier: the configurations that fit it (an unknown size fits every tier) and its
+    incumbent; tiers with the same candidates and incumbent are one decision."""
+    out: list[Group] = []
+    for gb in sorted(cfg.recommend.tiers) or [0]:
+        cap = gb * cfg.recommend.headroom * 1024**3
+        members = frozenset(c for c in configs if not gb or needs.get(c) is None or (needs[c] or 0) <= cap)
+        held = spec.incumbents.get(gb)
+        incumbent = label(*held) if held and label(*held) in members else None
+        group = Group(members, incumbent)
+        if members and group not in out:
+            out.append(group)
+    return out or [Group(frozenset(configs))]
+
+
+class _Speeds:
+    """The median latency so far per model: a model settles another's configuration worse only when it is also
+    no slower and no larger (the decision's score weighs those too)."""
+
+    def __init__(self, needs: dict[str, int | None], models: dict[str, str]) -> None:
+        self.needs, self.models = needs, models
+        self.latency: dict[str, list[float]] = {}
+
+    def note(self, model: str, seconds: float | None) -> None:
+        if seconds:
+            self.latency.setdefault(model, []).append(seconds)
+
+    def may_settle(self, winner: str, loser: str) -> bool:
+        mw, ml = self.models[winner], self.models[loser]
+        if mw == ml:
+            return True
+        nw, nl = self.needs.get(winner), self.needs.get(loser)
+        lw, ll = self.latency.get(mw), self.latency.get(ml)
+        if nw is None or nl is None or not lw or not ll:
+            return False
+        return nw <= nl and statistics.median(lw) <= statistics.median(ll)
+
+
+def _value(unit: Unit, ok: bool, pending: bool, values: dict[str, float]) -> float | None:
+    task = unit.suite.task
+    reference = None if unit.item.reference is None else orjson.dumps(unit.item.reference).decode()
+    got = task.value(observe(unit.suite.kind, values, ok, pending, reference))
+    return None if got is None else task.unit_value(got)
+
+
+async def race(
+    cfg: Config,
+    spec: RaceSpec,
+    plan: list[Unit],
+    models: list[ModelInfo],
+    engine: Engine,
+    store: Store,
+    writer: Writer,
+    run_id: str,
+    quarter: str,
+    *,
+    concurrency: int | None = None,
+    advance: Advance | None = None,
+    started: Callable[[int], None] | None = None,
+) -> RaceOutcome:
+    """Run the plan as a race; the stops are saved with the quarter."""
+    units: dict[tuple[str, str, str], list[Unit]] = {}
+    parts: dict[str, tuple[str, str]] = {}  # config -> (model, preset)
+    items: dict[str, dict[str, None]] = {}  # suite -> its item ids, in plan order
+    for u in plan:
+        key = label(u.model, u.preset)
+        parts.setdefault(key, (u.model, u.preset))
+        items.setdefault(u.suite.name, {})[u.item.id] = None
+        units.setdefault((key, u.suite.name, u.item.id), []).append(u)
+    configs = list(parts)
+    owner = {c: m for c, (m, _) in parts.items()}
+    needs = _needs(cfg, models, plan)
+    steps = len(parts) * sum(len(ids) for ids in items.values())  # (configuration, item) pairs
+    per_step = sum(len(u.item.turns) for u in plan) / max(1, steps)  # requests each pair sends
+    speeds = _Speeds(needs, owner)
+    order = item_order({s: list(ids) for s, ids in items.items()}, cfg.run.seed)
+    contest = Race(
+        configs,
+        order,
+        spec.rule,
+        None if spec.budget is None else int(spec.budget / per_step),
+        groups(cfg, spec, configs, needs),
+        may_settle=speeds.may_settle,
+    )
+    stored = stored_samples(store, [u.key for u in plan])
+    stats = RunStats()
+    answers: dict[str, SampleRecord] = {}
+
+    def noted(unit: Unit, record: SampleRecord) -> None:
+        answers[unit.key] = record
+        speeds.note(unit.model, record.row.get("latency_s"))
+        if advance is not None:
+            advance(unit, record)
+
+    while batch := contest.next_batch():
+        todo = [u for c in contest.active for s, i in batch for u in units.get((c, s, i), []) if u.key not in stored]
+        if started is not None:
+            started(len(todo))
+        got = await execute(todo, engine, writer, run_id, concurrency=concurrency, advance=noted)
+        _add(stats, got)
+        for c in contest.active:
+            for suite, item in batch:
+                value = _mean_value(units.get((c, suite, item), []), stored, answers)
+                if value is not None:
+                    contest.record(c, suite, item, value)
+        contest.look(batch)
+        answers.clear()
+    contest.close()
+    stops = [contest.stops[c] for c in configs]
+    rows = []
+    for stop in stops:
+        model, preset = parts[stop.config]
+        rows.append(
+            RaceRow(
+                model,
+                preset,
+                stop.reason,
+                stop.items,
+                len(order),
+                stop.by,
+                cfg.run.seed,
+                spec.budget,
+                round(contest.spent * per_step),
+            )
+        )
+    save_race(store, quarter, run_id, rows)
+    return RaceOutcome(stats, stops, round(contest.spent * per_step), round(steps * per_step))
+
+
+def _mean_value(todo: list[Unit], stored: dict[str, StoredSample], answers: dict[str, SampleRecord]) -> float | None:
+    """The item's value for a configuration: the mean over its repeats (None while one waits for the judge)."""
+    values = []
+    for u in todo:
+        if u.key in stored:
+            s = stored[u.key]
+            value = _value(u, s.ok, s.pending, s.values)
+        elif u.key in answers:
+            record = answers[u.key]
+            ok = record.row.get("status") == "ok"
+            value = _value(u, ok, bool(record.row.get("pending_judge")), record.scores)
+        else:
+            return None
+        if value is None or math.isnan(value):
+            return None
+        values.append(value)
+    return statistics.fmean(values) if values else None
+
+
+def _add(total: RunStats, part: RunStats) -> None:
+    total.done += part.done
+    total.errors += part.errors
+    total.completion_tokens += part.completion_tokens
+    for model, seconds in part.by_model.items():
+        total.by_model[model] = total.by_model.get(model, 0.0) + seconds
