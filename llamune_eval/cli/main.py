@@ -117,7 +117,8 @@ def run_command(
         bool, typer.Option("--race", help="Stop configurations once the decision no longer needs them.")
     ] = False,
     budget: Annotated[
-        str | None, typer.Option(help="Fit the run in a time (6h, 90m) or a request count (20000); races.")
+        str | None,
+        typer.Option(metavar="6h|20000", help="Fit the run in a time or a request count (races the configurations)."),
     ] = None,
     preview: PreviewOpt = False,
     revise: ReviseOpt = False,

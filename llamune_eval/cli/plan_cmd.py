@@ -21,10 +21,20 @@ def duration(seconds: float | None) -> str:
     return f"{int(seconds // 60)} min" if seconds >= 60 else f"{seconds:.0f} s"
 
 
-def show_plan(cfg: Any, spec: Any, as_json: bool) -> None:
+def show_plan(cfg: Any, spec: Any, as_json: bool, budget: str | None = None) -> None:
     from llamune_eval.runner.estimate import estimate
+    from llamune_eval.runner.race import parse_budget
 
+    requests, seconds = parse_budget(budget) if budget else (None, None)
     plan = run_async(lambda: estimate(cfg, spec))
+    if seconds is not None:
+        requests = plan.within(seconds)
+    full = plan.requests + sum(r.stored for r in plan.rows)
+    fits = (
+        None
+        if requests is None
+        else {"budget": budget, "requests": min(requests, full), "share": _share(requests, full)}
+    )
     if as_json:
         print_json(
             {
@@ -34,6 +44,7 @@ def show_plan(cfg: Any, spec: Any, as_json: bool) -> None:
                 "judge_requests": plan.judge_requests,
                 "engines": plan.engines,
                 "seconds": plan.seconds,
+                "budget": fits,
             }
         )
         return
@@ -65,3 +76,14 @@ def show_plan(cfg: Any, spec: Any, as_json: bool) -> None:
         markup=False,
         highlight=False,
     )
+    if fits is not None:
+        console.print(
+            f"budget {budget}: {fits['requests']} of the plan's {full} requests ({fits['share']:.0%}); the race sends "
+            "at most that, and stops configurations the decision no longer needs sooner",
+            markup=False,
+            highlight=False,
+        )
+
+
+def _share(requests: int, full: int) -> float:
+    return 1.0 if full <= 0 else min(1.0, requests / full)

@@ -93,7 +93,7 @@ def run(config: Path | None, opts: dict[str, Any]) -> None:
     if opts.get("plan"):
         from llamune_eval.cli.plan_cmd import show_plan
 
-        show_plan(cfg, spec, opts["json"])
+        show_plan(cfg, spec, opts["json"], opts.get("budget"))
         return
     try:
         if opts.get("race") or opts.get("budget"):
@@ -139,18 +139,19 @@ def _race_spec(cfg: Any, spec: Any, budget: str | None) -> Any:
     """The race: last quarter's main configurations as incumbents, and the budget as requests (a time budget at
     the plan's pace: the store's history or a two-request probe per model, as `--plan` measures it)."""
     from llamune_eval.quarter import incumbents
-    from llamune_eval.runner.race import RaceSpec, parse_budget, requests_within
+    from llamune_eval.runner.race import RaceSpec, parse_budget
     from llamune_eval.settings import next_quarter
 
     requests, seconds = parse_budget(budget) if budget else (None, None)
     if seconds is not None:
+        from llamune_eval.cli.plan_cmd import duration
         from llamune_eval.runner.estimate import estimate
 
         plan = run_async(lambda: estimate(cfg, spec))
-        requests = requests_within(seconds, plan.requests, plan.seconds, sum(r.stored for r in plan.rows))
+        requests = plan.within(seconds)
         err_console.print(
             f"budget {budget}: {requests} requests at the plan's pace "
-            f"({plan.requests} left would take {cell(plan.seconds, 0)} s)",
+            f"(the {plan.requests} left would take {duration(plan.seconds)})",
             markup=False,
         )
     quarter = spec.quarter or cfg.run.quarter or next_quarter()

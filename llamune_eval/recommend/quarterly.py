@@ -15,6 +15,7 @@ from llamune_eval.recommend.decide import decide
 from llamune_eval.recommend.tiers import TierChoice, cross_checks, tier_entry, tier_evidence
 from llamune_eval.recommend.update import old_main, quarterly_update
 from llamune_eval.settings import QUARTER, RecommendedSettings, load_recommended, published_files, quarter_of
+from llamune_eval.store.races import RaceRow, race_rows
 from llamune_eval.store.results import Store
 from llamune_eval.store.selection import model_facts
 from llamune_eval.types import InputError, ModelInfo
@@ -83,6 +84,15 @@ def _usage(usage: UsageSignals) -> dict[str, Any]:
     }
 
 
+def race_evidence(rows: list[RaceRow]) -> dict[str, Any] | None:
+    """The quarter's race as a whole (None: not raced); `full` is what running every raced configuration through
+    every item costs, so spent / full is the share of a full run the race needed."""
+    if not rows:
+        return None
+    first = rows[0]
+    return {"seed": first.seed, "budget": first.budget, "spent": first.spent, "full": sum(r.total for r in rows)}
+
+
 def best_presets(ev: Evidence) -> dict[str, dict[str, str]]:
     """Per model, the preset that scored best in each task category (the file's `preset` is the tier's choice)."""
     best: dict[str, dict[str, tuple[float, str]]] = {}
@@ -138,6 +148,7 @@ def build(
         )
     entries = [tier_entry(t) for t in tiers]
     counted = ev.counted_suites()
+    race = race_evidence(race_rows(store, quarter))
     data: dict[str, Any] = {
         "version": quarter,
         "quarter": quarter.replace("-", " "),
@@ -161,6 +172,8 @@ def build(
             "data": data_sources(store, ev),
             "tiers": [tier_evidence(ev, t, rule.alpha) for t in tiers],
             "bestPresets": best_presets(ev),
+            "raced": race is not None,
+            "race": race,
         },
     }
     data["update"] = quarterly_update(data, tiers, ev, old, rule.alpha) if old else None

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from llamune_eval.analysis.racing import Reason
 from llamune_eval.settings import RecommendedSettings
 
 
@@ -48,6 +49,28 @@ class DataEvidence(_Shape):
     template_version: str | None = Field(default=None, alias="templateVersion")
 
 
+class ConfigRace(_Shape):
+    """Where a raced configuration stopped: its figures rest on `items` of the race's `total`, not on every item."""
+
+    reason: Reason = Field(
+        description="settled-worse (another configuration, `by`, is better), cannot-replace (cannot be shown "
+        "better than the incumbent `by`), settled-best (left last: answered the items the decision needs), "
+        "complete (answered every item) or budget (stopped by the request budget)"
+    )
+    items: int = Field(ge=0, description="items the configuration answered")
+    total: int = Field(ge=0, description="items in the race's order (what a full run answers)")
+    by: str | None = Field(description="model:preset that settled it worse, or the incumbent it cannot replace")
+
+
+class RaceEvidence(_Shape):
+    """The quarter's race as a whole: what it spent against what a full run of the raced configurations costs."""
+
+    seed: int = Field(description="the seed of the race's item order")
+    budget: int | None = Field(description="requests the race could spend (null: no budget)")
+    spent: int = Field(ge=0, description="requests the race spent, over every configuration")
+    full: int = Field(ge=0, description="requests a full run makes: items in the order x raced configurations")
+
+
 class ConfigEvidence(_Shape):
     config: str
     model: str
@@ -70,6 +93,7 @@ class ConfigEvidence(_Shape):
     suites: list[SuiteEvidence] = Field(default_factory=list)
     categories: dict[str, float] = Field(default_factory=dict)
     run_ids: list[str] = Field(default_factory=list, alias="runIds")
+    race: ConfigRace | None = Field(default=None, description="null: the quarter was not raced")
 
 
 class TestEvidence(_Shape):
@@ -156,6 +180,8 @@ class EvidenceShape(_Shape):  # the file's `evidence` object; `analysis.Evidence
     data: list[DataEvidence] = Field(default_factory=list, description="the data each counted suite ran on")
     tiers: list[TierEvidence]
     best_presets: dict[str, dict[str, str]] = Field(default_factory=dict, alias="bestPresets")
+    raced: bool = Field(default=False, description="configurations stopped once the decision no longer needed them")
+    race: RaceEvidence | None = Field(default=None, description="null: the quarter was not raced")
 
 
 class PublishedSettings(RecommendedSettings):

@@ -97,6 +97,12 @@ def suite_evidence(s: SuiteStat, needed: int | None) -> dict[str, Any]:
     }
 
 
+def config_race(c: ConfigStat) -> dict[str, Any] | None:
+    """Where a raced configuration stopped: its figures rest on these items only (None: not raced)."""
+    r = c.race
+    return None if r is None else {"reason": r.reason, "items": r.items, "total": r.total, "by": r.by}
+
+
 def config_evidence(
     ev: Evidence, c: Candidate, power: dict[str, int] | None = None, *, detail: bool = True
 ) -> dict[str, Any]:
@@ -120,6 +126,7 @@ def config_evidence(
         "suites": [suite_evidence(cs.suites[s], (power or {}).get(s)) for s in ev.counted_suites()] if detail else [],
         "categories": ev.category_quality(cs),
         "runIds": sorted(cs.run_ids),
+        "race": config_race(cs),
     }
 
 

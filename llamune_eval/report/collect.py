@@ -1,6 +1,6 @@
 """The report's content as data: leaderboard with significance against the best configuration, quality against
-speed with the Pareto front, memory, heat map, preset effects, judge reliability and usage. `report --format
-json` writes exactly this; the HTML is rendered from it."""
+speed with the Pareto front, memory, heat map, preset effects, judge reliability, usage and a raced quarter's race.
+`report --format json` writes exactly this; the HTML is rendered from it."""
 
 from __future__ import annotations
 
@@ -269,6 +269,7 @@ def collect(store: Store, cfg: Config, quarter: str, ev: Evidence | None = None)
     from llamune_eval.analysis.provenance import data_sources
     from llamune_eval.report.browser import browser_section
     from llamune_eval.report.history import history_section
+    from llamune_eval.report.race import race_section
     from llamune_eval.report.summary import summary_section
 
     seed = cfg.run.seed
@@ -292,6 +293,7 @@ def collect(store: Store, cfg: Config, quarter: str, ev: Evidence | None = None)
         "countedSuites": ev.counted_suites(),
         "data": data_sources(store, ev, ev.suites()),
         "summary": summary_section(cfg.paths.recommended, quarter),
+        "race": race_section(store, quarter),
         "leaderboard": board,
         "configs": configs,
         "memory": memory_section(store, cfg, ev),

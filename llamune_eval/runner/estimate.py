@@ -54,6 +54,15 @@ class PlanEstimate:
     def requests(self) -> int:
         return sum(r.requests for r in self.rows)
 
+    def within(self, seconds: float) -> int:
+        """A time budget as requests (`--budget 6h`): what is stored already (it costs no time), and the requests
+        left at the plan's measured pace (all of them when the pace is unknown)."""
+        done = sum(r.stored for r in self.rows)
+        pace = self.seconds
+        if not pace or self.requests <= 0:
+            return done + self.requests
+        return done + int(seconds * self.requests / pace)
+
     @property
     def seconds(self) -> float | None:
         """The longest engine's time: engines run side by side."""

@@ -63,13 +63,6 @@ def parse_budget(text: str) -> tuple[int | None, float | None]:
     raise InputError(f"--budget {text!r}: give a request count (20000) or a time (6h, 90m, 1h30m)")
 
 
-def requests_within(seconds: float, left: int, eta: float | None, done: int) -> int:
-    """A time budget as requests: what is stored already, and the requests left at the plan's measured pace."""
-    if not eta or left <= 0:
-        return done + left
-    return done + int(seconds * left / eta)
-
-
 def _needs(cfg: Config, models: list[ModelInfo], plan: list[Unit]) -> dict[str, int | None]:
     """config -> memory need (weights and the preset's context), as the decision's tier fit estimates it."""
     facts = {m.name: m.model_dump() for m in models}

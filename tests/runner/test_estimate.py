@@ -46,6 +46,8 @@ async def test_the_plan_probes_first_then_reads_the_history(tmp_path: Path, smol
     assert row.latency_s is not None and row.latency_s > 0
     assert row.seconds == row.requests * row.latency_s / 2  # three requests, two at a time
     assert before.seconds == sum(r.seconds or 0 for r in before.rows) == before.engines[row.engine]
+    # a time budget as requests, at the measured pace: the whole ETA buys all six, half of it three
+    assert before.within(before.seconds) == 6 and before.within(before.seconds / 2) == 3
 
     outcome = await sweep(cfg, spec)
     with outcome.store as store:
@@ -60,22 +62,29 @@ async def test_the_plan_probes_first_then_reads_the_history(tmp_path: Path, smol
     }
     assert {r.suite: r.latency_s for r in after.rows} == latencies
     assert after.seconds == 0.0
+    assert after.within(1.0) == 6  # what is stored costs no time
+
+
+def _plan(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "llamune_eval.cli.main", "run", "--plan", "-c", str(config), *args]
+    env = {**os.environ, "COLUMNS": "200"}
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
 
 
 def test_run_plan_prints_json_and_sends_no_answer(tmp_path: Path, smollm2_server: EmbeddedServer) -> None:
     assert smollm2_server.url
     config = _toml(tmp_path, smollm2_server.url)
-    proc = subprocess.run(
-        [sys.executable, "-m", "llamune_eval.cli.main", "run", "--plan", "--json", "-c", str(config), "-s", "jsts"],
-        capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "200"},
-    )  # fmt: skip
+    proc = _plan(config, "--json", "-s", "jsts")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert [(r["suite"], r["preset"], r["planned"], r["requests"]) for r in data["rows"]] == [("jsts", "fast", 3, 3)]
     assert data["requests"] == 3 and data["rows"][0]["source"] == "probe" and data["seconds"] > 0
+    assert data["budget"] is None
     assert not (tmp_path / "r.duckdb").exists()
-    table = subprocess.run(
-        [sys.executable, "-m", "llamune_eval.cli.main", "run", "--plan", "-c", str(config), "-s", "jsts"],
-        capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "200"},
-    )  # fmt: skip
+    table = _plan(config, "-s", "jsts", "--budget", "2")
     assert "3 requests to send" in table.stdout and "smollm2:135m 2" in table.stdout
+    assert "budget 2: 2 of the plan's 3 requests (67%)" in table.stdout
+    bad = _plan(config, "--budget", "6x")
+    assert bad.returncode == 1 and bad.stderr.strip().splitlines() == [
+        "error: --budget '6x': give a request count (20000) or a time (6h, 90m, 1h30m)"
+    ]
