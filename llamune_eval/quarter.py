@@ -117,13 +117,7 @@ async def run_quarter(
             spec.display, spec.store, spec.quarter = watcher, store_path, quarter
             outcome = await sweep(cfg, spec, on_plan=planned, engine=engine)
             store = shown.enter_context(outcome.store)  # opened once, by the sweep: every stage after it shares it
-            new = outcome.planned - outcome.skipped
-            end(
-                stage,
-                "done",
-                f"{outcome.planned} samples planned, {new} generated, {outcome.errors} failed",
-                [str(store_path)],
-            )
+            end(stage, "done", _sweep_detail(outcome), [str(store_path)])
             stage = begin("judge")
             if cfg.judge.models:
                 from llamune_eval.runner.judging import JudgeSpec, judge
@@ -140,6 +134,19 @@ async def run_quarter(
             listed = await engine.list_models()
         board = _offline_stages(cfg, quarter, store, outcome.keys, listed, begin, end, preview, revise)
     return QuarterOutcome(quarter, outcome, stages, board)
+
+
+def _sweep_detail(outcome: Outcome) -> str:
+    raced = outcome.race
+    if raced is None:
+        new = outcome.planned - outcome.skipped
+        return f"{outcome.planned} samples planned, {new} generated, {outcome.errors} failed"
+    stopped = sum(1 for s in raced.stops if s.reason not in ("complete", "budget"))
+    return (
+        f"raced: {raced.spent} of a full run's {raced.full} requests ({raced.spent / max(1, raced.full):.0%}), "
+        f"{stopped} of {len(raced.stops)} configurations settled before the end; {outcome.stats.done} generated, "
+        f"{outcome.errors} failed"
+    )
 
 
 def _offline_stages(

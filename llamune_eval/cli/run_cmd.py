@@ -65,6 +65,14 @@ def _announce(run_id: str, planned: int, skipped: int, path: Path) -> None:
     )
 
 
+def _announce_race(run_id: str, planned: int, skipped: int, path: Path) -> None:
+    err_console.print(
+        f"run {run_id} (raced): {planned} samples in a full run, {skipped} already stored; the race sends what the "
+        f"decision still needs → {path}",
+        markup=False,
+    )
+
+
 def _board(cfg: Any, store: Any, quarter: str | None, keys: set[str] | None = None, **filters: Any) -> list[Any]:
     from llamune_eval.analysis import Evidence, leaderboard
 
@@ -96,10 +104,11 @@ def run(config: Path | None, opts: dict[str, Any]) -> None:
         show_plan(cfg, spec, opts["json"], opts.get("budget"))
         return
     try:
+        announce = _announce
         if opts.get("race") or opts.get("budget"):
-            spec.race = _race_spec(cfg, spec, opts.get("budget"))
+            spec.race, announce = _race_spec(cfg, spec, opts.get("budget")), _announce_race
         if opts["sweep_only"]:
-            outcome = run_async(lambda: sweep(cfg, spec, on_plan=_announce))
+            outcome = run_async(lambda: sweep(cfg, spec, on_plan=announce))
             with outcome.store:
                 rows = _board(cfg, outcome.store, None, outcome.keys)
         else:
@@ -107,7 +116,7 @@ def run(config: Path | None, opts: dict[str, Any]) -> None:
 
             whole = run_async(
                 lambda: run_quarter(
-                    cfg, spec, opts["quarter"], on_plan=_announce, preview=opts["preview"], revise=opts["revise"]
+                    cfg, spec, opts["quarter"], on_plan=announce, preview=opts["preview"], revise=opts["revise"]
                 )
             )
             outcome, quarter, rows = whole.sweep, whole, whole.board

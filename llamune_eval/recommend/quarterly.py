@@ -15,7 +15,7 @@ from llamune_eval.recommend.decide import decide
 from llamune_eval.recommend.tiers import TierChoice, cross_checks, tier_entry, tier_evidence
 from llamune_eval.recommend.update import old_main, quarterly_update
 from llamune_eval.settings import QUARTER, RecommendedSettings, load_recommended, published_files, quarter_of
-from llamune_eval.store.races import RaceRow, race_rows
+from llamune_eval.store.races import RaceRow, full_run, race_rows
 from llamune_eval.store.results import Store
 from llamune_eval.store.selection import model_facts
 from llamune_eval.types import InputError, ModelInfo
@@ -90,7 +90,7 @@ def race_evidence(rows: list[RaceRow]) -> dict[str, Any] | None:
     if not rows:
         return None
     first = rows[0]
-    return {"seed": first.seed, "budget": first.budget, "spent": first.spent, "full": sum(r.total for r in rows)}
+    return {"seed": first.seed, "budget": first.budget, "spent": first.spent, "full": full_run(rows)}
 
 
 def best_presets(ev: Evidence) -> dict[str, dict[str, str]]:

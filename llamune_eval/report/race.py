@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from llamune_eval.store.races import RaceRow, race_rows
+from llamune_eval.store.races import RaceRow, full_run, race_rows
 from llamune_eval.store.results import Store
 
 REASONS = {
@@ -29,7 +29,7 @@ def race_section(store: Store, quarter: str) -> dict[str, Any] | None:
     rows = race_rows(store, quarter)
     if not rows:
         return None
-    full = sum(r.total for r in rows)
+    full = full_run(rows)
     spent = rows[0].spent
     return {
         "seed": rows[0].seed,

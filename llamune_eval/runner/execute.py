@@ -117,15 +117,21 @@ async def execute(
     *,
     concurrency: int | None = None,
     advance: Advance | None = None,
+    prepared: set[str] | None = None,
 ) -> RunStats:
-    """Run `units` (already filtered to the unfinished ones), one model at a time, in plan order."""
+    """Run `units` (already filtered to the unfinished ones), one model at a time, in plan order. `prepared`: the
+    models already made ready by an earlier call (a race runs batch after batch; Ollama's load and its measure of
+    parallel slots happen once per run, not once per batch)."""
     stats = RunStats()
     by_model: dict[str, list[Unit]] = {}
     for unit in units:
         by_model.setdefault(unit.model, []).append(unit)
     for model, todo in by_model.items():
         contexts = [u.params.num_ctx for u in todo if u.params.num_ctx]
-        await engine.prepare(model, max(contexts) if contexts else None)  # loaded before anything is timed
+        if prepared is None or model not in prepared:
+            await engine.prepare(model, max(contexts) if contexts else None)  # loaded before anything is timed
+            if prepared is not None:
+                prepared.add(model)
         width = concurrency or await engine.width(model)
         started = time.perf_counter()
 

@@ -136,7 +136,16 @@ async def race(
     advance: Advance | None = None,
     started: Callable[[int], None] | None = None,
 ) -> RaceOutcome:
-    """Run the plan as a race; the stops are saved with the quarter."""
+    """Run the plan as a race; the stops are saved with the quarter. Items the judge grades are answered by every
+    configuration first, in full: their values come after the sweep, so no look could read them."""
+    stats = RunStats()
+    judged = [u for u in plan if u.item.scoring == "judge"]
+    extra = sum(len(u.item.turns) for u in judged)  # requests outside the race, paid from the same budget
+    plan = [u for u in plan if u.item.scoring != "judge"]
+    if judged:
+        done = set(stored_samples(store, [u.key for u in judged]))
+        todo = [u for u in judged if u.key not in done]
+        _add(stats, await execute(todo, engine, writer, run_id, concurrency=concurrency, advance=advance))
     units: dict[tuple[str, str, str], list[Unit]] = {}
     parts: dict[str, tuple[str, str]] = {}  # config -> (model, preset)
     items: dict[str, dict[str, None]] = {}  # suite -> its item ids, in plan order
@@ -156,13 +165,13 @@ async def race(
         configs,
         order,
         spec.rule,
-        None if spec.budget is None else int(spec.budget / per_step),
+        None if spec.budget is None else int(max(0, spec.budget - extra) / per_step),
         groups(cfg, spec, configs, needs),
         may_settle=speeds.may_settle,
     )
     stored = stored_samples(store, [u.key for u in plan])
-    stats = RunStats()
     answers: dict[str, SampleRecord] = {}
+    prepared: set[str] = set()
 
     def noted(unit: Unit, record: SampleRecord) -> None:
         answers[unit.key] = record
@@ -174,7 +183,7 @@ async def race(
         todo = [u for c in contest.active for s, i in batch for u in units.get((c, s, i), []) if u.key not in stored]
         if started is not None:
             started(len(todo))
-        got = await execute(todo, engine, writer, run_id, concurrency=concurrency, advance=noted)
+        got = await execute(todo, engine, writer, run_id, concurrency=concurrency, advance=noted, prepared=prepared)
         _add(stats, got)
         for c in contest.active:
             for suite, item in batch:
@@ -198,11 +207,12 @@ async def race(
                 stop.by,
                 cfg.run.seed,
                 spec.budget,
-                round(contest.spent * per_step),
+                round(contest.spent * per_step) + extra,
+                round(steps * per_step) + extra,
             )
         )
     save_race(store, quarter, run_id, rows)
-    return RaceOutcome(stats, stops, round(contest.spent * per_step), round(steps * per_step))
+    return RaceOutcome(stats, stops, round(contest.spent * per_step) + extra, round(steps * per_step) + extra)
 
 
 def _mean_value(todo: list[Unit], stored: dict[str, StoredSample], answers: dict[str, SampleRecord]) -> float | None:

@@ -24,6 +24,7 @@ class RaceRow:
     seed: int
     budget: int | None  # requests the race could spend (None: no budget)
     spent: int  # requests the race spent, over every configuration
+    full: int | None = None  # requests a full run of the same plan makes (None: items x configurations)
 
 
 @dataclass(frozen=True)
@@ -40,16 +41,34 @@ def save_race(store: Store, quarter: str, run_id: str, rows: Sequence[RaceRow]) 
     try:
         con.execute("DELETE FROM races WHERE quarter = ?", [quarter])
         con.executemany(
-            "INSERT INTO races VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO races VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                [quarter, r.model, r.preset, run_id, r.reason, r.items, r.total, r.by, r.seed, r.budget, r.spent, now()]
-                for r in rows
+                [
+                    q,
+                    r.model,
+                    r.preset,
+                    run_id,
+                    r.reason,
+                    r.items,
+                    r.total,
+                    r.by,
+                    r.seed,
+                    r.budget,
+                    r.spent,
+                    r.full,
+                    now(),
+                ]
+                for q, r in ((quarter, r) for r in rows)
             ],
         )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
+
+
+def _values(r: RaceRow) -> list[object]:
+    return [r.reason, r.items, r.total, r.by, r.seed, r.budget, r.spent, r.full]
 
 
 def clear_race(store: Store, quarter: str) -> None:
@@ -62,11 +81,17 @@ def race_rows(store: Store, quarter: str | None) -> list[RaceRow]:
     if quarter is None:
         return []
     got = store.con.execute(
-        "SELECT model, preset, reason, items, total, by_config, seed, budget, spent FROM races "
+        "SELECT model, preset, reason, items, total, by_config, seed, budget, spent, full_run FROM races "
         "WHERE quarter = ? ORDER BY model, preset",
         [quarter],
     ).fetchall()
     return [RaceRow(*row) for row in got]
+
+
+def full_run(rows: Sequence[RaceRow]) -> int:
+    """The requests a full run of the raced plan makes: as recorded, else every item for every configuration."""
+    recorded = next((r.full for r in rows if r.full is not None), None)
+    return recorded if recorded is not None else sum(r.total for r in rows)
 
 
 def stored_samples(store: Store, keys: Iterable[str]) -> dict[str, StoredSample]:

@@ -83,7 +83,7 @@ USAGE_EVENTS = Table(
 RACES = Table(  # one row per configuration of a raced quarter: how many items it answered and why it stopped
     "races",
     """quarter VARCHAR, model VARCHAR, preset VARCHAR, run_id VARCHAR, reason VARCHAR, items INTEGER, total INTEGER,
-    by_config VARCHAR, seed BIGINT, budget BIGINT, spent BIGINT, created_at TIMESTAMP""",
+    by_config VARCHAR, seed BIGINT, budget BIGINT, spent BIGINT, full_run BIGINT, created_at TIMESTAMP""",
     primary_key="quarter, model, preset",
 )
 TABLES = (RUNS, SAMPLES, SCORES, JUDGEMENTS, JUDGE_RUNS, TEXTS, USAGE_EVENTS, RACES)

@@ -114,3 +114,29 @@ def test_the_quarter_ingests_this_machines_chat_database_by_default(tmp_path: Pa
     preview = jsonio.loads((tmp_path / "recommended" / f"{jsonio.loads(proc.stdout)['quarter']}.preview.json")
                            .read_bytes())  # fmt: skip
     assert preview["evidence"]["usage"]["models"][model]["answers"] == 1
+
+
+def test_a_raced_quarter_says_so_in_its_stage_settings_and_report(tmp_path: Path, smollm2_server: Any) -> None:
+    """`run --budget N` races the whole quarter: the sweep's stage says what it spent against a full run, and the
+    preview settings and report.json carry the same race, every configuration's stop with it."""
+    model = "smollm2:135m"
+    (tmp_path / "llamune.toml").write_text(
+        f'[[engines]]\nkind = "openai"\nurl = "{smollm2_server.url}"\n[run]\nsuites_dir = "{ROOT / "suites"}"\n'
+        f'presets = ["fast", "creative"]\nquarter = "2027-Q1"\n[recommend.model_sizes]\n"{model}" = 100000000\n'
+    )
+    proc = _cli("run", "-s", "jcommonsenseqa", "--limit", "8", "--budget", "12", "--no-progress", "--json",
+                cwd=tmp_path, env={"LLAMUNE_CHAT_DB": str(tmp_path / "none.sqlite")})  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "(raced): 16 samples in a full run" in proc.stderr
+    stages = {s["name"]: s for s in jsonio.loads(proc.stdout)["stages"]}
+    assert stages["sweep"]["detail"].startswith("raced: 12 of a full run's 16 requests (75%)")
+    settings = jsonio.loads((tmp_path / "recommended" / "2027-Q1.preview.json").read_bytes())
+    assert settings["evidence"]["raced"] is True
+    assert settings["evidence"]["race"] == {"seed": 0, "budget": 12, "spent": 12, "full": 16}
+    report = jsonio.loads((tmp_path / "reports" / "2027-Q1" / "report.json").read_bytes())
+    race = report["race"]
+    assert (race["spent"], race["full"], race["ratio"]) == (12, 16, 0.75)
+    assert {(c["preset"], c["reason"], c["items"], c["total"]) for c in race["configs"]} == {
+        ("fast", "budget", 6, 8),
+        ("creative", "budget", 6, 8),
+    }
