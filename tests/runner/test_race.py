@@ -4,6 +4,7 @@ seeded order, the budget is kept, and running the same command again sends nothi
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 
 from llamune_eval.analysis.racing import RaceRule, item_order
 from llamune_eval.config import Config
-from llamune_eval.engines import bundled
+from llamune_eval.engines import Engine, bundled, open_engine
 from llamune_eval.runner.race import RaceSpec
 from llamune_eval.runner.sweep import Sweep, sweep
 from llamune_eval.store.races import race_rows
@@ -45,13 +46,24 @@ async def test_a_budgeted_race_stores_its_stops_and_resumes_without_asking_again
     tmp_path: Path, smollm2_path: Path
 ) -> None:
     cfg = _config(tmp_path, smollm2_path)
+    async with open_engine(cfg) as engine:  # the two models start once for the three runs
+        await _three_runs(cfg, engine)
+
+
+async def _three_runs(cfg: Config, engine: Engine) -> None:
     rule = RaceRule(batch=4, warmup=8, min_items=2)
-    spec = Sweep(quarter="2026-Q4", race=RaceSpec(budget=32, rule=rule))
-    outcome = await sweep(cfg, spec)
+    # a race cut short (here by a smaller budget, as by a kill) and then run again continues the same race
+    first = await sweep(cfg, Sweep(quarter="2026-Q4", race=RaceSpec(budget=16, rule=rule)), engine=engine)
+    with first.store as store:
+        assert {r.items for r in race_rows(store, "2026-Q4")} == {4}
+        earlier = {s["key"] for s in store.samples()}
+    outcome = await sweep(cfg, Sweep(quarter="2026-Q4", race=RaceSpec(budget=32, rule=rule)), engine=engine)
     with outcome.store as store:
         assert outcome.race is not None
         rows = race_rows(store, "2026-Q4")
         samples = store.samples()
+    assert len(earlier) == 16 and earlier < {s["key"] for s in samples}  # every earlier answer kept, none again
+    assert outcome.stats.done == len(samples) - 16
     configs = {(r.model, r.preset) for r in rows}
     assert configs == {("smol", "fast"), ("smol", "balanced"), ("qwen", "fast"), ("qwen", "balanced")}
     order = item_order({s: _ids(cfg, s) for s in SUITES}, seed=11)
@@ -67,7 +79,7 @@ async def test_a_budgeted_race_stores_its_stops_and_resumes_without_asking_again
         assert got == sorted(order[: r.items])
     assert {s["status"] for s in samples} == {"ok"}
 
-    again = await sweep(cfg, Sweep(quarter="2026-Q4", race=RaceSpec(budget=32, rule=rule)))
+    again = await sweep(cfg, Sweep(quarter="2026-Q4", race=RaceSpec(budget=32, rule=rule)), engine=engine)
     with again.store as store:
         assert again.stats.done == 0  # every answer read back from the store: nothing sent
         assert race_rows(store, "2026-Q4") == rows
@@ -93,12 +105,12 @@ def test_an_ollama_model_is_loaded_once_per_race_not_once_per_batch(
             "paths": {"store": str(tmp_path / "r.duckdb"), "recommended": str(tmp_path / "recommended")},
             "run": {"suites_dir": str(ROOT / "suites"), "presets": ["fast", "creative"]},
         })  # fmt: skip
-        rule = RaceRule(batch=4, warmup=8)
-        spec = Sweep(suites=["jcommonsenseqa"], limit=12, quarter="2026-Q4", race=RaceSpec(rule=rule))
+        rule = RaceRule(batch=2, warmup=4)
+        spec = Sweep(suites=["jcommonsenseqa"], limit=4, quarter="2026-Q4", race=RaceSpec(rule=rule))
         outcome = asyncio.run(sweep(cfg, spec))
         outcome.store.close()
         bodies = stub.models["smol:135m"].bodies
-    assert outcome.race is not None and outcome.race.spent > 2 * 4  # several batches went out
+    assert outcome.race is not None and outcome.race.spent == 2 * 4  # two batches of two items, two presets
     assert sum(1 for b in bodies if not b.get("messages")) == 1  # one load
     answered = [b for b in bodies if b.get("messages") and len(b["messages"]) > 1]
     assert len(answered) == outcome.race.spent  # every raced request reached the engine once
@@ -108,22 +120,81 @@ def test_items_the_judge_grades_are_answered_in_full_outside_the_race(tmp_path: 
     """A judged answer has no value until the judge stage: every configuration answers those items, from the same
     budget, and the race's order holds only the items scored as they arrive."""
     import asyncio
+    import shutil
 
+    suites = tmp_path / "suites"
+    shutil.copytree(ROOT / "suites" / "jcommonsenseqa", suites / "jcommonsenseqa")
+    (suites / "memo").mkdir()
+    (suites / "memo" / "suite.yaml").write_text("name: memo\nscoring: judge\nmax_tokens: 16\nitems: items.jsonl\n")
+    memo = [{"id": f"m{i}", "input": f"{i}月の予定を一文で書いてください。"} for i in (1, 2)]
+    (suites / "memo" / "items.jsonl").write_text("\n".join(json.dumps(m, ensure_ascii=False) for m in memo) + "\n")
     cfg = Config.model_validate({
         "engines": [{"kind": "openai", "url": smollm2_server.url, "max_concurrency": 2}],
         "paths": {"store": str(tmp_path / "r.duckdb"), "recommended": str(tmp_path / "recommended")},
-        "run": {"suites_dir": str(ROOT / "suites"), "presets": ["fast", "creative"]},
+        "run": {"suites_dir": str(suites), "presets": ["fast", "creative"]},
     })  # fmt: skip
-    spec = Sweep(suites=["business-writing", "jcommonsenseqa"], limit=2, quarter="2026-Q4", race=RaceSpec(budget=6))
+    spec = Sweep(limit=2, quarter="2026-Q4", race=RaceSpec(budget=6))
     outcome = asyncio.run(sweep(cfg, spec))
     with outcome.store as store:
         rows = race_rows(store, "2026-Q4")
         samples = store.samples()
-    judged = sorted((s["preset"], s["item_id"]) for s in samples if s["suite"] == "business-writing")
-    assert [p for p, _ in judged] == ["creative", "creative", "fast", "fast"]  # both items, both configurations
-    assert {(r.preset, r.reason, r.items, r.total) for r in rows} == {
-        ("fast", "budget", 1, 2),
-        ("creative", "budget", 1, 2),
-    }
+    judged = sorted((s["preset"], s["item_id"]) for s in samples if s["suite"] == "memo")
+    assert judged == [("creative", "m1"), ("creative", "m2"), ("fast", "m1"), ("fast", "m2")]  # all, by both
+    raced = {(r.preset, r.reason, r.items, r.total) for r in rows}
+    assert raced == {("fast", "budget", 1, 2), ("creative", "budget", 1, 2)}
     assert sum(1 for s in samples if s["suite"] == "jcommonsenseqa") == 2  # 6 requests: 4 judged, 2 raced
     assert {r.spent for r in rows} == {6} and outcome.race is not None and outcome.race.full == 8
+
+
+def test_a_race_killed_mid_batch_resumes_without_losing_or_repeating_an_answer(
+    tmp_path: Path, smollm2_server: Any
+) -> None:
+    """SIGKILL while the race's answers are arriving, then the same command: every answer journaled before the kill
+    is kept as it was (same run, same time), none is asked twice, and each configuration ends with a prefix of
+    the seeded order."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    (tmp_path / "llamune.toml").write_text(
+        f'[[engines]]\nkind = "openai"\nurl = "{smollm2_server.url}"\nmax_concurrency = 2\n'
+        f'[run]\nsuites_dir = "{ROOT / "suites"}"\npresets = ["fast", "creative"]\nquarter = "2027-Q1"\n'
+    )
+    command = [sys.executable, "-m", "llamune_eval.cli.main", "run", "-s", "jcommonsenseqa", "--race", "--budget",
+               "40", "--sweep-only", "--no-progress", "--json"]  # fmt: skip
+    journal = tmp_path / "llamune.duckdb.journal.jsonl"
+    child = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not journal.exists() or journal.read_text().count("\n") < 6):
+        time.sleep(0.05)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    kept = [json.loads(line)["row"] for line in journal.read_text().splitlines() if line.strip()]
+    assert len(kept) >= 6
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    from llamune_eval.store.results import Store
+
+    with Store(tmp_path / "llamune.duckdb") as store:
+        samples = store.samples()
+        rows = race_rows(store, "2027-Q1")
+    by_key = {s["key"]: s for s in samples}
+    assert len(by_key) == len(samples) == len({(s["item_id"], s["preset"]) for s in samples})  # nothing twice
+    for row in kept:  # the answers journaled before the kill, kept as they were
+        assert by_key[row["key"]]["run_id"] == row["run_id"]
+    assert sum(r.items for r in rows) == len(samples) <= 40
+    suite = next(s for s in _suites(tmp_path) if s.name == "jcommonsenseqa")
+    order = item_order({"jcommonsenseqa": [i.id for i in suite.items]}, seed=0)
+    for r in rows:
+        got = sorted(s["item_id"] for s in samples if s["preset"] == r.preset)
+        assert got == sorted(i for _, i in order[: r.items])
+
+
+def _suites(folder: Path) -> list[Any]:
+    from llamune_eval.benchmarks import load_all, select
+    from llamune_eval.config import load
+
+    cfg = load(folder / "llamune.toml")
+    return list(load_all(select(cfg, ["jcommonsenseqa"])))
