@@ -31,7 +31,7 @@ class RaceSpec:
 
     budget: int | None = None
     incumbents: dict[int, tuple[str, str]] = field(default_factory=dict)
-    rule: RaceRule = field(default_factory=RaceRule)
+    rule: RaceRule | None = None  # None: the decision rule's own alpha, margin and minimum evidence ([recommend])
 
 
 @dataclass
@@ -98,20 +98,33 @@ class _Speeds:
     def __init__(self, needs: dict[str, int | None], models: dict[str, str]) -> None:
         self.needs, self.models = needs, models
         self.latency: dict[str, list[float]] = {}
+        self._median: dict[str, float] = {}  # computed once per look, not once per pair
 
     def note(self, model: str, seconds: float | None) -> None:
         if seconds:
             self.latency.setdefault(model, []).append(seconds)
+            self._median.pop(model, None)
+
+    def median(self, model: str) -> float | None:
+        if model not in self._median and self.latency.get(model):
+            self._median[model] = statistics.median(self.latency[model])
+        return self._median.get(model)
 
     def may_settle(self, winner: str, loser: str) -> bool:
         mw, ml = self.models[winner], self.models[loser]
         if mw == ml:
             return True
         nw, nl = self.needs.get(winner), self.needs.get(loser)
-        lw, ll = self.latency.get(mw), self.latency.get(ml)
-        if nw is None or nl is None or not lw or not ll:
+        lw, ll = self.median(mw), self.median(ml)
+        if nw is None or nl is None or lw is None or ll is None:
             return False
-        return nw <= nl and statistics.median(lw) <= statistics.median(ll)
+        return nw <= nl and lw <= ll
+
+
+def _rule(cfg: Config) -> RaceRule:
+    """The race held to the decision rule it serves: its level, its margin and its minimum evidence."""
+    rule = cfg.recommend
+    return RaceRule(alpha=rule.alpha, margin=rule.margin, min_items=rule.min_items)
 
 
 def _value(unit: Unit, ok: bool, pending: bool, values: dict[str, float]) -> float | None:
@@ -164,7 +177,8 @@ async def race(
     contest = Race(
         configs,
         order,
-        spec.rule,
+        spec.rule
+        or RaceRule(alpha=cfg.recommend.alpha, margin=cfg.recommend.margin, min_items=cfg.recommend.min_items),
         None if spec.budget is None else int(max(0, spec.budget - extra) / per_step),
         groups(cfg, spec, configs, needs),
         may_settle=speeds.may_settle,

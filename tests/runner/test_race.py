@@ -198,3 +198,30 @@ def _suites(folder: Path) -> list[Any]:
 
     cfg = load(folder / "llamune.toml")
     return list(load_all(select(cfg, ["jcommonsenseqa"])))
+
+
+def test_each_tier_is_a_decision_with_its_own_candidates_and_incumbent() -> None:
+    """The race's groups: a 16 GB tier holds only what fits in it; last quarter's main is its incumbent only where
+    it is a candidate; tiers with the same candidates and incumbent are one decision; the rule is the config's."""
+    from llamune_eval.analysis.racing import Group
+    from llamune_eval.runner.race import _rule, _Speeds, groups
+
+    rule = {"tiers": [16, 32, 64], "headroom": 0.75, "alpha": 0.01, "margin": 0.03, "min_items": 50}
+    cfg = Config.model_validate({"recommend": rule})  # usable memory: 12, 24 and 48 GB
+    gb = 1024**3
+    needs = {"small:fast": 4 * gb, "small:creative": 4 * gb, "big:fast": 20 * gb, "huge:fast": 40 * gb}
+    spec = RaceSpec(incumbents={16: ("small", "fast"), 32: ("big", "fast"), 64: ("big", "fast")})
+    found = groups(cfg, spec, list(needs), needs)
+    assert found == [
+        Group(frozenset({"small:fast", "small:creative"}), "small:fast"),
+        Group(frozenset({"small:fast", "small:creative", "big:fast"}), "big:fast"),
+        Group(frozenset(needs), "big:fast"),
+    ]
+    assert _rule(cfg) == RaceRule(alpha=0.01, margin=0.03, min_items=50)
+    speeds = _Speeds(needs, {c: c.split(":")[0] for c in needs})
+    for model, seconds in (("small", 0.5), ("small", 0.7), ("big", 2.0)):
+        speeds.note(model, seconds)
+    assert speeds.may_settle("small:fast", "small:creative")  # one model: quality alone decides
+    assert speeds.may_settle("small:fast", "big:fast")  # smaller and faster
+    assert not speeds.may_settle("big:fast", "small:fast")  # better quality is not enough: larger and slower
+    assert not speeds.may_settle("small:fast", "huge:fast")  # no latency measured for huge yet
