@@ -151,6 +151,7 @@ class Evidence:
         seed: int = 0,
     ) -> None:
         self.rows, self.quarter, self.seed = rows, quarter, seed
+        self.races: list[RaceRow] = []  # a raced quarter's stops, every configuration's (store/races.py)
         self.memo: dict[Any, Any] = {}  # comparisons already made (every tier compares the same pairs)
         self.observed: dict[str, Observed] = {}
         self.lenient: dict[str, Observed] = {}  # only samples scored under a separate lenient profile
@@ -211,7 +212,8 @@ class Evidence:
             if r.key in shares:
                 values.setdefault(r.key, {})["judge"] = shares[r.key]
         ev = cls(rows, values, quarter=quarter, presets=presets, seed=seed)
-        for row in race_rows(store, quarter):
+        ev.races = race_rows(store, quarter)
+        for row in ev.races:
             if (row.model, row.preset) in ev.configs:
                 ev.configs[(row.model, row.preset)].race = row
         return ev

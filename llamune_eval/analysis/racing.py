@@ -100,6 +100,8 @@ class Race:
         self._weight = 1.0 / (len(sizes) * self._size)
         k, m = len(self.configs), len(self._suites)
         self._index = {c: i for i, c in enumerate(self.configs)}
+        at = {s: i for i, s in enumerate(self._suites)}
+        self._prefix = np.cumsum(np.eye(m, dtype=np.int64)[[at[s] for s, _ in self.order]], axis=0)
         self._s = np.zeros((m, k, k))  # per suite: sum of (a - b) over the items both answered
         self._q = np.zeros((m, k, k))  # per suite: sum of (a - b)^2
         self._n = np.zeros((m, k, k))  # per suite: items both answered
@@ -197,9 +199,9 @@ class Race:
         return stop
 
     def _per_suite(self, config: str) -> int:
-        """The fewest items of any suite the configuration has answered."""
-        done = self.order[: self._answered[config]]
-        return min(sum(1 for s, _ in done if s == suite) for suite in self._suites)
+        """The fewest items of any suite the configuration has answered (it answered a prefix of the order)."""
+        answered = self._answered[config]
+        return int(self._prefix[answered - 1].min()) if answered else 0
 
     def _settled(self, winner: str, loser: str, level: float) -> bool:
         if level not in self._crossed:

@@ -15,7 +15,7 @@ from llamune_eval.recommend.decide import decide
 from llamune_eval.recommend.tiers import TierChoice, cross_checks, tier_entry, tier_evidence
 from llamune_eval.recommend.update import old_main, quarterly_update
 from llamune_eval.settings import QUARTER, RecommendedSettings, load_recommended, published_files, quarter_of
-from llamune_eval.store.races import RaceRow, full_run, race_rows
+from llamune_eval.store.races import RaceRow, full_run
 from llamune_eval.store.results import Store
 from llamune_eval.store.selection import model_facts
 from llamune_eval.types import InputError, ModelInfo
@@ -148,7 +148,7 @@ def build(
         )
     entries = [tier_entry(t) for t in tiers]
     counted = ev.counted_suites()
-    race = race_evidence(race_rows(store, quarter))
+    race = race_evidence(ev.races)
     data: dict[str, Any] = {
         "version": quarter,
         "quarter": quarter.replace("-", " "),

@@ -293,7 +293,7 @@ def collect(store: Store, cfg: Config, quarter: str, ev: Evidence | None = None)
         "countedSuites": ev.counted_suites(),
         "data": data_sources(store, ev, ev.suites()),
         "summary": summary_section(cfg.paths.recommended, quarter),
-        "race": race_section(store, quarter),
+        "race": race_section(ev.races),
         "leaderboard": board,
         "configs": configs,
         "memory": memory_section(store, cfg, ev),

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from llamune_eval.store.races import RaceRow, full_run, race_rows
-from llamune_eval.store.results import Store
+from llamune_eval.store.races import RaceRow, full_run
 
 REASONS = {
     "settled-worse": "他の構成に劣ると確定（{by}）",
@@ -23,10 +22,9 @@ def reason_label(row: RaceRow) -> str:
     return label.format(by=row.by or "-")
 
 
-def race_section(store: Store, quarter: str) -> dict[str, Any] | None:
-    """The quarter's race (None: not raced): what it spent against a full run of the raced configurations (every
-    item of the order each), and per configuration the items it answered and why it stopped."""
-    rows = race_rows(store, quarter)
+def race_section(rows: list[RaceRow]) -> dict[str, Any] | None:
+    """The quarter's race (`Evidence.races`; None: not raced): what it spent against a full run of the raced
+    configurations (every item of the order each), and per configuration the items it answered and why it stopped."""
     if not rows:
         return None
     full = full_run(rows)

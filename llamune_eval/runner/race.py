@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 import re
 import statistics
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import orjson
@@ -17,8 +16,9 @@ from llamune_eval.analysis.memory import context_of, need_of
 from llamune_eval.analysis.racing import Group, Race, RaceRule, Stop, item_order
 from llamune_eval.config import Config
 from llamune_eval.engines import Engine
-from llamune_eval.runner.execute import Advance, RunStats, execute
+from llamune_eval.runner.execute import RunStats, execute
 from llamune_eval.runner.plan import Unit
+from llamune_eval.runner.progress import SILENT, Speed, Watcher
 from llamune_eval.store.races import RaceRow, StoredSample, save_race, stored_samples
 from llamune_eval.store.results import SampleRecord, Store, Writer
 from llamune_eval.types import InputError, ModelInfo
@@ -129,7 +129,9 @@ def _rule(cfg: Config) -> RaceRule:
 
 def _value(unit: Unit, ok: bool, pending: bool, values: dict[str, float]) -> float | None:
     task = unit.suite.task
-    reference = None if unit.item.reference is None else orjson.dumps(unit.item.reference).decode()
+    reference = None  # only JSTS reads its gold from the reference, when its scores lack it
+    if unit.suite.kind == "jsts" and unit.item.reference is not None:
+        reference = orjson.dumps(unit.item.reference).decode()
     got = task.value(observe(unit.suite.kind, values, ok, pending, reference))
     return None if got is None else task.unit_value(got)
 
@@ -146,12 +148,18 @@ async def race(
     quarter: str,
     *,
     concurrency: int | None = None,
-    advance: Advance | None = None,
-    started: Callable[[int], None] | None = None,
+    watcher: Watcher = SILENT,
 ) -> RaceOutcome:
-    """Run the plan as a race; the stops are saved with the quarter. Items the judge grades are answered by every
+    """Run the plan as a race, on one bar whose total is the most it may spend (the plan, or the budget); the stops
+    are saved with the quarter. Items the judge grades are answered by every
     configuration first, in full: their values come after the sweep, so no look could read them."""
     stats = RunStats()
+    speed = Speed()
+    bar = watcher.bar(f"race · {quarter}", min(len(plan), spec.budget or len(plan)))
+
+    def advance(unit: Unit, record: SampleRecord) -> None:
+        bar.advance(speed.note("race", record.row.get("completion_tokens") or 0))
+
     judged = [u for u in plan if u.item.scoring == "judge"]
     extra = sum(len(u.item.turns) for u in judged)  # requests outside the race, paid from the same budget
     plan = [u for u in plan if u.item.scoring != "judge"]
@@ -190,13 +198,10 @@ async def race(
     def noted(unit: Unit, record: SampleRecord) -> None:
         answers[unit.key] = record
         speeds.note(unit.model, record.row.get("latency_s"))
-        if advance is not None:
-            advance(unit, record)
+        advance(unit, record)
 
     while batch := contest.next_batch():
         todo = [u for c in contest.active for s, i in batch for u in units.get((c, s, i), []) if u.key not in stored]
-        if started is not None:
-            started(len(todo))
         got = await execute(todo, engine, writer, run_id, concurrency=concurrency, advance=noted, prepared=prepared)
         _add(stats, got)
         for c in contest.active:

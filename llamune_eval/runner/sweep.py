@@ -186,8 +186,18 @@ async def _run(
         try:
             with watcher.live():
                 if spec.race is not None:
-                    raced = await _race(
-                        cfg, spec.race, plan, models, engine, store, writer, run_id, quarter, watcher, width
+                    raced = await race(
+                        cfg,
+                        spec.race,
+                        plan,
+                        models,
+                        engine,
+                        store,
+                        writer,
+                        run_id,
+                        quarter,
+                        concurrency=width,
+                        watcher=watcher,
                     )
                     stats = raced.stats
                 else:
@@ -202,28 +212,3 @@ async def _run(
                 store.end_run(run_id, status)
     done = len(plan) - len(todo)
     return Outcome(store, run_id, {u.key for u in plan}, len(plan), done, stats, models, raced)
-
-
-async def _race(
-    cfg: Config,
-    spec: RaceSpec,
-    plan: list[Unit],
-    models: list[ModelInfo],
-    engine: Engine,
-    store: Store,
-    writer: Any,
-    run_id: str,
-    quarter: str,
-    watcher: Watcher,
-    width: int | None,
-) -> RaceOutcome:
-    """The race on one bar: its total is what the race may spend at most (the plan, or the budget)."""
-    speed = Speed()
-    bar = watcher.bar(f"race · {quarter}", min(len(plan), spec.budget or len(plan)))
-
-    def advance(unit: Unit, record: SampleRecord) -> None:
-        bar.advance(speed.note("race", record.row.get("completion_tokens") or 0))
-
-    return await race(
-        cfg, spec, plan, models, engine, store, writer, run_id, quarter, concurrency=width, advance=advance
-    )
