@@ -36,28 +36,40 @@ def main(session: nox.Session) -> None:
     session.run("llamune-eval", "run", *(session.posargs or ["--limit", "2"]), env=env)
 
 
-def _ensure_chromium(session: nox.Session) -> None:
-    """The browser tests need Debian's chromium: install it when we may (root with apt), else they skip."""
-    if shutil.which("chromium") or shutil.which("chromium-browser") or os.environ.get("LLAMUNE_CHROMIUM"):
+def _ensure_servers(session: nox.Session) -> None:
+    """The tests drive real programs where users run them: Debian's chromium (the report), nginx (the channel and
+    the usage drop) and tmux (a person at a terminal). Install the missing ones when we may (root with apt), else
+    their tests skip (in CI they fail)."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or os.environ.get("LLAMUNE_CHROMIUM")
+    wanted = {
+        "chromium": bool(browser),
+        "nginx": bool(shutil.which("nginx") or os.access("/usr/sbin/nginx", os.X_OK)),
+        "tmux": bool(shutil.which("tmux")),
+    }
+    missing = [name for name, there in wanted.items() if not there]
+    if not missing:
         return
     if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
         env = {"DEBIAN_FRONTEND": "noninteractive"}
+        extra = ["fonts-noto-cjk"] if "chromium" in missing else []
         session.run("apt-get", "update", "-qq", external=True, env=env)
-        session.run("apt-get", "install", "-y", "-qq", "chromium", "fonts-noto-cjk",
-                    "iproute2", "util-linux", external=True, env=env)  # fmt: skip
+        session.run("apt-get", "install", "-y", "-qq", *missing, *extra, "iproute2", "util-linux", external=True,
+                    env=env)  # fmt: skip
     else:
-        session.warn("chromium not found and cannot be installed here: the browser tests will skip")
+        session.warn(f"{', '.join(missing)} not found and cannot be installed here: their tests will skip")
 
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """The test suite against the real embedded engine and a real browser (in CI a missing one fails)."""
+    """The test suite against the real embedded engine, a real browser and a real nginx (in CI a missing one
+    fails)."""
     _install(session)
-    _ensure_chromium(session)
+    _ensure_servers(session)
     env = {**OFFLINE, "LLAMUNE_REQUIRE_ENGINE": "1"}
     if os.environ.get("CI"):
         env["PYTEST_ADDOPTS"] = "-p no:cacheprovider"
         env["LLAMUNE_REQUIRE_BROWSER"] = "1"
+        env["LLAMUNE_REQUIRE_NGINX"] = "1"
     session.run("pytest", *(session.posargs or ["-q"]), env=env)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from bench import (
+    channel_overhead,
     chat_overhead,
     engine_overhead,
     fast_path,
@@ -26,6 +27,7 @@ BENCHES = {
     "runner": runner_overhead.main,
     "judge": judge_overhead.main,
     "chat": chat_overhead.main,
+    "channel": channel_overhead.main,
     "usage": usage_overhead.main,
     "report": report_render.main,
     "recommend": recommend_decide.main,

@@ -112,17 +112,57 @@ class PathsConfig(_Strict):
     reports: Path = Path("reports")  # reports/<quarter>/index.html and report.json
 
 
+def is_url(location: str) -> bool:
+    """Whether a channel or drop location is an http(s) URL (else it is a folder)."""
+    return location.lower().startswith(("http://", "https://"))
+
+
 class ChatConfig(_Strict):
-    """The chat runtime (`llamune`)."""
+    """The chat runtime (`llamune`), and what it shares with the organisation (README: Across an organisation)."""
 
     titles: bool = True  # the main model names each session after its first answer (false: no extra request)
     history: bool = True  # the line editor keeps the questions in a 0600 file beside the chat database
+    # the organisation's channel of published settings (a folder or an http(s) URL) and the key that signs them
+    channel: str | None = None
+    public_key: Path | None = None
+    memory_gb: float | None = Field(default=None, gt=0)  # this machine's memory for its tier (default: measured)
+    usage_drop: str | None = None  # where usage events go, without content (a folder or a WebDAV URL)
+    org_salt: str | None = None  # the organisation's secret for the pseudonymous user id of shared usage
+    share_comments: bool = False  # shared usage carries the users' /good, /bad and /rate comments too
+
+    @model_validator(mode="after")
+    def _shared(self) -> ChatConfig:
+        if self.channel and is_url(self.channel) and self.public_key is None:
+            raise ValueError("a channel over http(s) needs public_key: its files are installed only when signed")
+        if self.usage_drop and not self.org_salt:
+            raise ValueError("usage_drop needs org_salt: shared usage carries a pseudonym, never a name")
+        for name in ("channel", "usage_drop"):
+            value = getattr(self, name)
+            if value is not None and not value.strip():
+                raise ValueError(f"{name} is empty")
+        return self
+
+
+class UsageTargets(_Strict):
+    """The specification's Phase 2 KPIs, which the report shows the usage against."""
+
+    active_users: int = Field(default=10, ge=0)
+    conversations: int = Field(default=500, ge=0)
+    satisfaction: float = Field(default=4.0, ge=1, le=5)
 
 
 class UsageConfig(_Strict):
-    """Chat databases (or JSONL exports) the quarter's run ingests; glob patterns allowed."""
+    """Chat databases (or JSONL exports and usage drops) the quarter's run ingests; glob patterns allowed."""
 
     databases: list[str] = Field(default_factory=list)
+    targets: UsageTargets = Field(default_factory=UsageTargets)
+
+
+class PublishConfig(_Strict):
+    """Where the quarter's published settings go for the chat users: a folder or an http(s) URL (WebDAV PUT)."""
+
+    to: str | None = None  # set: `run` publishes after recommend
+    authorization_env: str | None = None  # an environment variable whose value is sent as Authorization on PUT
 
 
 class RunConfig(_Strict):
@@ -217,6 +257,7 @@ class Config(_Strict):
     recommend: RecommendConfig = Field(default_factory=RecommendConfig)
     usage: UsageConfig = Field(default_factory=UsageConfig)
     chat: ChatConfig = Field(default_factory=ChatConfig)
+    publish: PublishConfig = Field(default_factory=PublishConfig)
     presets: dict[str, dict[str, Any]] = Field(default_factory=dict)
     source: Path | None = Field(default=None, exclude=True)
 

@@ -1,5 +1,6 @@
-"""The whole quarter in one command: sweep → judge (when configured) → usage ingest (the configured chat databases,
-else this machine's own) → recommend → report, on one engine and one progress display.
+"""The whole quarter in one command: sweep → judge (when configured) → usage ingest (the configured chat databases
+and usage drops, else this machine's own) → recommend → publish (to `[publish] to`, the users' channel) → report,
+on one engine and one progress display.
 
 Every stage is idempotent (stored samples and judgements are skipped, usage events are keyed, the settings and
 the report are recomputed from the store), so running the same command again after a kill resumes the quarter.
@@ -23,7 +24,7 @@ from llamune_eval.settings import next_quarter
 from llamune_eval.store.results import Store
 from llamune_eval.types import InputError
 
-STAGES = ("sweep", "judge", "usage", "recommend", "report")
+STAGES = ("sweep", "judge", "usage", "recommend", "publish", "report")
 
 
 @dataclass
@@ -45,21 +46,23 @@ class QuarterOutcome:
         return next(s for s in self.stages if s.name == name)
 
 
-def usage_sources(cfg: Config) -> list[Path]:
-    """The configured chat databases, glob patterns expanded (relative to the working directory); with none
-    configured, this machine's own chat database when `llamune` has written one."""
+def usage_sources(cfg: Config) -> tuple[list[Path], list[str]]:
+    """The configured chat databases and usage drops, glob patterns expanded (relative to the working directory),
+    and the patterns that matched nothing (a drop folder no user has written to yet); with none configured, this
+    machine's own chat database when `llamune` has written one."""
     if not cfg.usage.databases:
         from llamune_eval.settings import default_chat_db
 
         own = default_chat_db()
-        return [own] if own.is_file() else []
+        return ([own] if own.is_file() else []), []
     found: list[Path] = []
+    unmatched: list[str] = []
     for pattern in cfg.usage.databases:
         matches = sorted(glob.glob(str(Path(pattern).expanduser())))
         if not matches:
-            raise InputError(f"[usage] databases: {pattern!r} matches no file")
+            unmatched.append(pattern)
         found += [Path(m) for m in matches if Path(m) not in found]
-    return found
+    return found, unmatched
 
 
 def incumbents(cfg: Config, quarter: str) -> dict[int, tuple[str, str]]:
@@ -132,7 +135,7 @@ async def run_quarter(
             else:
                 end(stage, "skipped", "no judge configured ([judge] models)")
             listed = await engine.list_models()
-        board = _offline_stages(cfg, quarter, store, outcome.keys, listed, begin, end, preview, revise)
+        board = await _offline_stages(cfg, quarter, store, outcome.keys, listed, begin, end, preview, revise)
     return QuarterOutcome(quarter, outcome, stages, board)
 
 
@@ -149,7 +152,7 @@ def _sweep_detail(outcome: Outcome) -> str:
     )
 
 
-def _offline_stages(
+async def _offline_stages(
     cfg: Config,
     quarter: str,
     store: Store,
@@ -160,10 +163,11 @@ def _offline_stages(
     preview: bool,
     revise: bool,
 ) -> list[Any]:
-    """usage → recommend → report: the stages that need the store only; returns the run's leaderboard."""
+    """usage → recommend → publish → report: the stages after the engine's; returns the run's leaderboard."""
     stage = begin("usage")
     try:
-        sources = usage_sources(cfg)
+        sources, unmatched = usage_sources(cfg)
+        nothing = "".join(f"; {p!r} matches no file" for p in unmatched)
         if sources:
             from llamune_eval.usage import ingest
 
@@ -171,17 +175,19 @@ def _offline_stages(
             end(
                 stage,
                 "done",
-                f"{sum(r.added for r in results)} new events from {len(results)} database(s)",
+                f"{sum(r.added for r in results)} new events from {len(results)} file(s){nothing}",
                 [r.source for r in results],
             )
         else:
-            end(stage, "skipped", "no chat database ([usage] databases, or this machine's own llamune database)")
+            why = "no chat database or usage drop ([usage] databases, or this machine's own llamune database)"
+            end(stage, "skipped", why + nothing)
     except InputError as exc:
         end(stage, "failed", str(exc))
     stage = begin("recommend")
     from llamune_eval.analysis import Evidence, leaderboard
 
     ev = Evidence.for_quarter(store, cfg, quarter, texts=True)  # read once: the decision and the report share it
+    status = "skipped"
     try:
         from llamune_eval.recommend import decide_and_publish
 
@@ -203,6 +209,7 @@ def _offline_stages(
             end(stage, "done", f"{mains} ({status})", [str(path)])
     except InputError as exc:
         end(stage, "skipped", str(exc))
+    await _publish_stage(cfg, quarter, status, begin("publish"), end)
     stage = begin("report")
     from llamune_eval.report import make_report
 
@@ -212,3 +219,30 @@ def _offline_stages(
     # else this run's samples read once more
     mine = ev if {r.key for r in ev.rows} == keys else Evidence.load(store, None, keys=keys, seed=cfg.run.seed)
     return leaderboard(mine)
+
+
+async def _publish_stage(cfg: Config, quarter: str, decided: str, stage: Stage, end: Callable[..., None]) -> None:
+    """The quarter's published files into `[publish] to`, the users' channel (a preview never goes there)."""
+    from llamune_eval.settings import published_for
+
+    if not cfg.publish.to:
+        end(stage, "skipped", "no channel ([publish] to)")
+        return
+    if not published_for(cfg.paths.recommended, quarter):
+        why = "a preview is never published" if decided == "preview" else f"{quarter} is not published"
+        end(stage, "skipped", f"{why}; the channel keeps what it holds")
+        return
+    from llamune_eval.channel.publish import publish_channel
+
+    try:
+        done = await publish_channel(
+            cfg.paths.recommended,
+            cfg.publish.to,
+            quarter=quarter,
+            signing_key=cfg.recommend.signing_key,
+            authorization_env=cfg.publish.authorization_env,
+        )
+    except InputError as exc:
+        end(stage, "failed", str(exc))
+        return
+    end(stage, "done", done.describe(), [cfg.publish.to])

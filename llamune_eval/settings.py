@@ -13,6 +13,7 @@ import json
 import os
 import re
 import tomllib
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -116,17 +117,22 @@ class RecommendedSettings(_Camel):
     signature: str | None = None
 
     def tier_for(self, memory_gb: float) -> Tier:
-        """The largest tier this machine's memory holds; the smallest one when none fits."""
-        tiers = sorted(self.tiers, key=lambda t: t.memory_gb) or [
-            Tier(
-                memoryGB=1,
-                models=self.models,
-                executionOrder=self.execution_order,
-                concurrentLimit=self.concurrent_limit,
-            )
-        ]
-        fitting = [t for t in tiers if t.memory_gb <= memory_gb]
-        return fitting[-1] if fitting else tiers[0]
+        """The tier this machine's memory falls in (`tier_of`)."""
+        whole = Tier(
+            memoryGB=1, models=self.models, executionOrder=self.execution_order, concurrentLimit=self.concurrent_limit
+        )
+        tiers = {t.memory_gb: t for t in self.tiers} or {1: whole}
+        return tiers[tier_of(memory_gb, tiers)]
+
+
+DEFAULT_TIERS = (16, 32, 64)  # GB: the specification's machines, and `[recommend] tiers`' default
+
+
+def tier_of(memory_gb: float, tiers: Iterable[int] = DEFAULT_TIERS) -> int:
+    """The tier a machine with `memory_gb` belongs to: the largest one its memory holds, the smallest when none."""
+    ordered = sorted(tiers)
+    fitting = [t for t in ordered if t <= memory_gb]
+    return fitting[-1] if fitting else ordered[0]
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:
@@ -190,6 +196,20 @@ def _public_key(path: Path) -> bytes:
     return pem
 
 
+def load_signing_key(path: Path) -> Any:
+    """The operator's Ed25519 private key (PEM, `[recommend] signing_key`), or one line saying what is wrong."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    try:
+        key = load_pem_private_key(path.read_bytes(), password=None)
+    except (OSError, ValueError, TypeError) as exc:
+        raise InputError(f"{path}: not a readable PEM private key ({exc})") from exc
+    if not isinstance(key, Ed25519PrivateKey):
+        raise InputError(f"{path}: not an Ed25519 private key")
+    return key
+
+
 def verify_signature(data: dict[str, Any], public_key_pem: bytes) -> bool:
     """Ed25519 signature (hex) over the canonical JSON, checked with the organisation's public key."""
     from cryptography.exceptions import InvalidSignature
@@ -213,28 +233,40 @@ def load_recommended(path: Path, public_key: Path | None = None, *, allow_previe
     """One recommended file, its digest, signature (when a public key is configured) and shape checked; a preview
     is refused unless `allow_preview` (the report shows one; the chat runtime never applies one)."""
     try:
-        data = jsonio.loads(path.read_bytes())
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: not readable JSON ({exc})") from exc
+    return check_recommended(raw, str(path), public_key, allow_preview=allow_preview)
+
+
+def check_recommended(
+    raw: bytes, where: str, public_key: Path | None = None, *, allow_preview: bool = False
+) -> RecommendedSettings:
+    """A recommended file's bytes checked as `load_recommended` checks a file (`where` names it in messages): what
+    a channel's download must pass before it is installed."""
+    try:
+        data = jsonio.loads(raw)
         # a number past a float's range (1e400) parses as infinity, which no digest covers
         sealed = digest_of(data) if isinstance(data, dict) else None
-    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: nested deeper than a parser goes
-        raise InputError(f"{path}: not readable JSON ({exc})") from exc
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than a parser goes
+        raise InputError(f"{where}: not readable JSON ({exc})") from exc
     if not isinstance(data, dict):
-        raise InputError(f"{path}: expected a JSON object")
+        raise InputError(f"{where}: expected a JSON object")
     if data.get("digest") != sealed:
-        raise InputError(f"{path}: digest does not match the content (altered or truncated); refused")
+        raise InputError(f"{where}: digest does not match the content (altered or truncated); refused")
     key = public_key or (Path(os.environ["LLAMUNE_PUBLIC_KEY"]) if os.environ.get("LLAMUNE_PUBLIC_KEY") else None)
     if key is not None and not verify_signature(data, _public_key(key)):
-        raise InputError(f"{path}: signature missing or not valid for {key}; refused")
+        raise InputError(f"{where}: signature missing or not valid for {key}; refused")
     try:
         settings = RecommendedSettings.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise InputError(f"{path}: {_field_path(first['loc'])}: {first['msg']}; refused") from exc
+        raise InputError(f"{where}: {_field_path(first['loc'])}: {first['msg']}; refused") from exc
     if not VERSION.match(settings.version):
-        raise InputError(f"{path}: version {settings.version!r} is not YYYY-Qn (or YYYY-Qn.R); refused")
+        raise InputError(f"{where}: version {settings.version!r} is not YYYY-Qn (or YYYY-Qn.R); refused")
     if settings.preview and not allow_preview:
         raise InputError(
-            f"{path}: a preview ({settings.changelog.splitlines()[0] if settings.changelog else ''}); never applied"
+            f"{where}: a preview ({settings.changelog.splitlines()[0] if settings.changelog else ''}); never applied"
         )
     return settings
 
@@ -255,12 +287,13 @@ def preview_file(folder: Path, quarter: str) -> Path:
     return folder / f"{quarter}.preview.json"
 
 
-def newest_recommended(folder: Path) -> tuple[RecommendedSettings | None, list[str]]:
-    """The newest valid recommended file in `folder`, and why newer ones were refused."""
+def newest_recommended(folder: Path, public_key: Path | None = None) -> tuple[RecommendedSettings | None, list[str]]:
+    """The newest valid recommended file in `folder` (signed by `public_key`'s owner when one is given), and why
+    newer ones were refused."""
     refused: list[str] = []
     for path in published_files(folder):
         try:
-            return load_recommended(path), refused
+            return load_recommended(path, public_key), refused
         except InputError as exc:
             refused.append(str(exc))
     return None, refused
@@ -274,14 +307,24 @@ def default_custom_path() -> Path:
     return Path(base) / "llamune" / "settings.toml"
 
 
+def user_data_dir() -> Path:
+    """This user's own llamune folder ($XDG_DATA_HOME/llamune, i.e. ~/.local/share/llamune)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "llamune"
+
+
 def default_chat_db() -> Path:
     """Where `llamune` keeps its sessions and usage ($LLAMUNE_CHAT_DB, else under $XDG_DATA_HOME): the quarter's
     run ingests this machine's own usage from here."""
     env = os.environ.get("LLAMUNE_CHAT_DB")
     if env:
         return Path(env).expanduser()
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "llamune" / "chat.sqlite"
+    return user_data_dir() / "chat.sqlite"
+
+
+def local_settings_dir() -> Path:
+    """Where the settings a channel delivered are installed, for this user only."""
+    return user_data_dir() / "recommended"
 
 
 class CustomSettings(_Camel):
@@ -331,14 +374,21 @@ class Active(BaseModel):
     update: QuarterlyUpdate | None = None  # what the recommendation in force changed (the QuarterlyUpdate card)
     custom_path: str | None = None  # the custom settings file in force (what /settings keep writes to)
     refused: list[str] = Field(default_factory=list)
+    tier: int | None = None  # the recommended tier in force (GB), when the file has tiers
 
 
 def load_active(
-    recommended_dir: Path, custom_path: Path | None = None, memory_gb: float | None = None, *, use_custom: bool = True
+    recommended_dir: Path,
+    custom_path: Path | None = None,
+    memory_gb: float | None = None,
+    *,
+    use_custom: bool = True,
+    public_key: Path | None = None,
 ) -> Active:
     """Custom settings beat recommended ones; the recommended tier follows this machine's memory."""
     memory = machine_memory_gb() if memory_gb is None else memory_gb
-    recommended, refused = newest_recommended(recommended_dir) if recommended_dir.is_dir() else (None, [])
+    found = newest_recommended(recommended_dir, public_key) if recommended_dir.is_dir() else (None, [])
+    recommended, refused = found
     custom_file = custom_path or default_custom_path()
     custom = None
     if use_custom:
@@ -373,6 +423,7 @@ def load_active(
     return Active(
         source="recommended",
         version=recommended.version,
+        tier=tier.memory_gb if recommended.tiers else None,
         models=tier.models,
         update=update,
         execution_order=tier.execution_order,

@@ -11,9 +11,9 @@ ROOT = Path(__file__).resolve().parents[1] / "llamune_eval"
 
 # Lowest first. A package may import its own modules and any package of a lower layer, never a peer or above.
 LAYERS: list[set[str]] = [
-    {"types", "jsonio", "aio", "egress", "categories"},  # leaves
+    {"types", "jsonio", "aio", "egress", "categories", "lean_httpx"},  # leaves
     {"config", "settings", "presets"},  # configuration and the shapes the specification gives
-    {"store", "scoring", "engines", "data"},  # services
+    {"store", "scoring", "engines", "data", "channel"},  # services
     {"benchmarks"},  # suites: items, prompts, a benchmark's scoring rules
     {"analysis", "usage"},  # evidence
     {"runner", "recommend", "report"},  # stages

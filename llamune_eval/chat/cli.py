@@ -51,9 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument(
         "--recommended",
         type=Path,
-        default=Path("recommended"),
         metavar="DIR",
-        help="Folder of recommended settings files (default: recommended).",
+        help="Folder of recommended settings files (default: ~/.local/share/llamune/recommended with a [chat] "
+        "channel, else ./recommended).",
     )
     sessions = commands.add_parser(
         "sessions",
@@ -65,6 +65,27 @@ def _parser() -> argparse.ArgumentParser:
     sessions.add_argument("--json", action="store_true", dest="as_json", help="Print JSON.")
     for sub in (chat, sessions):
         sub.add_argument("--db", type=Path, metavar="PATH", help="Chat database (default: ~/.local/share/llamune).")
+    usage = commands.add_parser(
+        "usage",
+        formatter_class=Formatter,
+        help="This machine's usage as the organisation receives it (no conversation content).",
+        description="This machine's usage as the organisation receives it: no question, answer, system prompt, "
+        "title or artifact; comments only with [chat] share_comments.",
+    )
+    usage_commands = usage.add_subparsers(dest="usage_command", title="commands", metavar="COMMAND",
+                                          parser_class=Parser, required=True)  # fmt: skip
+    export = usage_commands.add_parser(
+        "export",
+        formatter_class=Formatter,
+        help="Write the usage events as JSON Lines, without content.",
+        description="Write the usage events as JSON Lines, without content, each with this user's pseudonym "
+        "([chat] org_salt), the machine's memory tier and the llamune version.",
+    )
+    export.add_argument("--since", metavar="DATE", help="Only events from this date on (YYYY-MM-DD).")
+    export.add_argument("-o", "--out", type=Path, metavar="FILE", help="Write to FILE (default: standard output).")
+    export.add_argument("--force", action="store_true", help="Overwrite FILE if it exists.")
+    export.add_argument("--db", type=Path, metavar="PATH", help="Chat database (default: ~/.local/share/llamune).")
+    export.add_argument("--config", "-c", type=Path, metavar="PATH", help="Config file (./llamune.toml).")
     models = commands.add_parser(
         "models",
         formatter_class=Formatter,
@@ -94,6 +115,11 @@ def main(argv: list[str]) -> int:
         from llamune_eval.chat.session_cmd import list_sessions
 
         list_sessions(ns.db or default_db(), ns.delete, ns.as_json)
+    elif ns.command == "usage":
+        from llamune_eval.chat.session_cmd import export_usage
+        from llamune_eval.config import load
+
+        export_usage(load(ns.config), ns.db or default_db(), ns.since, ns.out, ns.force)
     elif ns.command == "models":  # the same listing as `llamune-eval models`
         from llamune_eval.listing import show_models
 

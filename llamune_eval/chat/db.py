@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 2  # 2: the three 5-level human ratings on usage events
+SCHEMA_VERSION = 3  # 2: the three 5-level human ratings on usage events; 3: what was sent to the usage drop
 LEVELS = ("accuracy", "naturalness", "usefulness")  # 回答の正確性, 日本語の自然さ, 有用性: 1-5 each
 SQLITE_HEADER = b"SQLite format 3\x00"
 SCHEMA = """
@@ -43,6 +43,18 @@ CREATE TABLE IF NOT EXISTS artifacts (
     title TEXT, content TEXT NOT NULL, created_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS usage_sent (
+    event_id TEXT PRIMARY KEY, digest TEXT NOT NULL, drop_file TEXT NOT NULL, sent_at TEXT NOT NULL,
+    revision INTEGER NOT NULL DEFAULT 0
+);
+"""
+ADDED = {column: "INTEGER" for column in LEVELS} | {"revision": "INTEGER NOT NULL DEFAULT 0"}  # since the first
+# An event changed after it was recorded (/good, /rate, /retry, /category) counts one revision more: what the usage
+# drop has not received is then found without reading every event again (`pending`).
+REVISED = """
+CREATE TRIGGER IF NOT EXISTS usage_revised AFTER UPDATE OF adopted, rating, comment, category, accuracy,
+    naturalness, usefulness ON usage_events
+BEGIN UPDATE usage_events SET revision = revision + 1 WHERE id = NEW.id; END;
 """
 
 
@@ -90,9 +102,11 @@ class ChatDB:
             self.con.execute("PRAGMA foreign_keys=ON")
             self.con.executescript(SCHEMA)
             have = {r[1] for r in self.con.execute("PRAGMA table_info(usage_events)")}
-            for column in LEVELS:  # a database written before the human ratings gains their columns
+            for column, kind in ADDED.items():  # a database written before a column gains it
                 if column not in have:
-                    self.con.execute(f"ALTER TABLE usage_events ADD COLUMN {column} INTEGER")
+                    self.con.execute(f"ALTER TABLE usage_events ADD COLUMN {column} {kind}")
+            if self.con.execute("SELECT 1 FROM sqlite_master WHERE name = 'usage_revised'").fetchone() is None:
+                self.con.executescript(REVISED)
             if self.meta("schema_version") != str(SCHEMA_VERSION):  # written once: reading leaves the file as it was
                 self.con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         except sqlite3.OperationalError as exc:
@@ -290,6 +304,21 @@ class ChatDB:
             if comment:
                 con.execute("UPDATE usage_events SET comment = ? WHERE message_id = ?", (comment, message_id))
 
+    def usage_rows(self, since: str | None = None) -> list[dict[str, Any]]:
+        """Every usage event (from `since`, an ISO date or time, on), with the turn of its message: what an export
+        or a drop builds its content-free events from."""
+        return _usage_rows(self.con, since)
+
+    def sent_digests(self) -> dict[str, str]:
+        """event_id -> the digest of what the drop last received of it."""
+        return {r[0]: r[1] for r in self.con.execute("SELECT event_id, digest FROM usage_sent")}
+
+    def mark_sent(self, sent: list[tuple[str, str, int]], drop_file: str) -> None:
+        """(event_id, digest, revision) of the events now whole at the drop, in `drop_file`."""
+        rows = [(e, d, drop_file, _now(), r) for e, d, r in sent]
+        with self.write() as con:
+            con.executemany("INSERT OR REPLACE INTO usage_sent VALUES (?, ?, ?, ?, ?)", rows)
+
     def usage(self, sid: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT * FROM usage_events" + (" WHERE session_id = ?" if sid else "") + " ORDER BY id"
         return [dict(r) for r in self.con.execute(sql, (sid,) if sid else ())]
@@ -306,3 +335,35 @@ class ChatDB:
 
     def artifacts(self, sid: str) -> list[dict[str, Any]]:
         return [dict(r) for r in self.con.execute("SELECT * FROM artifacts WHERE session_id = ? ORDER BY id", (sid,))]
+
+
+def _usage_rows(con: sqlite3.Connection, since: str | None, *, unsent: bool = False) -> list[dict[str, Any]]:
+    """The events with their turn; `unsent`: only those the drop has not received in their current revision, with
+    the digest of what it did receive (`sent_digest`)."""
+    where, args = ("WHERE u.created_at >= ?", [since]) if since else ("", [])
+    if unsent:
+        where += (" AND " if where else "WHERE ") + "(s.event_id IS NULL OR u.revision > s.revision)"
+    sql = (
+        "SELECT u.*, m.turn AS turn, s.digest AS sent_digest FROM usage_events u "
+        f"LEFT JOIN messages m ON m.id = u.message_id LEFT JOIN usage_sent s ON s.event_id = u.event_id {where}"
+    )
+    return [dict(r) for r in con.execute(sql + " ORDER BY u.id", args)]
+
+
+def read_usage_rows(path: Path, since: str | None = None, *, unsent: bool = False) -> list[dict[str, Any]]:
+    """`usage_rows` of a database opened read-only, on a connection of its own: an export leaves the file exactly
+    as it was, and an upload reads in a thread of its own while the session writes."""
+    try:
+        with path.open("rb") as f:
+            if f.read(16) != SQLITE_HEADER:
+                raise sqlite3.DatabaseError("not an SQLite database")
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        con.row_factory = sqlite3.Row
+        try:
+            return _usage_rows(con, since, unsent=unsent)
+        finally:
+            con.close()
+    except OSError as exc:
+        raise ChatDBError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    except sqlite3.Error as exc:
+        raise ChatDBError(f"{path} is not a readable chat database ({exc}); it was left untouched") from exc

@@ -7,7 +7,7 @@ import signal
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from rich.markup import escape
 
@@ -17,10 +17,14 @@ from llamune_eval.chat import instant
 from llamune_eval.chat.outputs import OutputCommands, _reason
 from llamune_eval.chat.runtime import ChatRuntime, permanent_system, permanent_system_path
 from llamune_eval.chat.screens import HELP
-from llamune_eval.chat.settings_cmd import SettingsCommands
+from llamune_eval.chat.settings_cmd import SettingsCommands, Sources
+from llamune_eval.chat.share_cmd import SharingCommands
 from llamune_eval.presets import BUILTIN
 from llamune_eval.types import ChatResult, InputError
 from llamune_eval.ui import console
+
+if TYPE_CHECKING:
+    from llamune_eval.chat.share import Sharing
 
 T = TypeVar("T")
 YES = ("yes", "y", "はい")  # the specification's answers (はい / いいえ too: Japanese input is often on)
@@ -72,16 +76,23 @@ class PlainReader:
             return None
 
 
-class Repl(OutputCommands, SettingsCommands):
+class Repl(OutputCommands, SharingCommands, SettingsCommands):  # SharingCommands first: its channel_status
     def __init__(
         self,
         runtime: ChatRuntime,
         read: Callable[[str], str] | None = None,
         recommended_dir: Path = Path("recommended"),
         history: Path | None = None,
+        *,
+        sources: Sources | None = None,
+        sharing: Sharing | Callable[[], Sharing] | None = None,
     ) -> None:
         self.rt = runtime
-        self.recommended_dir = recommended_dir
+        self.sources = sources or Sources(recommended_dir)
+        self.sharing = None if callable(sharing) else sharing  # else made at first need (`SharingCommands.shared`)
+        self.make_sharing = sharing if callable(sharing) else None if sharing is None else lambda: sharing
+        self.starting: asyncio.Task[None] | None = None
+        self.arrived: str | None = None  # a newer settings file the channel installed, not announced yet
         self.reader: Any = PlainReader(read) if read else PlainReader()
         if read is None and sys.stdin.isatty() and sys.stdout.isatty():  # a person at a terminal: the line editor
             from llamune_eval.chat.editor import LineEditor
@@ -121,9 +132,11 @@ class Repl(OutputCommands, SettingsCommands):
         )
 
     def notify(self) -> None:
-        """The specification's notice, once per arrived answer: show it with /others, or simply go on (ignore)."""
+        """The specification's notice, once per arrived answer: show it with /others, or simply go on (ignore); and,
+        the same way, a newer settings file the channel delivered."""
         if self.answering:  # never inside a streaming answer: it is told when that answer ends
             return
+        self.announce()
         fresh = self.rt.unseen()
         if fresh:
             names = escape(", ".join(dict.fromkeys(b.model for b in fresh)))
@@ -140,6 +153,7 @@ class Repl(OutputCommands, SettingsCommands):
         if self.rt.active.newer is not None:
             console.print(f"[yellow]新しい推奨設定 {self.rt.active.newer.new_version} があります[/]: /settings で詳細")
         console.print("/help でコマンド一覧")
+        self.start_sharing()
         while True:
             self.notify()
             line = await self.ask_line("> ", keep=True)
@@ -155,6 +169,7 @@ class Repl(OutputCommands, SettingsCommands):
             await self.chat(line)
         await self.rt.wait_background()
         self.notify()
+        await self.send_at_exit()
         st = egress.state()  # measured on every connection the engine clients opened this session
         console.print(f"通信量: エンジン {st.engine_bytes:,} B · 外部 {st.external_bytes:,} B", highlight=False)
 

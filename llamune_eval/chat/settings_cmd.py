@@ -4,7 +4,9 @@ choice between a newer recommendation and their own file (the specification's �
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
 
@@ -15,6 +17,9 @@ from llamune_eval.chat.screens import card_details, card_text
 from llamune_eval.settings import Active, default_custom_path
 from llamune_eval.types import InputError
 from llamune_eval.ui import console
+
+if TYPE_CHECKING:
+    from llamune_eval.chat.share import Sharing
 
 CHOSEN = "recommended_chosen_at"  # chat database meta: when a custom-settings user applied the recommendation
 
@@ -30,29 +35,49 @@ def _chosen_at(db: ChatDB) -> float | None:
         return None
 
 
-def choose_settings(db: ChatDB, recommended_dir: Path, custom: Path | None) -> Active:
+@dataclass(frozen=True)
+class Sources:
+    """Where a session's settings come from: the recommended folder, the custom file, this machine's memory (None:
+    measured) and the organisation's public key (None: $LLAMUNE_PUBLIC_KEY, if set)."""
+
+    recommended: Path
+    custom: Path | None = None
+    memory_gb: float | None = None
+    public_key: Path | None = None
+
+    def load(self, custom: Path | None = None, *, use_custom: bool = True) -> Active:
+        from llamune_eval.settings import load_active
+
+        return load_active(
+            self.recommended, custom or self.custom, self.memory_gb, use_custom=use_custom, public_key=self.public_key
+        )
+
+
+def choose_settings(db: ChatDB, sources: Sources) -> Active:
     """The settings a session starts with. A custom-settings user who applied the recommendation (/settings apply,
     or 2 on the card) stays on it in later sessions, until they edit their custom file again; if no
     recommendation can be used then, their file applies."""
-    from llamune_eval.settings import load_active
-
     chosen = _chosen_at(db)
-    path = custom or default_custom_path()
+    path = sources.custom or default_custom_path()
     if chosen is not None and path.is_file() and path.stat().st_mtime < chosen:
         try:
-            active = load_active(recommended_dir, use_custom=False)
+            active = sources.load(use_custom=False)
         except InputError:
-            return load_active(recommended_dir, custom)
+            return sources.load()
         active.reason += f" (/settings apply で選択; {path} はその後変更されていません)"
         return active
-    return load_active(recommended_dir, custom)
+    return sources.load()
 
 
 class SettingsCommands:
     """Mixed into the REPL, which supplies the reading."""
 
     rt: ChatRuntime
-    recommended_dir: Path
+    sources: Sources
+    sharing: Sharing | None
+
+    def channel_status(self) -> None:
+        raise NotImplementedError
 
     async def ask_line(self, prompt: str, *, keep: bool = False) -> str | None:
         raise NotImplementedError
@@ -87,12 +112,12 @@ class SettingsCommands:
 
     def refresh(self) -> None:
         """A recommended settings file that appeared since the session started counts: /settings looks again."""
-        from llamune_eval.settings import is_newer, load_active
+        from llamune_eval.settings import is_newer
 
         a = self.rt.active
         custom = a.source == "custom"
         try:
-            fresh = load_active(self.recommended_dir, Path(a.custom_path) if a.custom_path else None, use_custom=custom)
+            fresh = self.sources.load(Path(a.custom_path) if a.custom_path else None, use_custom=custom)
         except InputError:
             return
         if custom and fresh.source == "custom":
@@ -120,6 +145,7 @@ class SettingsCommands:
             console.print("/settings apply で推奨設定に切り替え、/settings keep で今の設定を使い続けます")
         for reason in a.refused:
             console.print(f"[yellow]使用しなかった推奨設定:[/] {escape(str(reason))}")
+        self.channel_status()
 
     def newer(self, choice: str) -> None:
         """A custom-settings user chooses: apply the newer recommendation, or keep theirs (and stop being told)."""
@@ -128,10 +154,8 @@ class SettingsCommands:
             console.print("新しい推奨設定はありません")
             return
         if choice == "apply":
-            from llamune_eval.settings import load_active
-
             try:
-                recommended = load_active(self.recommended_dir, use_custom=False)
+                recommended = self.sources.load(use_custom=False)
             except InputError as exc:  # the newer file was removed or refused since the session started
                 console.print(f"[red]推奨設定に切り替えられませんでした:[/] {escape(str(exc))}")
                 return

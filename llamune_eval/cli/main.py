@@ -216,6 +216,24 @@ def recommend_command(
     recommend(config, quarter, out, store, preview, revise, as_json)
 
 
+@app.command("publish")
+def publish_command(
+    quarter: Annotated[
+        str | None,
+        typer.Option(help="Only this quarter's files (YYYY-Qn; default: every published file).", callback=_quarter),
+    ] = None,
+    to: Annotated[
+        str | None, typer.Option("--to", metavar="DIR|URL", help="The channel (default: [publish] to).")
+    ] = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Publish the settings files into the users' channel: files first, index.json last; never a preview."""
+    from llamune_eval.cli.publish_cmd import publish
+
+    publish(config, quarter, to, as_json)
+
+
 @app.command("report")
 def report_command(
     quarter: QuarterOpt = None,

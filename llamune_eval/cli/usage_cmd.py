@@ -27,10 +27,19 @@ def report(config: Path | None, quarter: str | None, store_path: Path | None, as
 
     cfg = load_config(config)
     with Store(store_path or cfg.paths.store) as store:
-        metrics = usage_metrics(store, quarter, seed=cfg.run.seed)
+        metrics = usage_metrics(store, quarter, seed=cfg.run.seed, targets=cfg.usage.targets)
     if as_json:
         print_json(metrics)
         return
+    who = metrics["users"]
+    console.print(
+        f"users {who['active']} · sessions {who['sessions']} · conversations {who['conversations']} · "
+        f"satisfaction {cell(who['satisfaction'], 2)} ({who['rated']} rated)",
+        markup=False,
+    )
+    for k in metrics["kpis"]:
+        mark = {True: "met", False: "not met", None: "no data"}[k["met"]]
+        console.print(f"  KPI {k['label']}: {cell(k['value'], 2)} / {k['target']} ({mark})", markup=False)
     table = Table(title=f"Model usage{f' ({quarter})' if quarter else ''}", title_justify="left")
     for col in ("model", "count", "avg time (s)", "success", "rating", "rated"):
         table.add_column(col, justify="left" if col == "model" else "right")

@@ -12,11 +12,11 @@ from pathlib import Path
 from llamune_eval import egress
 from llamune_eval.config import Config, EngineConfig, RetryPolicy, Timeouts
 from llamune_eval.engines._backend import Backend
-from llamune_eval.engines._httpx import httpx
 from llamune_eval.engines.embedded import EmbeddedBackend, ModelSource, default_models
 from llamune_eval.engines.engine import Engine, Pool
 from llamune_eval.engines.ollama import OllamaBackend, ollama_url
 from llamune_eval.engines.openai import OpenAIBackend
+from llamune_eval.lean_httpx import httpx
 
 __all__ = [
     "Backend",

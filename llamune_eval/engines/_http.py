@@ -12,8 +12,8 @@ import orjson  # 3-10x faster than json on the per-request and per-chunk path
 
 from llamune_eval import egress
 from llamune_eval.config import Timeouts
-from llamune_eval.engines._httpx import httpx
 from llamune_eval.engines._traffic import CountingBackend
+from llamune_eval.lean_httpx import httpx
 from llamune_eval.types import EngineError, ErrorKind
 
 _JSON_HEADERS = {"Content-Type": "application/json"}

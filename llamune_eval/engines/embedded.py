@@ -24,9 +24,9 @@ from typing import Any
 from llamune_eval.config import Timeouts, default_cache_dir
 from llamune_eval.engines import bundled
 from llamune_eval.engines._http import Clock
-from llamune_eval.engines._httpx import httpx
 from llamune_eval.engines.gguf import GGUFError, file_digest, read_info
 from llamune_eval.engines.openai import LLAMACPP, OpenAIBackend
+from llamune_eval.lean_httpx import httpx
 from llamune_eval.types import (
     ChatResult,
     EngineError,

@@ -19,6 +19,7 @@ from llamune_eval.settings import (
     canonical,
     digest_of,
     load_recommended,
+    load_signing_key,
     preview_file,
     published_for,
     quarter_of,
@@ -49,16 +50,7 @@ def seal(data: dict[str, Any], signing_key: Path | None) -> dict[str, Any]:
     sealed = dict(data)
     sealed["digest"] = digest_of(sealed)
     if signing_key is not None:
-        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-        from cryptography.hazmat.primitives.serialization import load_pem_private_key
-
-        try:
-            key = load_pem_private_key(signing_key.read_bytes(), password=None)
-        except (OSError, ValueError, TypeError) as exc:
-            raise InputError(f"{signing_key}: not a readable PEM private key ({exc})") from exc
-        if not isinstance(key, Ed25519PrivateKey):
-            raise InputError(f"{signing_key}: not an Ed25519 private key")
-        sealed["signature"] = key.sign(canonical(sealed)).hex()
+        sealed["signature"] = load_signing_key(signing_key).sign(canonical(sealed)).hex()
     return sealed
 
 

@@ -13,7 +13,7 @@ from llamune_eval.analysis import Evidence
 from llamune_eval.analysis.pairs import apply_holm, paired
 from llamune_eval.analysis.pareto import front
 from llamune_eval.benchmarks import PairedTest
-from llamune_eval.config import ALPHA, Config
+from llamune_eval.config import ALPHA, Config, UsageTargets
 from llamune_eval.store.results import Store
 
 SCHEMA_VERSION = "llamune-report-1"
@@ -247,7 +247,7 @@ def small_judges(store: Store, judges: list[str]) -> list[dict[str, Any]]:
     return out
 
 
-def usage_section(store: Store, quarter: str, seed: int) -> dict[str, Any] | None:
+def usage_section(store: Store, quarter: str, seed: int, targets: UsageTargets | None = None) -> dict[str, Any] | None:
     """The usage the quarter's choice rests on (the quarter before the report's, else all time)."""
     from llamune_eval.store.usage import events_per_quarter
     from llamune_eval.usage import usage_metrics
@@ -257,7 +257,7 @@ def usage_section(store: Store, quarter: str, seed: int) -> dict[str, Any] | Non
     if not per_quarter:
         return None
     period, _ = data_period(store, quarter)
-    metrics = usage_metrics(store, period, seed=seed)
+    metrics = usage_metrics(store, period, seed=seed, targets=targets)
     metrics["period"] = period or "all"
     metrics["eventsPerQuarter"] = per_quarter
     return metrics
@@ -300,7 +300,7 @@ def collect(store: Store, cfg: Config, quarter: str, ev: Evidence | None = None)
         "heatmap": heatmap_section(board, configs),
         "presetEffect": preset_effect_section(ev, board),
         "judge": judge_section(store, cfg),
-        "usage": usage_section(store, quarter, seed),
+        "usage": usage_section(store, quarter, seed, cfg.usage.targets),
         "history": history_section(cfg.paths.reports, quarter, browser, board),
         "browser": browser,
     }

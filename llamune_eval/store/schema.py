@@ -78,7 +78,8 @@ USAGE_EVENTS = Table(
     kind VARCHAR, model VARCHAR, preset VARCHAR, params JSON, ttft_s DOUBLE, latency_s DOUBLE,
     prompt_tokens INTEGER, completion_tokens INTEGER, success BOOLEAN, error_kind VARCHAR, adopted BOOLEAN,
     rating INTEGER, comment VARCHAR, category VARCHAR, created_at TIMESTAMP""",
-    "accuracy INTEGER, naturalness INTEGER, usefulness INTEGER",
+    # user: a drop's pseudonym (a chat database ingested whole is one user: its source); tier: the machine's GB
+    "accuracy INTEGER, naturalness INTEGER, usefulness INTEGER, user VARCHAR, tier INTEGER, client VARCHAR",
 )
 RACES = Table(  # one row per configuration of a raced quarter: how many items it answered and why it stopped
     "races",

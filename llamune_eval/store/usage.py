@@ -24,6 +24,11 @@ if TYPE_CHECKING:
 ANSWERS = "kind IN ('main', 'background', 'retry')"
 NO_CATEGORY = "general"
 CATEGORY = f"coalesce(category, '{NO_CATEGORY}')"
+PERSON = "coalesce({0}user, {0}source)"  # a drop's pseudonym; a chat database ingested whole is its one user
+LEVELS = ("accuracy", "naturalness", "usefulness")  # /rate's criteria, 1-5 each
+# one rated answer's satisfaction: the mean of the criteria it was given
+_GIVEN = " + ".join(f"({c} IS NOT NULL)::INT" for c in LEVELS)
+SATISFACTION = f"({' + '.join(f'coalesce({c}, 0)' for c in LEVELS)}) / nullif({_GIVEN}, 0)"
 
 
 def quarter_of(alias: str = "") -> str:
@@ -174,7 +179,8 @@ def retry_decisions(store: Store, period: str | None, *, by_preset: bool = False
     where, params = _where(period, alias="w")
     rows = store.con.execute(
         f"SELECT {who.format('w')}, {who.format('l')} FROM usage_events w JOIN usage_events l "
-        "ON w.source = l.source AND w.session_id = l.session_id AND w.turn = l.turn AND w.adopted AND NOT l.adopted "
+        f"ON {PERSON.format('w.')} = {PERSON.format('l.')} AND w.session_id = l.session_id AND w.turn = l.turn "
+        "AND w.adopted AND NOT l.adopted "
         f"AND w.event_id <> l.event_id {'' if by_preset else 'AND w.model <> l.model'} {where}",
         params,
     ).fetchall()
@@ -267,3 +273,34 @@ def retry_adoption(store: Store, period: str | None) -> list[Adoption]:
             params,
         ).fetchall()
     ]
+
+
+class People(NamedTuple):
+    """Who used the chat in a period: the specification's Phase 2 KPIs and what they rest on."""
+
+    users: int  # active users: people who asked at least one question
+    sessions: int  # sessions with at least one question
+    conversations: int  # questions the main model was asked (each /retry of one is not another)
+    satisfaction: float | None  # mean over rated answers of the mean of their /rate criteria (1-5)
+    rated: int  # answers rated on any /rate criterion
+    per_tier: dict[str, int]  # people per memory tier ('unknown': a chat database ingested whole does not say)
+
+
+def people(store: Store, period: str | None) -> People:
+    asking, params = _where(period, "kind = 'main'")
+    person = PERSON.format("")
+    one = store.con.execute(
+        f"SELECT count(DISTINCT {person}), count(DISTINCT {person} || '/' || session_id), count(*) FROM usage_events "
+        f"{asking}",
+        params,
+    ).fetchone()
+    tiers = store.con.execute(
+        f"SELECT coalesce(tier::VARCHAR, 'unknown') AS t, count(DISTINCT {person}) FROM usage_events {asking} "
+        "GROUP BY t ORDER BY min(tier) NULLS LAST",
+        params,
+    ).fetchall()
+    rating, rated_params = _where(period, ANSWERS, f"{SATISFACTION} IS NOT NULL")
+    rated = store.con.execute(f"SELECT avg({SATISFACTION}), count(*) FROM usage_events {rating}", rated_params)
+    mean, n = rated.fetchone() or (None, 0)
+    users, sessions, conversations = one or (0, 0, 0)
+    return People(int(users), int(sessions), int(conversations), mean, int(n), {t: int(k) for t, k in tiers})

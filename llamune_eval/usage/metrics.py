@@ -1,7 +1,9 @@
 """The specification's UsageMetrics from the stored events (aggregated in DuckDB by `store.usage`).
 
 `userRating` is the mean of the ratings given (+1 for /good, -1 for /bad), so it lies in [-1, 1];
-`humanEvaluation` holds the means of /rate's three 5-level criteria (正確性, 日本語の自然さ, 有用性); /retry
+`humanEvaluation` holds the means of /rate's three 5-level criteria (正確性, 日本語の自然さ, 有用性); `users` counts
+the people (pseudonyms of the usage drops; a chat database ingested whole is one), their sessions and
+conversations (questions to the main model) and their satisfaction, which `kpis` holds to the Phase 2 targets; /retry
 decisions become implicit pairwise preferences (the adopted model:preset beats the one it displaced) that feed
 Bradley–Terry ratings.
 """
@@ -10,12 +12,32 @@ from __future__ import annotations
 
 from typing import Any
 
+from llamune_eval.config import UsageTargets
 from llamune_eval.scoring.stats import bradley_terry_ci
 from llamune_eval.store import usage as q
 from llamune_eval.store.results import Store
 
+KPI_LABELS = {"activeUsers": "アクティブユーザー", "conversations": "会話数", "satisfaction": "ユーザー満足度"}
 
-def usage_metrics(store: Store, quarter: str | None = None, seed: int = 0) -> dict[str, Any]:
+
+def kpis(who: q.People, targets: UsageTargets) -> list[dict[str, Any]]:
+    """The specification's Phase 2 KPIs (アクティブユーザー 10名, 会話数 500回, ユーザー満足度 4.0/5.0) against the
+    organisation's `[usage] targets`: each with its value, target and whether it is met (None: nothing rated)."""
+    values: dict[str, tuple[float | None, float]] = {
+        "activeUsers": (who.users, targets.active_users),
+        "conversations": (who.conversations, targets.conversations),
+        "satisfaction": (who.satisfaction, targets.satisfaction),
+    }
+    out = []
+    for name, (value, target) in values.items():
+        met = None if value is None else value >= target
+        out.append({"name": name, "label": KPI_LABELS[name], "value": value, "target": target, "met": met})
+    return out
+
+
+def usage_metrics(
+    store: Store, quarter: str | None = None, seed: int = 0, targets: UsageTargets | None = None
+) -> dict[str, Any]:
     model_usage = {
         m.model: {
             "count": m.answers,
@@ -54,8 +76,20 @@ def usage_metrics(store: Store, quarter: str | None = None, seed: int = 0) -> di
     }
     pairs = retry_preferences(store, quarter)
     ratings = {k: list(v) for k, v in bradley_terry_ci(pairs, seed=seed).items()} if pairs else {}
+    who = q.people(store, quarter)
     return {
         "quarter": quarter,
+        "users": {
+            "active": who.users,
+            "sessions": who.sessions,
+            "conversations": who.conversations,
+            "sessionsPerUser": who.sessions / who.users if who.users else None,
+            "conversationsPerUser": who.conversations / who.users if who.users else None,
+            "satisfaction": who.satisfaction,
+            "rated": who.rated,
+            "perTier": who.per_tier,
+        },
+        "kpis": kpis(who, targets or UsageTargets()),
         "modelUsage": model_usage,
         "taskPerformance": task_performance,
         "userFeedback": {"thumbsUp": up, "thumbsDown": down, "comments": q.comments(store, quarter)},

@@ -127,7 +127,7 @@ def test_a_database_from_before_the_human_ratings_gains_their_columns(tmp_path: 
     db.rate_levels(mid, {"accuracy": 4, "usefulness": 2})
     [event] = db.usage()
     assert (event["accuracy"], event["naturalness"], event["usefulness"]) == (4, None, 2)
-    assert db.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "2"
+    assert db.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "3"
 
 
 def test_listing_sessions_leaves_the_database_as_it_was(tmp_path: Path) -> None:

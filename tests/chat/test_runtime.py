@@ -203,7 +203,7 @@ async def test_applying_a_newer_recommendation_changes_who_answers_and_lasts_unt
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from llamune_eval.chat.repl import Repl
-    from llamune_eval.chat.settings_cmd import choose_settings
+    from llamune_eval.chat.settings_cmd import Sources, choose_settings
     from tests.chat._settings_files import recommended_file
 
     custom = tmp_path / "settings.toml"
@@ -214,7 +214,7 @@ async def test_applying_a_newer_recommendation_changes_who_answers_and_lasts_unt
     folder = tmp_path / "recommended"
     recommended_file(folder, "2026-Q1", ORDER)
     db = ChatDB(tmp_path / "chat.sqlite")
-    active = choose_settings(db, folder, custom)
+    active = choose_settings(db, Sources(folder, custom))
     assert (active.source, active.execution_order, active.newer) == ("custom", ["main", "second"], None)
     engine = PacedEngine({"main": 0.05, "second": 0.05, "third": 0.05})
     runtime = ChatRuntime(engine, db, active, list(ORDER), titles=False)  # type: ignore[arg-type]
@@ -240,11 +240,11 @@ async def test_applying_a_newer_recommendation_changes_who_answers_and_lasts_unt
     assert runtime.state is not None and (db.session(runtime.state.session_id) or {})["model"] == "third"
     assert custom.read_text(encoding="utf-8").startswith('basedOn = "2026-Q1"')  # their file is left as it was
     # the next session starts on the recommendation; editing the custom file brings it back
-    later = choose_settings(db, folder, custom)
+    later = choose_settings(db, Sources(folder, custom))
     assert (later.source, later.version, later.execution_order) == ("recommended", "2026-Q2", ["third", "main"])
     assert later.reason.endswith(f"(/settings apply で選択; {custom} はその後変更されていません)")
     custom.write_text(custom.read_text(encoding="utf-8"), encoding="utf-8")
-    assert choose_settings(db, folder, custom).source == "custom"
+    assert choose_settings(db, Sources(folder, custom)).source == "custom"
     db.close()
 
 

@@ -27,8 +27,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import pytest
-
+from tests._programs import require
 from tests.report._cdp import (
     _PR_SET_PDEATHSIG,
     JSON,
@@ -57,13 +56,8 @@ def find_chromium() -> str | None:
 
 def require_chromium() -> str:
     """The chromium executable, or skip (fail under LLAMUNE_REQUIRE_BROWSER=1, as in CI) when there is none."""
-    exe = find_chromium()
-    if exe is None:
-        why = "chromium is not installed (apt-get install chromium, or set LLAMUNE_CHROMIUM)"
-        if os.environ.get("LLAMUNE_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{why} (LLAMUNE_REQUIRE_BROWSER=1)")
-        pytest.skip(why)
-    return exe
+    why = "chromium is not installed (apt-get install chromium, or set LLAMUNE_CHROMIUM)"
+    return require(find_chromium(), why, "LLAMUNE_REQUIRE_BROWSER")
 
 
 def _remote_text(obj: JSON) -> str:

@@ -26,7 +26,7 @@ def judged_store(tmp_path_factory: pytest.TempPathFactory, smollm2_path: Path) -
         "paths": {"store": str(tmp / "r.duckdb")},
         "run": {"suites_dir": str(ROOT / "suites"), "presets": ["terse", "warm"]},
         "presets": {"terse": {"base": "fast", "max_tokens": 40}, "warm": {"base": "general", "max_tokens": 40}},
-        "judge": {"models": ["smol"], "max_tokens": 160, "rejudge_fraction": 0.5},
+        "judge": {"models": ["smol"], "max_tokens": 96, "rejudge_fraction": 0.5},
     })  # fmt: skip
     import asyncio
 

@@ -111,7 +111,7 @@ class StubServer:
                 req = Request(method, target.split("?", 1)[0], headers, body)
                 self.requests.append(req)
                 reply = Reply(writer)
-                handler = self.routes.get((method, req.path))
+                handler = self.routes.get((method, req.path)) or self.routes.get((method, "*"))  # "*": any path
                 if handler is None:
                     await reply.send(404, {"error": f"no route {method} {req.path}"})
                 else:

@@ -1,0 +1,197 @@
+"""Reading and writing a channel or a usage drop: a folder (local or a mounted share) or an http(s) URL.
+
+Folders are written by a temporary name and a rename, so a reader never sees half a file. URLs are read with GET
+(conditional on the last ETag and Last-Modified) and written with PUT; a static server's PUT (nginx's WebDAV module,
+Apache's mod_dav) writes the body to a temporary file and renames it into place, which gives the same guarantee.
+Every request keeps to the egress allowlist, its time limits and the 10 MB size limit, and every failure is one
+`ChannelError` line naming the address and the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from llamune_eval import egress
+from llamune_eval.channel.index import MAX_BYTES, ChannelError, NotFound
+from llamune_eval.lean_httpx import httpx
+
+CONNECT_S = 2.0  # to open a connection to the channel or the drop
+TOTAL_S = 10.0  # a whole check (index and files) or a whole upload
+MAX_REDIRECTS = 5
+OK_PUT = (200, 201, 204)
+
+
+@dataclass(frozen=True)
+class Location:
+    """A channel or a drop: `url` (ending in /) for http(s), else `folder`."""
+
+    text: str
+    url: str | None = None
+    folder: Path | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Location:
+        if text.lower().startswith(("http://", "https://")):
+            parts = urlsplit(text)
+            if not parts.hostname:
+                raise ChannelError(f"{text}: not a URL with a host")
+            return cls(text, url=text if text.endswith("/") else text + "/")
+        return cls(text, folder=Path(text).expanduser())
+
+    @property
+    def host(self) -> str | None:
+        return urlsplit(self.url).hostname if self.url else None
+
+    def where(self, name: str) -> str:
+        """The address of `name` in this location, as messages show it."""
+        return f"{self.url}{name}" if self.url else str(self.folder / name if self.folder else name)
+
+    def admit(self) -> None:
+        """Let the egress guard admit this location's host (and nothing more)."""
+        if self.url:
+            egress.allow([self.url])
+
+
+@dataclass
+class Fetched:
+    """A GET's outcome: `body` None when the server said it is unchanged (304)."""
+
+    body: bytes | None
+    etag: str | None = None
+    modified: str | None = None
+
+
+async def client(loc: Location, *, connect: float = CONNECT_S, total: float = TOTAL_S) -> httpx.AsyncClient:
+    """A client for the channel or the drop: no proxy from the environment (an unreviewed egress path), every
+    request checked against the allowlist, redirects followed a few times within it. An https location's TLS
+    context (50 ms of loading certificates) is made in a thread, so the check never holds up the session's loop;
+    plain http and folders need none."""
+    https = bool(loc.url and loc.url.lower().startswith("https://"))
+    verify = await asyncio.to_thread(httpx.create_ssl_context) if https else False
+
+    async def guard(request: httpx.Request) -> None:
+        if not egress.is_allowed(request.url.host, request.url.port):
+            raise ChannelError(f"{request.url}: the egress guard admits only loopback, the engines and the channel")
+
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(total, connect=connect),
+        verify=verify,
+        trust_env=False,
+        follow_redirects=True,
+        max_redirects=MAX_REDIRECTS,
+        event_hooks={"request": [guard]},
+    )
+
+
+def _reason(exc: BaseException) -> str:
+    """Why a request failed, in a few words."""
+    if isinstance(exc, httpx.TooManyRedirects):
+        return f"more than {MAX_REDIRECTS} redirects"
+    if isinstance(exc, httpx.ConnectTimeout):
+        return "no connection within the time limit"
+    if isinstance(exc, httpx.TimeoutException):
+        return "no answer within the time limit"
+    if isinstance(exc, httpx.ConnectError):
+        return f"cannot connect ({str(exc) or type(exc).__name__})"
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
+        return "the connection was cut"
+    if isinstance(exc, egress.EgressBlocked):
+        return "refused by the egress guard"
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+
+
+async def fetch(
+    http: httpx.AsyncClient,
+    loc: Location,
+    name: str,
+    *,
+    etag: str | None = None,
+    modified: str | None = None,
+    limit: int = MAX_BYTES,
+) -> Fetched:
+    """`name` from the location; with `etag` / `modified`, None as the body when it has not changed since."""
+    where = loc.where(name)
+    if loc.folder is not None:
+        return _read_folder(loc.folder / name, where, etag, limit)
+    headers = {"Accept": "application/json"}
+    if etag:
+        headers["If-None-Match"] = etag
+    if modified:
+        headers["If-Modified-Since"] = modified
+    try:
+        async with http.stream("GET", where, headers=headers) as resp:
+            if resp.status_code == 304:
+                return Fetched(None, etag, modified)
+            if resp.status_code != 200:
+                raise (NotFound if resp.status_code == 404 else ChannelError)(f"{where}: HTTP {resp.status_code}")
+            length = resp.headers.get("Content-Length")
+            if length and length.isdigit() and int(length) > limit:
+                raise ChannelError(f"{where}: {int(length):,} bytes, over the {limit // 2**20} MB limit; not read")
+            body = bytearray()
+            async for chunk in resp.aiter_bytes():
+                body += chunk
+                if len(body) > limit:
+                    raise ChannelError(f"{where}: over the {limit // 2**20} MB limit; not read further")
+            if length and length.isdigit() and len(body) != int(length):
+                raise ChannelError(f"{where}: the connection was cut ({len(body)} of {length} bytes)")
+            return Fetched(bytes(body), resp.headers.get("ETag"), resp.headers.get("Last-Modified"))
+    except ChannelError:
+        raise
+    except (httpx.HTTPError, OSError) as exc:
+        raise ChannelError(f"{where}: {_reason(exc)}") from exc
+
+
+def _read_folder(path: Path, where: str, etag: str | None, limit: int) -> Fetched:
+    """A file of a folder channel; its size and modification time stand in for an ETag."""
+    try:
+        st = path.stat()
+        tag = f'"{st.st_mtime_ns:x}-{st.st_size:x}"'
+        if etag == tag:
+            return Fetched(None, etag)
+        if st.st_size > limit:
+            raise ChannelError(f"{where}: {st.st_size:,} bytes, over the {limit // 2**20} MB limit; not read")
+        with path.open("rb") as f:
+            body = f.read(limit + 1)
+    except FileNotFoundError as exc:
+        raise NotFound(f"{where}: no such file") from exc
+    except OSError as exc:
+        raise ChannelError(f"{where}: {exc.strerror or exc}") from exc
+    if len(body) > limit:
+        raise ChannelError(f"{where}: over the {limit // 2**20} MB limit; not read further")
+    return Fetched(body, tag)
+
+
+async def put(
+    http: httpx.AsyncClient, loc: Location, name: str, data: bytes, *, headers: dict[str, str] | None = None
+) -> None:
+    """Write `name` into the location whole, or raise: a folder by a temporary name and a rename, a URL by PUT."""
+    where = loc.where(name)
+    if loc.folder is not None:
+        write_atomic(loc.folder / name, data, where)
+        return
+    try:
+        resp = await http.put(where, content=data, headers=headers or {})
+    except (httpx.HTTPError, OSError) as exc:
+        raise ChannelError(f"{where}: {_reason(exc)}") from exc
+    if resp.status_code not in OK_PUT:
+        raise ChannelError(f"{where}: HTTP {resp.status_code} to PUT")
+
+
+def write_atomic(path: Path, data: bytes, where: str | None = None) -> None:
+    """The whole file or nothing: written under a temporary name beside it, flushed, then renamed over it."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tmp.open("wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ChannelError(f"{where or path}: cannot write ({exc.strerror or exc})") from exc
