@@ -171,3 +171,28 @@ def test_the_same_drop_ingested_twice_adds_nothing(tmp_path: Path) -> None:
     assert all(r[3] and r[4] is None for r in rows)
     assert metrics["users"]["active"] == 1 and metrics["users"]["conversations"] == 1
     assert metrics["users"]["satisfaction"] == pytest.approx(4.0) and metrics["users"]["perTier"] == {"32": 1}
+
+
+def test_a_retry_decision_split_across_two_drops_is_one_decision(tmp_path: Path) -> None:
+    """The answer a /retry displaced was sent before the retry was made; the operator still reads the decision."""
+    from llamune_eval.store import usage as q
+
+    db = ChatDB(tmp_path / "chat.sqlite")
+    sid = db.create_session("smol")
+    db.add_message(sid, 1, "user", "質問")
+    first = db.add_message(sid, 1, "assistant", "答え1", model="smol")
+    db.record_usage(sid, first, "main", Answer(model="smol"))
+    drop = tmp_path / "drop"
+    sharing = Sharing(_chat(str(drop)), db, tmp_path / "s")
+    assert asyncio.run(sharing.send()) == (1, None)
+    again = db.add_message(sid, 1, "assistant", "答え2", model="qwen", source="retry")
+    db.record_usage(sid, again, "retry", Answer(model="qwen"))
+    db.replace_answer(sid, first, again, adopt=True)  # qwen's answer adopted: smol's, already sent, changes
+    assert asyncio.run(sharing.send()) == (2, None)
+    drops = _drops(drop)
+    assert len(drops) == 2
+    with Store(tmp_path / "store.duckdb") as store:
+        ingest(store, drops)
+        assert q.retry_decisions(store, None) == [("qwen", "smol")]
+        adopted = dict(store.con.execute("SELECT model, adopted FROM usage_events").fetchall())
+    assert adopted == {"smol": False, "qwen": True}
