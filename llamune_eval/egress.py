@@ -56,6 +56,11 @@ def _is_loopback_ip(host: str) -> bool:
         return False
 
 
+def is_address(host: str) -> bool:
+    """Whether `host` is an IP address (no name to look up)."""
+    return _is_ip(host.strip("[]"))
+
+
 def _is_ip(host: str) -> bool:
     try:
         ipaddress.ip_address(host.split("%", 1)[0])

@@ -39,7 +39,7 @@ async def upload(
     if not events:
         return 0
     loc = Location.parse(location)
-    await asyncio.to_thread(loc.admit)  # a name lookup: never on the session's loop
+    await loc.admitted()
     sent = 0
     try:
         async with asyncio.timeout(total), await client(loc, connect=connect, total=total) as http:

@@ -52,7 +52,7 @@ def load_state(path: Path, channel: str) -> ChannelState:
 
 def save_state(path: Path, state: ChannelState) -> None:
     with contextlib.suppress(ChannelError):  # a state not kept costs one more full download next time, nothing else
-        write_atomic(path, jsonio.dumps(state.model_dump(), indent=2).encode())
+        write_atomic(path, jsonio.dumps(state.model_dump(), indent=2).encode(), durable=False)
 
 
 @dataclass
@@ -78,7 +78,7 @@ async def check(
 ) -> Check:
     """Ask the channel once and install the newest valid file newer than what `folder` holds."""
     loc = Location.parse(channel)
-    await asyncio.to_thread(loc.admit)  # a name lookup: never on the session's loop
+    await loc.admitted()
     state = load_state(state_path, channel)
     state.checked_at = now()
     out = Check(state)

@@ -8,7 +8,6 @@ version are refused. A channel over http(s) takes signed files only.
 
 from __future__ import annotations
 
-import asyncio
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,7 +91,7 @@ async def publish_channel(
     """Publish the folder's files (one quarter's with `quarter`) into the channel at `to`."""
     loc = Location.parse(to)
     files = _files(folder, quarter, signing_key, signed=loc.url is not None)
-    await asyncio.to_thread(loc.admit)  # a name lookup: never on the session's loop
+    await loc.admitted()
     headers = {}
     if authorization_env:
         value = os.environ.get(authorization_env)

@@ -56,6 +56,14 @@ class Location:
         if self.url:
             egress.allow([self.url])
 
+    async def admitted(self) -> None:
+        """`admit`, with a name's lookup in a thread: never on the session's loop (an address needs none, and a
+        thread would only cost the loop its turn)."""
+        if self.host and not egress.is_address(self.host):
+            await asyncio.to_thread(self.admit)
+        else:
+            self.admit()
+
 
 @dataclass
 class Fetched:
@@ -182,15 +190,17 @@ async def put(
         raise ChannelError(f"{where}: HTTP {resp.status_code} to PUT")
 
 
-def write_atomic(path: Path, data: bytes, where: str | None = None) -> None:
-    """The whole file or nothing: written under a temporary name beside it, flushed, then renamed over it."""
+def write_atomic(path: Path, data: bytes, where: str | None = None, *, durable: bool = True) -> None:
+    """The whole file or nothing: written under a temporary name beside it, flushed (and, when `durable`, synced to
+    the disk), then renamed over it."""
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tmp.open("wb") as f:
             f.write(data)
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)

@@ -208,9 +208,9 @@ def test_the_quarter_reaches_every_user_and_their_usage_comes_back_without_conte
                     "satisfaction": (pytest.approx(13 / 3), 4.0, True)}  # fmt: skip
     html = (op / "reports" / "2027-Q2" / "index.html").read_text()
     kpi_rows = html.split('<table id="kpis">', 1)[1].split("</table>", 1)[0]
-    for row in ("<td>アクティブユーザー</td><td class=\"num\">3</td><td class=\"num\">10</td><td>未達</td>",
-                "<td>会話数</td><td class=\"num\">6</td><td class=\"num\">500</td><td>未達</td>",
-                "<td>ユーザー満足度</td><td class=\"num\">4.33</td><td class=\"num\">4.0</td><td>達成</td>"):  # fmt: skip
+    for label, value, target, met in (("アクティブユーザー", "3", "10", "未達"), ("会話数", "6", "500", "未達"),
+                                      ("ユーザー満足度", "4.33", "4.0", "達成")):  # fmt: skip
+        row = f'<td>{label}</td><td class="num">{value}</td><td class="num">{target}</td><td>{met}</td>'
         assert row in kpi_rows, kpi_rows
     assert "利用者 3 名（メモリ区分ごと：16 GB 1 名、32 GB 1 名、64 GB 1 名）" in html
     q2 = jsonio.loads((op / "recommended" / "2027-Q2.json").read_bytes())
