@@ -158,11 +158,11 @@ def test_the_quarter_reaches_every_user_and_their_usage_comes_back_without_conte
             assert f"配信元: {relay.url('/recommended/')} · 最終接続: " in shown and ": 成功" in shown
             assert "通信量: エンジン " in shown and " · 外部 0 B" in shown  # the egress guard refused nothing
             assert two.close() == 0
-            # the third: the card is not shown again
-            three = PipeChat(home, env)
-            three.wait_for("/help でコマンド一覧")
-            three.send("/quit")
-            assert three.close() == 0 and "🎉" not in three.output
+            if name == "aoki":  # a third start: the card is not shown again
+                three = PipeChat(home, env)
+                three.wait_for("/help でコマンド一覧")
+                three.send("/quit")
+                assert three.close() == 0 and "🎉" not in three.output
 
         second = _cli("run", "--quarter", "2027-Q2", "--no-progress", "--json", cwd=op)
         assert second.returncode == 0, second.stderr
