@@ -117,6 +117,24 @@ def is_url(location: str) -> bool:
     return location.lower().startswith(("http://", "https://"))
 
 
+def check_location(name: str, value: str | None) -> None:
+    """A channel or drop location that cannot be used is a configuration error, not a failure at every start."""
+    if value is None:
+        return
+    if not value.strip():
+        raise ValueError(f"{name} is empty")
+    if is_url(value):
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 (a port that is not a number raises here)
+        except ValueError as exc:
+            raise ValueError(f"{name} {value!r} is not a usable URL ({exc})") from exc
+        if not parts.hostname:
+            raise ValueError(f"{name} {value!r} has no host")
+
+
 class ChatConfig(_Strict):
     """The chat runtime (`llamune`), and what it shares with the organisation (README: Across an organisation)."""
 
@@ -136,10 +154,8 @@ class ChatConfig(_Strict):
             raise ValueError("a channel over http(s) needs public_key: its files are installed only when signed")
         if self.usage_drop and not self.org_salt:
             raise ValueError("usage_drop needs org_salt: shared usage carries a pseudonym, never a name")
-        for name in ("channel", "usage_drop"):
-            value = getattr(self, name)
-            if value is not None and not value.strip():
-                raise ValueError(f"{name} is empty")
+        check_location("channel", self.channel)
+        check_location("usage_drop", self.usage_drop)
         return self
 
 
@@ -163,6 +179,11 @@ class PublishConfig(_Strict):
 
     to: str | None = None  # set: `run` publishes after recommend
     authorization_env: str | None = None  # an environment variable whose value is sent as Authorization on PUT
+
+    @model_validator(mode="after")
+    def _where(self) -> PublishConfig:
+        check_location("to", self.to)
+        return self
 
 
 class RunConfig(_Strict):

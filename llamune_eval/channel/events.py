@@ -14,6 +14,7 @@ import getpass
 import hashlib
 import hmac
 import json
+import os
 import socket
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from llamune_eval.settings import PARAMETER_FIELDS
 
 MACHINE_ID_FILES = (Path("/etc/machine-id"), Path("/var/lib/dbus/machine-id"))
 PSEUDONYM_HEX = 32  # 128 bits of the HMAC: no collision among any organisation's users
+MAX_COMMENT = 2000  # characters of a shared comment: an event stays small enough for any drop
 
 
 class SharedEvent(BaseModel):
@@ -87,7 +89,7 @@ class SharedEvent(BaseModel):
             naturalness=row.get("naturalness"),
             usefulness=row.get("usefulness"),
             category=row.get("category"),
-            comment=row.get("comment") if share_comments else None,
+            comment=str(row["comment"])[:MAX_COMMENT] if share_comments and row.get("comment") else None,
             created_at=str(row["created_at"]),
             success=success,
             adopted=adopted,
@@ -116,9 +118,17 @@ def machine_id() -> str:
     return socket.gethostname()
 
 
+def os_user() -> str:
+    """The OS user name ($LOGNAME, $USER, … else the password database); a user id with no name stands for itself."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a container's user id without a passwd entry
+        return f"uid-{os.getuid()}"
+
+
 def pseudonym(salt: str, user: str | None = None, machine: str | None = None) -> str:
     """The user's pseudonym: HMAC-SHA256 keyed by the organisation's salt over the OS user name and the machine id."""
-    name = user if user is not None else getpass.getuser()
+    name = user if user is not None else os_user()
     message = f"{name}\x00{machine if machine is not None else machine_id()}".encode()
     return hmac.new(salt.encode(), message, hashlib.sha256).hexdigest()[:PSEUDONYM_HEX]
 

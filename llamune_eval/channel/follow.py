@@ -77,30 +77,44 @@ async def check(
     total: float = TOTAL_S,
 ) -> Check:
     """Ask the channel once and install the newest valid file newer than what `folder` holds."""
-    loc = Location.parse(channel)
-    await loc.admitted()
     state = load_state(state_path, channel)
     state.checked_at = now()
     out = Check(state)
+    where = channel
     try:
-        async with asyncio.timeout(total), await client(loc, connect=connect, total=total) as http:
-            got = await fetch(http, loc, INDEX, etag=state.etag, modified=state.modified)
-            state.reached_at = now()
-            state.error = None
-            if got.body is not None:
-                index = parse_index(got.body, loc.where(INDEX))
-                faults = await _install_newest(http, loc, index.newest_first(), folder, public_key, out)
-                state.error = faults[0] if faults else None
-                # a fault is retried at the next start: only an index installed from cleanly is remembered
-                state.etag, state.modified = (None, None) if faults else (got.etag, got.modified)
+        loc = Location.parse(channel)
+        where = loc.where(INDEX)
+        async with asyncio.timeout(total):
+            await loc.admitted()
+            http = await client(loc, connect=connect, total=total)
+            async with http:
+                await _check(http, loc, state, folder, public_key, out)
     except TimeoutError:
-        state.error = f"{loc.where(INDEX)}: no answer within {total:g} s"
+        state.error = f"{where}: no answer within {total:g} s"
     except ChannelError as exc:
         state.error = str(exc)
+    except asyncio.CancelledError:  # the session ended first: not a success, asked again at the next start
+        state.error = f"{where}: the check was interrupted (the session ended)"
+        raise
     finally:
         state.installed += [v for v in out.installed if v not in state.installed]
         save_state(state_path, state)
     return out
+
+
+async def _check(
+    http: httpx.AsyncClient, loc: Location, state: ChannelState, folder: Path, public_key: Path | None, out: Check
+) -> None:
+    """The index (conditionally), then what is newer; the state says how it went."""
+    got = await fetch(http, loc, INDEX, etag=state.etag, modified=state.modified)
+    state.reached_at = now()
+    state.error = None
+    if got.body is not None:
+        index = parse_index(got.body, loc.where(INDEX))
+        faults = await _install_newest(http, loc, index.newest_first(), folder, public_key, out)
+        state.error = faults[0] if faults else None
+        # a fault is retried at the next start: only an index installed from cleanly is remembered
+        state.etag, state.modified = (None, None) if faults else (got.etag, got.modified)
 
 
 async def _install_newest(

@@ -1,19 +1,25 @@
 """Reading and writing a channel or a usage drop: a folder (local or a mounted share) or an http(s) URL.
 
-Folders are written by a temporary name and a rename, so a reader never sees half a file. URLs are read with GET
-(conditional on the last ETag and Last-Modified) and written with PUT; a static server's PUT (nginx's WebDAV module,
-Apache's mod_dav) writes the body to a temporary file and renames it into place, which gives the same guarantee.
-Every request keeps to the egress allowlist, its time limits and the 10 MB size limit, and every failure is one
-`ChannelError` line naming the address and the reason.
+Folders are written by a temporary name and a rename, so a reader never sees half a file; their reads and writes run
+in a thread of their own under the caller's time limit, so a stalled share cannot freeze a session. URLs are read
+with GET (conditional on the last ETag and Last-Modified, uncompressed, so the size limit counts the bytes that
+arrive) and written with PUT, never redirected; a static server's PUT (nginx's WebDAV module, Apache's mod_dav)
+writes the body to a temporary file and renames it into place, which gives the same guarantee. Requests stay on the
+location's own scheme, host and port (a redirect elsewhere is refused) and within the egress allowlist, its time
+limits and the 10 MB size limit; every failure is one `ChannelError` line naming the address and the reason.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from llamune_eval import egress
@@ -23,7 +29,36 @@ from llamune_eval.lean_httpx import httpx
 CONNECT_S = 2.0  # to open a connection to the channel or the drop
 TOTAL_S = 10.0  # a whole check (index and files) or a whole upload
 MAX_REDIRECTS = 5
-OK_PUT = (200, 201, 204)
+OK_PUT = (201, 204)  # created, or replaced (an index): anything else did not store the file
+DEFAULT_PORTS = {"http": 80, "https": 443}
+T = TypeVar("T")
+
+
+async def off_loop(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """`call` in a daemon thread of its own: the loop goes on, a caller's timeout can give up on it, and a stuck
+    name lookup or share never holds the process at exit (the default executor's threads are waited for)."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: Any, error: BaseException | None) -> None:
+        if done.done():  # the caller gave up (its timeout): nobody is waiting
+            return
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(result)
+
+    def run() -> None:
+        result, error = None, None
+        try:
+            result = call(*args, **kwargs)
+        except BaseException as exc:  # handed to the awaiting task, whatever it is
+            error = exc
+        with contextlib.suppress(RuntimeError):  # the loop is gone (the session ended): nobody to tell
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=run, daemon=True, name="llamune-channel").start()
+    return await done
 
 
 @dataclass(frozen=True)
@@ -37,7 +72,12 @@ class Location:
     @classmethod
     def parse(cls, text: str) -> Location:
         if text.lower().startswith(("http://", "https://")):
-            parts = urlsplit(text)
+            try:
+                parts = urlsplit(text)
+                parts.port  # noqa: B018 (a port that is not a number raises here)
+                httpx.URL(text)
+            except (ValueError, httpx.InvalidURL) as exc:
+                raise ChannelError(f"{text}: not a usable URL ({exc})") from exc
             if not parts.hostname:
                 raise ChannelError(f"{text}: not a URL with a host")
             return cls(text, url=text if text.endswith("/") else text + "/")
@@ -46,6 +86,15 @@ class Location:
     @property
     def host(self) -> str | None:
         return urlsplit(self.url).hostname if self.url else None
+
+    @property
+    def origin(self) -> tuple[str, str, int] | None:
+        """(scheme, host, port) of a URL location: the only place its requests may go."""
+        if not self.url:
+            return None
+        parts = urlsplit(self.url)
+        scheme = parts.scheme.lower()
+        return scheme, (parts.hostname or "").lower(), parts.port or DEFAULT_PORTS[scheme]
 
     def where(self, name: str) -> str:
         """The address of `name` in this location, as messages show it."""
@@ -57,10 +106,11 @@ class Location:
             egress.allow([self.url])
 
     async def admitted(self) -> None:
-        """`admit`, with a name's lookup in a thread: never on the session's loop (an address needs none, and a
-        thread would only cost the loop its turn)."""
-        if self.host and not egress.is_address(self.host):
-            await asyncio.to_thread(self.admit)
+        """`admit`, a name's lookup in a thread of its own (`off_loop`): never on the session's loop, and only once
+        per process (an address needs no lookup, and a thread would only cost the loop its turn)."""
+        host = self.host
+        if host and not egress.is_address(host) and host.lower() not in egress.state().hosts:
+            await off_loop(self.admit)
         else:
             self.admit()
 
@@ -82,9 +132,15 @@ async def client(loc: Location, *, connect: float = CONNECT_S, total: float = TO
     https = bool(loc.url and loc.url.lower().startswith("https://"))
     verify = await asyncio.to_thread(httpx.create_ssl_context) if https else False
 
+    home = loc.origin
+
     async def guard(request: httpx.Request) -> None:
-        if not egress.is_allowed(request.url.host, request.url.port):
-            raise ChannelError(f"{request.url}: the egress guard admits only loopback, the engines and the channel")
+        url = request.url
+        here = (url.scheme, url.host.lower(), url.port or DEFAULT_PORTS.get(url.scheme, 0))
+        if home is not None and here != home:
+            raise ChannelError(f"{url}: not the channel's own address ({loc.url}); not followed")
+        if not egress.is_allowed(url.host, url.port):
+            raise ChannelError(f"{url}: the egress guard admits only loopback, the engines and the channel")
 
     return httpx.AsyncClient(
         timeout=httpx.Timeout(total, connect=connect),
@@ -125,8 +181,8 @@ async def fetch(
     """`name` from the location; with `etag` / `modified`, None as the body when it has not changed since."""
     where = loc.where(name)
     if loc.folder is not None:
-        return _read_folder(loc.folder / name, where, etag, limit)
-    headers = {"Accept": "application/json"}
+        return await off_loop(_read_folder, loc.folder / name, where, etag, limit)
+    headers = {"Accept": "application/json", "Accept-Encoding": "identity"}
     if etag:
         headers["If-None-Match"] = etag
     if modified:
@@ -145,12 +201,12 @@ async def fetch(
                 body += chunk
                 if len(body) > limit:
                     raise ChannelError(f"{where}: over the {limit // 2**20} MB limit; not read further")
-            if length and length.isdigit() and len(body) != int(length):
-                raise ChannelError(f"{where}: the connection was cut ({len(body)} of {length} bytes)")
+            if length and length.isdigit() and resp.num_bytes_downloaded != int(length):
+                raise ChannelError(f"{where}: the connection was cut ({resp.num_bytes_downloaded} of {length} bytes)")
             return Fetched(bytes(body), resp.headers.get("ETag"), resp.headers.get("Last-Modified"))
     except ChannelError:
         raise
-    except (httpx.HTTPError, OSError) as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError) as exc:
         raise ChannelError(f"{where}: {_reason(exc)}") from exc
 
 
@@ -174,25 +230,41 @@ def _read_folder(path: Path, where: str, etag: str | None, limit: int) -> Fetche
     return Fetched(body, tag)
 
 
+class TooLarge(ChannelError):
+    """The server refused the body as too large (HTTP 413): a smaller file may pass."""
+
+
 async def put(
-    http: httpx.AsyncClient, loc: Location, name: str, data: bytes, *, headers: dict[str, str] | None = None
+    http: httpx.AsyncClient,
+    loc: Location,
+    name: str,
+    data: bytes,
+    *,
+    headers: dict[str, str] | None = None,
+    create: bool = True,
 ) -> None:
-    """Write `name` into the location whole, or raise: a folder by a temporary name and a rename, a URL by PUT."""
+    """Write `name` into the location whole, or raise: a folder by a temporary name and a rename (a missing folder
+    is made only with `create`: a drop's folder that is not there may be a share that is not mounted), a URL by PUT,
+    whose answer must say the file was stored (201 or 204; never a redirect)."""
     where = loc.where(name)
     if loc.folder is not None:
-        write_atomic(loc.folder / name, data, where)
+        await off_loop(write_atomic, loc.folder / name, data, where, create=create)
         return
     try:
-        resp = await http.put(where, content=data, headers=headers or {})
-    except (httpx.HTTPError, OSError) as exc:
+        resp = await http.put(where, content=data, headers=headers or {}, follow_redirects=False)
+    except (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError) as exc:
         raise ChannelError(f"{where}: {_reason(exc)}") from exc
     if resp.status_code not in OK_PUT:
-        raise ChannelError(f"{where}: HTTP {resp.status_code} to PUT")
+        raise (TooLarge if resp.status_code == 413 else ChannelError)(f"{where}: HTTP {resp.status_code} to PUT")
 
 
-def write_atomic(path: Path, data: bytes, where: str | None = None, *, durable: bool = True) -> None:
+def write_atomic(
+    path: Path, data: bytes, where: str | None = None, *, durable: bool = True, create: bool = True
+) -> None:
     """The whole file or nothing: written under a temporary name beside it, flushed (and, when `durable`, synced to
-    the disk), then renamed over it."""
+    the disk), then renamed over it. Without `create`, the folder must already be there."""
+    if not create and not path.parent.is_dir():
+        raise ChannelError(f"{where or path}: the folder {path.parent} is not there (a share that is not mounted?)")
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -319,6 +319,11 @@ class ChatDB:
         with self.write() as con:
             con.executemany("INSERT OR REPLACE INTO usage_sent VALUES (?, ?, ?, ?, ?)", rows)
 
+    def mark_revised(self, revised: list[tuple[str, int]]) -> None:
+        """(event_id, revision) of sent events that changed only in what is never shared: nothing to upload."""
+        with self.write() as con:
+            con.executemany("UPDATE usage_sent SET revision = ? WHERE event_id = ?", [(r, e) for e, r in revised])
+
     def usage(self, sid: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT * FROM usage_events" + (" WHERE session_id = ?" if sid else "") + " ORDER BY id"
         return [dict(r) for r in self.con.execute(sql, (sid,) if sid else ())]
@@ -341,11 +346,13 @@ def _usage_rows(con: sqlite3.Connection, since: str | None, *, unsent: bool = Fa
     """The events with their turn; `unsent`: only those the drop has not received in their current revision, with
     the digest of what it did receive (`sent_digest`)."""
     where, args = ("WHERE u.created_at >= ?", [since]) if since else ("", [])
-    if unsent:
+    tracked = con.execute("SELECT 1 FROM sqlite_master WHERE name = 'usage_sent'").fetchone() is not None
+    if unsent and tracked:
         where += (" AND " if where else "WHERE ") + "(s.event_id IS NULL OR u.revision > s.revision)"
+    sent = "LEFT JOIN usage_sent s ON s.event_id = u.event_id" if tracked else ""  # a database before version 3
     sql = (
-        "SELECT u.*, m.turn AS turn, s.digest AS sent_digest FROM usage_events u "
-        f"LEFT JOIN messages m ON m.id = u.message_id LEFT JOIN usage_sent s ON s.event_id = u.event_id {where}"
+        f"SELECT u.*, m.turn AS turn, {'s.digest' if tracked else 'NULL'} AS sent_digest FROM usage_events u "
+        f"LEFT JOIN messages m ON m.id = u.message_id {sent} {where}"
     )
     return [dict(r) for r in con.execute(sql + " ORDER BY u.id", args)]
 

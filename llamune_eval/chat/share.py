@@ -87,32 +87,43 @@ class Sharing:
             self.checking = False
         return self.last
 
-    def pending(self) -> list[tuple[SharedEvent, int]]:
-        """The events the drop has not received as they are now (new ones, and ones changed since they were sent),
-        each with its revision; read on a connection of its own, so it may run in a thread."""
+    def pending(self) -> tuple[list[tuple[SharedEvent, int]], list[tuple[str, int]]]:
+        """What the drop has not received as it is now (new events, and events whose shared form changed since they
+        were sent), each with its revision; and the events that changed only in what is never shared (a comment
+        kept here), whose new revision needs no upload. Read on a connection of its own: it may run in a thread."""
         from llamune_eval.chat.db import read_usage_rows
 
         rows = read_usage_rows(self.db.path, unsent=True)
         events = shared_events(rows, self.chat, machine_tier(self.chat, self.folder))
-        return [(e, r["revision"]) for e, r in zip(events, rows, strict=True) if r["sent_digest"] != e.digest()]
+        send, same = [], []
+        for e, r in zip(events, rows, strict=True):
+            if r["sent_digest"] == e.digest():
+                same.append((e.event_id, int(r["revision"])))
+            else:
+                send.append((e, int(r["revision"])))
+        return send, same
 
     async def send(self, *, total: float | None = None) -> tuple[int, str | None]:
         """Upload what is pending: (events sent, why the rest could not be, or None)."""
         if not self.chat.usage_drop:
             return 0, None
-        pending = await asyncio.to_thread(self.pending)  # a long history is read off the session's loop
-        revision = {e.event_id: r for e, r in pending}
+        from llamune_eval.chat.db import ChatDBError
+
         done = 0
-
-        def sent(batch: list[SharedEvent], name: str) -> None:
-            nonlocal done
-            self.db.mark_sent([(e.event_id, e.digest(), revision[e.event_id]) for e in batch], name)
-            done += len(batch)
-
         try:
+            pending, same = await asyncio.to_thread(self.pending)  # a long history is read off the session's loop
+            if same:
+                self.db.mark_revised(same)
+            revision = {e.event_id: r for e, r in pending}
+
+            def sent(batch: list[SharedEvent], name: str) -> None:
+                nonlocal done
+                self.db.mark_sent([(e.event_id, e.digest(), revision[e.event_id]) for e in batch], name)
+                done += len(batch)
+
             kw = {} if total is None else {"total": total}
             return await upload(self.chat.usage_drop, [e for e, _ in pending], sent, **kw), None
-        except ChannelError as exc:
+        except (ChannelError, ChatDBError, InputError) as exc:  # the drop, or this database, cannot now: they wait
             return done, str(exc)
 
     def background(self, work: Coroutine[Any, Any, object]) -> asyncio.Task[object]:

@@ -294,13 +294,14 @@ def people(store: Store, period: str | None) -> People:
         f"{asking}",
         params,
     ).fetchone()
-    tiers = store.con.execute(
-        f"SELECT coalesce(tier::VARCHAR, 'unknown') AS t, count(DISTINCT {person}) FROM usage_events {asking} "
-        "GROUP BY t ORDER BY min(tier) NULLS LAST",
+    tiers = store.con.execute(  # each person in the tier of their latest question (a machine's memory may change)
+        f"SELECT t, count(*) FROM (SELECT {person} AS p, arg_max(tier, created_at) AS t FROM usage_events {asking} "
+        "GROUP BY p) GROUP BY t ORDER BY t NULLS LAST",
         params,
     ).fetchall()
     rating, rated_params = _where(period, ANSWERS, f"{SATISFACTION} IS NOT NULL")
     rated = store.con.execute(f"SELECT avg({SATISFACTION}), count(*) FROM usage_events {rating}", rated_params)
     mean, n = rated.fetchone() or (None, 0)
     users, sessions, conversations = one or (0, 0, 0)
-    return People(int(users), int(sessions), int(conversations), mean, int(n), {t: int(k) for t, k in tiers})
+    per_tier = {("unknown" if t is None else str(t)): int(k) for t, k in tiers}
+    return People(int(users), int(sessions), int(conversations), mean, int(n), per_tier)

@@ -61,6 +61,7 @@ FAULTS = """
     location /broken/ {{ return 500; }}
     location /loop/ {{ return 302 /loop/; }}
     location /elsewhere/ {{ return 302 http://192.0.2.1/recommended/index.json; }}
+    location /next-door/ {{ return 302 http://127.0.0.1:9/index.json; }}
     location /closed/ {{ limit_except GET {{ deny all; }} alias {root}/closed/; }}
     location /full/ {{
         alias {root}/full/;

@@ -82,6 +82,7 @@ def _drops(folder: Path) -> list[Path]:
 def test_folder_drop_sends_each_change_once(tmp_path: Path) -> None:
     db = _db(tmp_path / "chat.sqlite")
     drop = tmp_path / "drop"
+    drop.mkdir()  # a drop folder is never made by a user's llamune (an unmounted share is not written to)
     sharing = Sharing(_chat(str(drop)), db, tmp_path / "settings")
     assert asyncio.run(sharing.send()) == (2, None)
     [first] = _drops(drop)
@@ -139,6 +140,7 @@ def test_failed_drops_lose_nothing(tmp_path: Path) -> None:
             ng.url("/closed/"): "HTTP 403 to PUT",
             "http://127.0.0.1:9/drop/": "cannot connect",
             str(full): "No space left on device",
+            str(tmp_path / "not-mounted"): "is not there (a share that is not mounted?)",
             ng.url("/full/"): "HTTP 500 to PUT",
             f"{full_server.url}/drop/": "HTTP 507 to PUT",
             f"{silent_server.url}/drop/": "no answer within 1 s",
@@ -147,7 +149,7 @@ def test_failed_drops_lose_nothing(tmp_path: Path) -> None:
             sent, error = asyncio.run(Sharing(_chat(where), db, tmp_path / "s").send(total=1.0))
             assert sent == 0 and error is not None and reason in error, (where, error)
             assert db.sent_digests() == {}
-        assert not _drops(full)
+        assert not _drops(full) and not (tmp_path / "not-mounted").exists()
         [asked] = silent_server.requests  # the silent drop was asked once, with a whole file, and never answered
         assert asked.method == "PUT" and asked.path.startswith("/drop/") and asked.body.count(b"\n") == 2
         sent, error = asyncio.run(Sharing(_chat(ng.url("/usage/")), db, tmp_path / "s").send())
@@ -159,6 +161,7 @@ def test_failed_drops_lose_nothing(tmp_path: Path) -> None:
 def test_the_same_drop_ingested_twice_adds_nothing(tmp_path: Path) -> None:
     db = _db(tmp_path / "chat.sqlite")
     drop = tmp_path / "drop"
+    drop.mkdir()  # a drop folder is never made by a user's llamune (an unmounted share is not written to)
     asyncio.run(Sharing(_chat(str(drop)), db, tmp_path / "s").send())
     [path] = _drops(drop)
     with Store(tmp_path / "store.duckdb") as store:
@@ -183,6 +186,7 @@ def test_a_retry_decision_split_across_two_drops_is_one_decision(tmp_path: Path)
     first = db.add_message(sid, 1, "assistant", "答え1", model="smol")
     db.record_usage(sid, first, "main", Answer(model="smol"))
     drop = tmp_path / "drop"
+    drop.mkdir()  # a drop folder is never made by a user's llamune (an unmounted share is not written to)
     sharing = Sharing(_chat(str(drop)), db, tmp_path / "s")
     assert asyncio.run(sharing.send()) == (1, None)
     again = db.add_message(sid, 1, "assistant", "答え2", model="qwen", source="retry")
@@ -196,3 +200,44 @@ def test_a_retry_decision_split_across_two_drops_is_one_decision(tmp_path: Path)
         assert q.retry_decisions(store, None) == [("qwen", "smol")]
         adopted = dict(store.con.execute("SELECT model, adopted FROM usage_events").fetchall())
     assert adopted == {"smol": False, "qwen": True}
+
+
+def test_drops_the_server_refuses_as_too_large_go_in_halves_and_redirects_store_nothing(tmp_path: Path) -> None:
+    db = _db(tmp_path / "chat.sqlite")
+    for _ in range(4):
+        db.record_usage(None, None, "background", Answer(model="smol"))
+    stored: list[bytes] = []
+
+    async def small_only(req: Request, reply: Reply) -> None:
+        if req.body.count(b"\n") > 2:  # this server takes two events a file at most
+            await reply.send(413, b"Request Entity Too Large", "text/plain")
+            return
+        stored.append(req.body)
+        await reply.send(201, b"", "text/plain")
+
+    async def elsewhere(req: Request, reply: Reply) -> None:
+        head = "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:9/login\r\nContent-Length: 0\r\n\r\n"
+        reply.writer.write(head.encode())
+        await reply.writer.drain()
+
+    with StubServer({("PUT", "*"): elsewhere}) as moved:
+        sent, error = asyncio.run(Sharing(_chat(f"{moved.url}/drop/"), db, tmp_path / "s").send())
+    assert sent == 0 and error is not None and "HTTP 302 to PUT" in error and db.sent_digests() == {}
+    with StubServer({("PUT", "*"): small_only}) as server:
+        sent, error = asyncio.run(Sharing(_chat(f"{server.url}/drop/"), db, tmp_path / "s").send())
+    assert (sent, error) == (6, None) and len(db.sent_digests()) == 6
+    assert sorted(b.count(b"\n") for b in stored) == [1, 1, 2, 2]  # 6 events: 4 refused, then halves of 2 and 1
+
+
+def test_people_are_counted_once_in_the_tier_of_their_latest_question(tmp_path: Path) -> None:
+    lines = [
+        {"event_id": "a", "user": "u1", "tier": 16, "kind": "main", "session_id": "s1", "created_at": "2026-12-01"},
+        {"event_id": "b", "user": "u1", "tier": 32, "kind": "main", "session_id": "s2", "created_at": "2026-12-02"},
+        {"event_id": "c", "user": "u2", "tier": 16, "kind": "main", "session_id": "s3", "created_at": "2026-12-01"},
+    ]
+    path = tmp_path / "drop.jsonl"
+    path.write_text("".join(jsonio.dumps(line) + "\n" for line in lines))
+    with Store(tmp_path / "store.duckdb") as store:
+        ingest(store, [path])
+        users = usage_metrics(store)["users"]
+    assert (users["active"], users["sessions"], users["perTier"]) == (2, 3, {"16": 1, "32": 1})

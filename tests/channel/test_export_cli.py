@@ -53,6 +53,8 @@ def test_sharing_settings_are_checked_in_one_line(tmp_path: Path) -> None:
         '[chat]\nchannel = "https://llamune.intra/recommended/"\n': "a channel over http(s) needs public_key",
         '[chat]\nusage_drop = "/srv/drop"\n': "usage_drop needs org_salt",
         '[chat]\norg_salt = "s"\nmemory_gb = -1\n': "chat.memory_gb: Input should be greater than 0",
+        '[chat]\norg_salt = "s"\nusage_drop = "http://drop:abc/"\n': "usage_drop 'http://drop:abc/' is not a usable",
+        '[publish]\nto = "https:///x"\n': "to 'https:///x' has no host",
     }
     for toml, needle in cases.items():
         (tmp_path / "llamune.toml").write_text(toml)
@@ -72,3 +74,22 @@ def test_export_and_a_followed_channel_import_nothing_heavy(tmp_path: Path) -> N
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert out.stdout.strip().splitlines()[-1] == "HEAVY []", out.stderr
+
+
+def test_export_reads_a_database_of_the_previous_version(tmp_path: Path) -> None:
+    """A database `llamune` 0.1 wrote (no usage_sent table, no revisions) exports without being changed."""
+    import sqlite3
+
+    _db(tmp_path / "chat.sqlite").close()
+    con = sqlite3.connect(tmp_path / "chat.sqlite")
+    con.executescript(
+        "DROP TRIGGER usage_revised; DROP TABLE usage_sent; ALTER TABLE usage_events DROP COLUMN revision; "
+        "UPDATE meta SET value = '2' WHERE key = 'schema_version';"
+    )
+    con.close()
+    before = hashlib.sha256((tmp_path / "chat.sqlite").read_bytes()).hexdigest()
+    (tmp_path / "llamune.toml").write_text(f'[chat]\norg_salt = "{SALT}"\n')
+    out = _llamune("usage", "export", "--db", "chat.sqlite", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert [jsonio.loads(line)["kind"] for line in out.stdout.splitlines()] == ["main", "background"]
+    assert hashlib.sha256((tmp_path / "chat.sqlite").read_bytes()).hexdigest() == before

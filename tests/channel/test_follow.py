@@ -134,7 +134,8 @@ def test_a_broken_channel_changes_nothing(tmp_path: Path, keys: tuple[Path, Path
         cases.append((ng.url("/nothing-here/"), "index.json: HTTP 404"))
         cases.append((ng.url("/broken/"), "index.json: HTTP 500"))
         cases.append((ng.url("/loop/"), "more than 5 redirects"))
-        cases.append((ng.url("/elsewhere/"), "http://192.0.2.1/recommended/index.json: the egress guard admits only"))
+        cases.append((ng.url("/elsewhere/"), "http://192.0.2.1/recommended/index.json: not the channel's own address"))
+        cases.append((ng.url("/next-door/"), "http://127.0.0.1:9/index.json: not the channel's own address"))
         cases.append(("http://127.0.0.1:9/", "cannot connect"))  # nothing listens: refused
         for url, reason in cases:
             done = _check(url, mine, public)
@@ -215,6 +216,39 @@ def test_a_channel_that_never_answers_gives_up_in_time(tmp_path: Path, keys: tup
         done = _check(f"{server.url}/c/", mine, public, total=1.0)
     assert done.error and "no answer within 1 s" in done.error and done.installed == []
     assert server.count("/c/index.json") == 1  # it was asked, once; the check's own limit ended the wait
+    # a check the session's end cuts short is not a success: the next start asks again
+    with StubServer({("GET", "/c/index.json"): silent}) as again:
+
+        async def cut_short() -> None:
+            task = asyncio.ensure_future(check(f"{again.url}/c/", mine, mine / ".channel-state.json", public))
+            await asyncio.sleep(0.3)
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+        asyncio.run(cut_short())
+    state = load_state(mine / ".channel-state.json", f"{again.url}/c/")
+    assert state.error is not None and "the check was interrupted (the session ended)" in state.error
+
+
+def test_a_channel_that_compresses_anyway_is_read_whole(tmp_path: Path, keys: tuple[Path, Path]) -> None:
+    """Asked for identity, a server sends gzip with the compressed length: the file is still checked and installed."""
+    import gzip
+
+    key, public = keys
+    holder: dict[str, bytes] = {}
+
+    async def gzipped(req: Request, reply: Reply) -> None:
+        packed = gzip.compress(holder["body"])
+        head = ("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
+                f"Content-Length: {len(packed)}\r\n\r\n")  # fmt: skip
+        reply.writer.write(head.encode() + packed)
+        await reply.writer.drain()
+
+    server, holder["body"] = _stub_channel(tmp_path, key, gzipped)
+    with server:
+        done = _check(f"{server.url}/c/", tmp_path / "user", public)
+    assert done.installed == ["2027-Q1"] and done.error is None
+    assert server.requests[-1].headers.get("accept-encoding") == "identity"
 
 
 def test_a_folder_channel_with_and_without_a_key(tmp_path: Path, keys: tuple[Path, Path]) -> None:

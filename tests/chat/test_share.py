@@ -72,6 +72,7 @@ async def test_usage_a_failed_drop_kept_goes_at_the_next_start(
     assert "利用状況を送信できませんでした（次回の起動時に送ります）:" in out and "cannot connect" in out
     assert runtime.db.sent_digests() == {} and len(runtime.db.usage()) == 3  # the main answer and two cross-checks
     drop = tmp_path / "drop"
+    drop.mkdir()  # a drop folder is never made by a user's llamune (an unmounted share is not written to)
     working = Sharing(ChatConfig(usage_drop=str(drop), org_salt="s"), runtime.db, tmp_path / "s")
     sent_at_start = lambda: len(runtime.db.sent_digests()) == 3  # noqa: E731
     runtime.start()
