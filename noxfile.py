@@ -28,7 +28,7 @@ DEMO_JUDGE = {"LLAMUNE_JUDGE__MODELS": '["qwen2.5-coder:0.5b"]'}
 @nox.session(python=PYTHON)
 def main(session: nox.Session) -> None:
     """Set up and run the whole quarter on the embedded engine with the bundled models and the sample suites (or
-    the real data `llamune-eval data import` installed): sweep -> judge -> recommend -> report
+    the real data `llamune-eval data import` installed): sweep -> judge -> measure -> recommend -> report
     (`nox -s main -- --limit 0` for every item)."""
     _install(session, "embedded")
     session.run("llamune-eval", "models", env=OFFLINE)
@@ -83,8 +83,8 @@ def fuzz(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def soak(session: nox.Session) -> None:
-    """The kill soak: a real-engine quarter killed with SIGKILL at 20 random moments across sweep, judge, recommend
-    and report, then resumed and checked (`nox -s soak -- 40` for more kills)."""
+    """The kill soak: a real-engine quarter killed with SIGKILL at 20 random moments across sweep, judge, measure,
+    recommend and report, then resumed and checked (`nox -s soak -- 40` for more kills)."""
     _install(session)
     kills = session.posargs[0] if session.posargs else "20"
     env = {**OFFLINE, "LLAMUNE_REQUIRE_ENGINE": "1", "LLAMUNE_SOAK_KILLS": kills}

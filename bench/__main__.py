@@ -11,6 +11,7 @@ from bench import (
     fast_path,
     judge_overhead,
     large_items,
+    measure_cost,
     ollama_overhead,
     racing,
     recommend_decide,
@@ -34,6 +35,7 @@ BENCHES = {
     "racing": racing.main,
     "scoring": scoring_profiles.main,
     "large": large_items.main,
+    "measure": measure_cost.main,
 }
 
 

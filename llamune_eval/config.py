@@ -222,7 +222,13 @@ class RecommendConfig(_Strict):
     tiers: list[int] = Field(default_factory=lambda: [16, 32, 64])  # GB of memory
     headroom: float = Field(default=0.75, gt=0, le=1)  # share of a tier's memory the models may use
     max_models: int = Field(default=3, ge=1, le=10)
-    kv_bytes_per_param_token: float = Field(default=2e-5, gt=0)  # KV cache estimate: bytes per parameter per token
+    # memory not measured by an engine: the KV cache's element type for the GGUF estimate (Ollama's
+    # OLLAMA_KV_CACHE_TYPE), and the factor on the file's size when not even the file's header can be read
+    kv_cache_type: Literal["f32", "f16", "bf16", "q8_0", "q5_1", "q5_0", "q4_1", "q4_0", "iq4_nl"] = "f16"
+    size_factor: float = Field(default=1.2, ge=1)
+    # concurrentLimit: models may run together while the main model's TTFT and tokens/s stay within this factor of
+    # running alone (measured by the contention check after the decision)
+    max_slowdown: float = Field(default=1.15, gt=1)
     model_sizes: dict[str, int] = Field(default_factory=dict)  # bytes, for models no engine lists now
     signing_key: Path | None = None  # Ed25519 private key (PEM) to sign the file
     # the decision rule: the incumbent stays unless a challenger is better by a test or by the margin
@@ -240,6 +246,11 @@ class RecommendConfig(_Strict):
     @classmethod
     def _renamed(cls, data: Any) -> Any:
         if isinstance(data, dict):
+            if "kv_bytes_per_param_token" in data:
+                raise ValueError(
+                    "kv_bytes_per_param_token is gone: memory is measured by the engines, else estimated from "
+                    "the GGUF header (README: Memory); kv_cache_type and size_factor tune the estimates"
+                )
             for old in ("quality_weight", "latency_weight"):
                 if old in data:
                     raise ValueError(
@@ -254,6 +265,15 @@ class ModelOptions(_Strict):
 
     thinking_budget: int = Field(default=0, ge=0, le=131072)  # tokens a reasoning model may think, beside the cap
     think: bool | Literal["low", "medium", "high"] | None = None  # Ollama's `think`; None: the server's default
+    gguf: Path | None = None  # the model's file, when a server holds it: its header gives the memory estimate
+
+
+class MeasureConfig(_Strict):
+    """The measure stage: each configuration's memory and its speed, timed under the same conditions."""
+
+    enabled: bool = True
+    probes: int = Field(default=3, ge=1, le=50)  # fixed prompts timed per configuration (and per contention step)
+    max_tokens: int = Field(default=32, ge=8, le=1024)  # answer length of a timed request
 
 
 class SuiteConfig(_Strict):
@@ -276,6 +296,7 @@ class Config(_Strict):
     models: dict[str, ModelOptions] = Field(default_factory=dict)
     judge: JudgeConfig = Field(default_factory=JudgeConfig)
     recommend: RecommendConfig = Field(default_factory=RecommendConfig)
+    measure: MeasureConfig = Field(default_factory=MeasureConfig)
     usage: UsageConfig = Field(default_factory=UsageConfig)
     chat: ChatConfig = Field(default_factory=ChatConfig)
     publish: PublishConfig = Field(default_factory=PublishConfig)

@@ -1,6 +1,7 @@
 """The whole quarter in one command: sweep → judge (when configured) → usage ingest (the configured chat databases
-and usage drops, else this machine's own) → recommend → publish (to `[publish] to`, the users' channel) → report,
-on one engine and one progress display.
+and usage drops, else this machine's own) → measure (each configuration's memory and speed under the same
+conditions) → recommend (the decision, then the contention check that sets `concurrentLimit`) → publish (to
+`[publish] to`, the users' channel) → report, on one engine and one progress display.
 
 Every stage is idempotent (stored samples and judgements are skipped, usage events are keyed, the settings and
 the report are recomputed from the store), so running the same command again after a kill resumes the quarter.
@@ -24,7 +25,7 @@ from llamune_eval.settings import next_quarter
 from llamune_eval.store.results import Store
 from llamune_eval.types import InputError
 
-STAGES = ("sweep", "judge", "usage", "recommend", "publish", "report")
+STAGES = ("sweep", "judge", "usage", "measure", "recommend", "publish", "report")
 
 
 @dataclass
@@ -135,7 +136,10 @@ async def run_quarter(
             else:
                 end(stage, "skipped", "no judge configured ([judge] models)")
             listed = await engine.list_models()
-        board = await _offline_stages(cfg, quarter, store, outcome.keys, listed, begin, end, preview, revise)
+            _usage_stage(cfg, store, begin, end)
+            ev = await _measure_stage(cfg, quarter, store, engine, begin("measure"), end, watcher)
+            status = await _recommend_stage(cfg, quarter, store, engine, listed, ev, begin, end, preview, revise)
+        board = await _last_stages(cfg, quarter, store, outcome.keys, ev, status, begin, end)
     return QuarterOutcome(quarter, outcome, stages, board)
 
 
@@ -152,18 +156,7 @@ def _sweep_detail(outcome: Outcome) -> str:
     )
 
 
-async def _offline_stages(
-    cfg: Config,
-    quarter: str,
-    store: Store,
-    keys: set[str],
-    listed: list[Any],
-    begin: Callable[[str], Stage],
-    end: Callable[..., None],
-    preview: bool,
-    revise: bool,
-) -> list[Any]:
-    """usage → recommend → publish → report: the stages after the engine's; returns the run's leaderboard."""
+def _usage_stage(cfg: Config, store: Store, begin: Callable[[str], Stage], end: Callable[..., None]) -> None:
     stage = begin("usage")
     try:
         sources, unmatched = usage_sources(cfg)
@@ -183,14 +176,60 @@ async def _offline_stages(
             end(stage, "skipped", why + nothing)
     except InputError as exc:
         end(stage, "failed", str(exc))
-    stage = begin("recommend")
-    from llamune_eval.analysis import Evidence, leaderboard
 
-    ev = Evidence.for_quarter(store, cfg, quarter, texts=True)  # read once: the decision and the report share it
+
+async def _measure_stage(
+    cfg: Config, quarter: str, store: Store, engine: Any, stage: Stage, end: Callable[..., None], watcher: Any
+) -> Any:
+    """Each configuration's memory and speed under the same conditions; returns the evidence, read once for the
+    decision and the report."""
+    from llamune_eval.analysis import Evidence
+    from llamune_eval.types import EngineError
+
+    if not cfg.measure.enabled:
+        end(stage, "skipped", "[measure] enabled = false: speed from the sweep, memory estimated")
+    else:
+        from llamune_eval.runner.measure import measure_quarter
+
+        ev = Evidence.for_quarter(store, cfg, quarter)
+        bar = watcher.bar("measure", cfg.measure.probes * len(ev.configs))
+        try:
+            done = await measure_quarter(cfg, store, quarter, engine, ev, lambda n: bar.advance())
+            end(stage, "done", done.describe())
+        except EngineError as exc:
+            end(stage, "failed", f"{exc}; the figures stored so far are kept")
+    return Evidence.for_quarter(store, cfg, quarter, texts=True)
+
+
+async def _recommend_stage(
+    cfg: Config,
+    quarter: str,
+    store: Store,
+    engine: Any,
+    listed: list[Any],
+    ev: Any,
+    begin: Callable[[str], Stage],
+    end: Callable[..., None],
+    preview: bool,
+    revise: bool,
+) -> str:
+    """The decision, the contention check of the sets it chose (on the quarter's engines), then the file."""
+    stage = begin("recommend")
     status = "skipped"
     try:
-        from llamune_eval.recommend import decide_and_publish
+        from llamune_eval.recommend import build, decide_and_publish
 
+        checked = ""
+        if cfg.measure.enabled:
+            from llamune_eval.runner.contention import check_decision
+            from llamune_eval.types import EngineError
+
+            draft = build(store, cfg, quarter, listed, cfg.paths.recommended, ev=ev, preview=True)
+            try:
+                sets, _ = await check_decision(cfg, store, quarter, engine, draft, ev)
+                checked = f"; contention checked for {sets} set(s) of models" if sets else ""
+            except (EngineError, TimeoutError) as exc:
+                checked = f"; the contention check failed ({exc}): concurrentLimit 1"
         data, path, status = decide_and_publish(
             cfg, store, quarter, listed, cfg.paths.recommended, ev=ev, preview=True if preview else None, revise=revise
         )
@@ -204,11 +243,27 @@ async def _offline_stages(
                 if thin
                 else "asked for with --preview"
             )
-            end(stage, "preview", f"{mains}; a preview llamune never applies: {why}", [str(path)])
+            end(stage, "preview", f"{mains}; a preview llamune never applies: {why}{checked}", [str(path)])
         else:
-            end(stage, "done", f"{mains} ({status})", [str(path)])
+            end(stage, "done", f"{mains} ({status}){checked}", [str(path)])
     except InputError as exc:
         end(stage, "skipped", str(exc))
+    return status
+
+
+async def _last_stages(
+    cfg: Config,
+    quarter: str,
+    store: Store,
+    keys: set[str],
+    ev: Any,
+    status: str,
+    begin: Callable[[str], Stage],
+    end: Callable[..., None],
+) -> list[Any]:
+    """publish → report, after the engine has closed; returns the run's leaderboard."""
+    from llamune_eval.analysis import Evidence, leaderboard
+
     await _publish_stage(cfg, quarter, status, begin("publish"), end)
     stage = begin("report")
     from llamune_eval.report import make_report

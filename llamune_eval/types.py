@@ -150,6 +150,45 @@ class LoadedModel(BaseModel):
     expires_at: str | None = None
 
 
+MemorySource = Literal["measured-rss", "ollama-ps", "gguf-estimate", "size-estimate"]
+
+
+class Footprint(BaseModel):
+    """A model's memory at one context, with where the figure came from: measured by the engine that ran it
+    (`measured-rss`: the embedded child's peak resident memory; `ollama-ps`: Ollama's `/api/ps`), else estimated
+    (`gguf-estimate`: weights and KV cache from the file's header; `size-estimate`: the size times a factor)."""
+
+    model: str
+    num_ctx: int
+    slots: int = 1
+    bytes: int
+    vram_bytes: int | None = None
+    source: MemorySource
+    detail: str = ""
+
+
+class Timing(BaseModel):
+    """One timed request of the measure stage (`purpose` speed: a configuration alone, prompt cache defeated) or
+    of the contention check (`purpose` contention: the tier's main model with `step` cross-check models generating
+    beside it; step 0 is alone). `set_id` names the contention check's set of models."""
+
+    quarter: str
+    purpose: Literal["speed", "contention"]
+    set_id: str = ""
+    step: int = 0
+    model: str
+    preset: str
+    num_ctx: int | None = None
+    probe: int
+    ttft_s: float | None = None
+    latency_s: float | None = None
+    tokens_per_s: float | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    ok: bool = True
+    error: str | None = None
+
+
 class Health(BaseModel):
     endpoint: str
     engine: str

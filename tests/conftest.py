@@ -20,6 +20,9 @@ egress.offline_env()
 os.environ["LLAMUNE_CHAT_DB"] = str(Path(tempfile.mkdtemp(prefix="llamune-tests-")) / "no-chat.sqlite")
 # Nor the developer's imported datasets: the default quarter runs the sample suites unless a test imports data.
 os.environ["LLAMUNE_PATHS__DATA"] = str(Path(tempfile.mkdtemp(prefix="llamune-tests-data-")))
+# The measure stage (every configuration's memory and timed probes, the contention check) costs a child per model
+# and context: quarters run by tests that are about something else skip it; the measure tests turn it on.
+os.environ["LLAMUNE_MEASURE__ENABLED"] = "false"
 
 REQUIRE_ENGINE = os.environ.get("LLAMUNE_REQUIRE_ENGINE") == "1"  # CI: a missing engine fails, never skips
 SMOL_CTX = 2048

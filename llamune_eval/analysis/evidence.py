@@ -16,13 +16,15 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
+from llamune_eval.analysis.speed import speeds
 from llamune_eval.benchmarks import Observed, Task, task_for
 from llamune_eval.benchmarks._suite import LENIENT
 from llamune_eval.presets import Preset
+from llamune_eval.store import measures
 from llamune_eval.store.races import RaceRow, race_rows
 from llamune_eval.store.results import Store
 from llamune_eval.store.selection import SampleRow, current_samples, judge_shares, scores_of
-from llamune_eval.types import SamplingParams
+from llamune_eval.types import Footprint, SamplingParams, Timing
 
 LENIENT_OK = f"{LENIENT}parse_ok"
 ConfigKey = tuple[str, str]  # (model, preset)
@@ -111,6 +113,10 @@ class ConfigStat:
     run_ids: set[str]
     queue_s: float | None = None  # median wait for a free engine slot (Ollama), kept out of ttft_s and latency_s
     race: RaceRow | None = None  # a raced quarter: the items it answered and why it stopped
+    # where ttft_s, tokens_per_s and latency_s come from: "probe" (the measure stage, the same conditions for every
+    # configuration; latency_s is then an answer of the median sweep length at that speed) or "sweep" (not measured)
+    speed_source: str = "sweep"
+    probes: int = 0
 
     @property
     def label(self) -> str:
@@ -152,6 +158,7 @@ class Evidence:
     ) -> None:
         self.rows, self.quarter, self.seed = rows, quarter, seed
         self.races: list[RaceRow] = []  # a raced quarter's stops, every configuration's (store/races.py)
+        self.footprints: list[Footprint] = []  # the measure stage's memory figures (store/measures.py)
         self.memo: dict[Any, Any] = {}  # comparisons already made (every tier compares the same pairs)
         self.observed: dict[str, Observed] = {}
         self.lenient: dict[str, Observed] = {}  # only samples scored under a separate lenient profile
@@ -212,11 +219,27 @@ class Evidence:
             if r.key in shares:
                 values.setdefault(r.key, {})["judge"] = shares[r.key]
         ev = cls(rows, values, quarter=quarter, presets=presets, seed=seed)
+        ev.timed(measures.timings(store, quarter, "speed"))
+        ev.footprints = measures.footprints(store, quarter)
         ev.races = race_rows(store, quarter)
         for row in ev.races:
             if (row.model, row.preset) in ev.configs:
                 ev.configs[(row.model, row.preset)].race = row
         return ev
+
+    def timed(self, timings: list[Timing]) -> None:
+        """Take each configuration's speed from its timed probes where the measure stage ran."""
+        lengths: dict[ConfigKey, list[float | None]] = {}
+        for r in self.rows:
+            if r.ok:
+                lengths.setdefault(r.config, []).append(float(r.completion_tokens or 0) or None)
+        for key, speed in speeds(timings).items():
+            c = self.configs.get(key)
+            if c is None or speed.ttft_s is None:
+                continue
+            c.ttft_s, c.tokens_per_s = speed.ttft_s, speed.tokens_per_s
+            c.latency_s = speed.latency(_median(lengths.get(key, []))) or c.latency_s
+            c.speed_source, c.probes = "probe", speed.probes
 
     @property
     def raced(self) -> bool:

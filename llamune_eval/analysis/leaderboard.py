@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from llamune_eval.analysis.evidence import Evidence
+from llamune_eval.analysis.memory import Memory, context_of
 
 
 @dataclass
@@ -30,6 +31,14 @@ class LeaderboardRow:
     note: str | None = None
     lenient: float | None = None  # the headline under the lenient profile (value is strict)
     lenient_parse_fail_rate: float = 0.0
+    # the configuration's speed (speed_source "probe": the measure stage's fair figures, else the sweep's medians)
+    # and its memory at the preset's context with where the figure came from (None: not asked for)
+    ttft_s: float | None = None
+    tokens_per_s: float | None = None
+    latency_s: float | None = None
+    speed_source: str = "sweep"
+    memory_bytes: int | None = None
+    memory_source: str | None = None
 
     @property
     def gap(self) -> float | None:
@@ -38,13 +47,19 @@ class LeaderboardRow:
 
 
 def leaderboard(
-    ev: Evidence, *, suites: Sequence[str] = (), models: Sequence[str] = (), presets: Sequence[str] = ()
+    ev: Evidence,
+    *,
+    suites: Sequence[str] = (),
+    models: Sequence[str] = (),
+    presets: Sequence[str] = (),
+    memory: Memory | None = None,
 ) -> list[LeaderboardRow]:
     """Rows sorted by suite, model and preset; the filters keep only the named ones."""
     out = []
     for (model, preset), c in ev.configs.items():
         if (models and model not in models) or (presets and preset not in presets):
             continue
+        fp = memory.of(model, context_of(c.params)) if memory is not None else None
         for s in c.suites.values():
             if suites and s.suite not in suites:
                 continue
@@ -69,6 +84,12 @@ def leaderboard(
                     note=s.note,
                     lenient=s.lenient,
                     lenient_parse_fail_rate=s.lenient_parse_fail_rate,
+                    ttft_s=c.ttft_s,
+                    tokens_per_s=c.tokens_per_s,
+                    latency_s=c.latency_s,
+                    speed_source=c.speed_source,
+                    memory_bytes=fp.bytes if fp else None,
+                    memory_source=fp.source if fp else None,
                 )
             )
     return sorted(out, key=lambda r: (r.suite, r.model, r.preset))

@@ -44,6 +44,7 @@ async def run_chat(
     async with open_engine(cfg) as engine:
         for backend in engine.backends:
             if isinstance(backend, EmbeddedBackend):
+                backend.cache_ram_mib = 0  # a user's machine holds what the quarter measured, no prompt store beside
                 for problem in prepare_embedded(backend):
                     instant.clear()
                     err_console.print(f"[yellow]warning:[/] {problem}")

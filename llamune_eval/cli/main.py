@@ -200,6 +200,23 @@ def judge_command(
     do_judge(config, judge or [], mode, all_samples, store, progress, as_json)
 
 
+@app.command("measure")
+def measure_command(
+    quarter: Annotated[str, typer.Option(help="YYYY-Qn, e.g. 2026-Q1.", callback=_quarter)],
+    contention: Annotated[
+        bool, typer.Option(help="Also run the contention check of the models the current decision chose.")
+    ] = True,
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Measure each configuration's memory and speed under the same conditions (resumable), and the contention
+    check behind concurrentLimit."""
+    from llamune_eval.cli.measure_cmd import measure
+
+    measure(config, quarter, store, contention, as_json)
+
+
 @app.command("recommend")
 def recommend_command(
     quarter: Annotated[str, typer.Option(help="YYYY-Qn, e.g. 2026-Q1.", callback=_quarter)],

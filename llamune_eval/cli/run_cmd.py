@@ -75,8 +75,11 @@ def _announce_race(run_id: str, planned: int, skipped: int, path: Path) -> None:
 
 def _board(cfg: Any, store: Any, quarter: str | None, keys: set[str] | None = None, **filters: Any) -> list[Any]:
     from llamune_eval.analysis import Evidence, leaderboard
+    from llamune_eval.analysis.memory import Memory
+    from llamune_eval.store.selection import model_facts
 
-    return leaderboard(Evidence.load(store, quarter, keys=keys, seed=cfg.run.seed), **filters)
+    ev = Evidence.load(store, quarter, keys=keys, seed=cfg.run.seed)
+    return leaderboard(ev, memory=Memory.of_config(cfg, model_facts(store), ev.footprints), **filters)
 
 
 def run(config: Path | None, opts: dict[str, Any]) -> None:

@@ -29,6 +29,7 @@ __all__ = [
     "Timeouts",
     "build_backends",
     "detect_ollama",
+    "model_files",
     "open_engine",
 ]
 
@@ -61,6 +62,27 @@ def _embedded_models(ec: EngineConfig) -> dict[str, ModelSource]:
         else:
             out[entry.name] = entry.path.expanduser()
     return out
+
+
+def model_files(cfg: Config) -> dict[str, Path]:
+    """The GGUF file of each model whose file can be read here: the embedded engines' models (bundled ones once
+    joined) and `[models."name"] gguf` for models a server holds; the memory estimate reads their headers."""
+    from llamune_eval.engines import bundled
+
+    out: dict[str, Path] = {}
+    embedded: list[EngineConfig] = [ec for ec in cfg.engines if ec.kind == "embedded"]
+    if not cfg.engines:  # the default: the bundled models (when Ollama answers instead, its names may match them)
+        embedded = [EngineConfig(kind="embedded")]
+    for ec in embedded:
+        for name, source in _embedded_models(ec).items():
+            if isinstance(source, Path):
+                out[name] = source
+            elif bundled.available(source) and not bundled.needs_join(source, cfg.paths.cache):
+                out[name] = bundled.model_file(source, cfg.paths.cache)
+    for name, options in cfg.models.items():
+        if options.gguf is not None:
+            out[name] = options.gguf.expanduser()
+    return {name: path for name, path in out.items() if path.is_file()}
 
 
 def build_backends(cfg: Config) -> list[Backend]:

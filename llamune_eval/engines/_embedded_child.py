@@ -50,6 +50,8 @@ def main(spec: dict[str, Any]) -> int:
         p.cpuparams_batch.n_threads = int(spec["threads"])
         p.endpoint_metrics = True
         p.warmup = bool(spec.get("warmup", False))
+        if spec.get("cache_ram_mib") is not None:  # llama.cpp's host-memory prompt store (8 GiB by default); 0: none
+            p.cache_ram_mib = int(spec["cache_ram_mib"])
         server = xllamacpp.Server(p)
         url = str(server.listening_address)
     except Exception as exc:  # the parent shows this line to the user

@@ -58,12 +58,15 @@ class EmbeddedServer:
         port: int = 0,
         host: str = "127.0.0.1",
         log_dir: Path | None = None,
+        tag: str = "",
+        cache_ram_mib: int | None = None,
     ) -> None:
         self.name, self.path = name, path
+        self.cache_ram_mib = cache_ram_mib
         self.parallel, self.ctx_per_slot = parallel, ctx_per_slot
         self.threads = threads or os.cpu_count() or 1
         self.port, self.host = port, host
-        self.log_path = (log_dir or default_cache_dir() / "logs") / f"{name.replace(':', '-')}.log"
+        self.log_path = (log_dir or default_cache_dir() / "logs") / f"{name.replace(':', '-')}{tag}.log"
         self.url: str | None = None
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -84,6 +87,7 @@ class EmbeddedServer:
             "threads": self.threads,
             "port": self.port,
             "parent": os.getpid(),
+            "cache_ram_mib": self.cache_ram_mib,
         }
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         if self.log_path.exists() and self.log_path.stat().st_size:  # the previous child's log (a crash's) is kept
@@ -153,14 +157,15 @@ class EmbeddedServer:
             except subprocess.TimeoutExpired:
                 continue
 
-    def rss_bytes(self) -> int | None:
+    def rss_bytes(self, field: str = "VmRSS") -> int | None:
+        """The child's resident memory now (`VmHWM`: its peak so far), from /proc; None where there is none."""
         if not self.alive or self.proc is None:
             return None
         try:
             for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+                if line.startswith(f"{field}:"):
                     return int(line.split()[1]) * 1024
-        except OSError:
+        except (OSError, ValueError, IndexError):
             return None
         return None
 
@@ -197,8 +202,14 @@ class EmbeddedBackend:
         threads: int | None = None,
         timeouts: Timeouts | None = None,
         cache_dir: Path | None = None,
+        tag: str = "",
     ) -> None:
         self.endpoint = "embedded"
+        self.tag = tag  # a measuring child's log is kept apart from the sweep's child of the same model
+        # llama.cpp's host-memory prompt store (None: its default, 8 GiB; it serves repeated prefixes across slots,
+        # which a race's interleaved suites need): 0 where the memory must be what was measured (the measuring
+        # children, the chat runtime)
+        self.cache_ram_mib: int | None = None
         self.max_concurrency = parallel
         self.models: dict[str, ModelSource] = models if models is not None else default_models()
         self.parallel, self.ctx_per_slot, self.threads = parallel, ctx_per_slot, threads
@@ -299,7 +310,13 @@ class EmbeddedBackend:
                 await entry[1].aclose()
             path = await asyncio.to_thread(self.path_of, name)
             srv = EmbeddedServer(
-                name, path, parallel=self.parallel, ctx_per_slot=self.ctx_per_slot, threads=self.threads
+                name,
+                path,
+                parallel=self.parallel,
+                ctx_per_slot=self.ctx_per_slot,
+                threads=self.threads,
+                tag=self.tag,
+                cache_ram_mib=self.cache_ram_mib,
             )
             url = await asyncio.to_thread(srv.start)
             client = OpenAIBackend(url, timeouts=self._timeouts, max_concurrency=self.parallel, flavor=LLAMACPP)
@@ -321,6 +338,26 @@ class EmbeddedBackend:
             if load_s is not None and isinstance(event, ChatResult):
                 event.engine_timings["load_s"] = load_s
             yield event
+
+    def peak_bytes(self, model: str) -> int | None:
+        """The peak resident memory (VmHWM) of `model`'s child, its weights, KV cache and buffers as touched."""
+        entry = self._servers.get(model)
+        return entry[0].rss_bytes("VmHWM") if entry is not None else None
+
+    def isolated(self, model: str, num_ctx: int | None) -> EmbeddedBackend:
+        """A backend that starts `model` alone in a child of its own with one slot of `num_ctx` tokens: as a chat
+        user's machine runs it, so its memory and speed are the configuration's (the caller closes it)."""
+        own = EmbeddedBackend(
+            {model: self.models[model]},
+            parallel=1,
+            ctx_per_slot=num_ctx or self.ctx_per_slot,
+            threads=self.threads,
+            timeouts=self._timeouts,
+            cache_dir=self.cache_dir,
+            tag=f"-measure-{num_ctx or self.ctx_per_slot}",
+        )
+        own.cache_ram_mib = 0  # its memory is the configuration's, and no earlier prompt is served from RAM
+        return own
 
     async def aclose(self) -> None:
         servers, self._servers = self._servers, {}

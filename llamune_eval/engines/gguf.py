@@ -1,5 +1,5 @@
-"""Read a GGUF file's header so models can be listed (family, parameters, quantization, context)
-without loading them into an engine."""
+"""Read a GGUF file's header so models can be listed (family, parameters, quantization, context) and their memory
+estimated (the KV cache's shape: layers, KV heads, head sizes) without loading them into an engine."""
 
 from __future__ import annotations
 
@@ -45,6 +45,11 @@ class GGUFInfo:
     parameter_count: int
     quantization: str | None
     context_length: int | None
+    # the KV cache's shape (llama.cpp: 2 x n_layer x n_ctx x n_head_kv x head size, keys and values); None: unknown
+    block_count: int | None = None
+    head_count_kv: int | None = None
+    key_length: int | None = None
+    value_length: int | None = None
 
 
 def _read(f: BinaryIO, fmt: str) -> Any:
@@ -116,6 +121,13 @@ def _read_info(path: Path, size: int, mtime_ns: int) -> GGUFInfo:
             params += count
     arch = meta.get("general.architecture")
     ftype = meta.get("general.file_type")
+
+    def num(key: str) -> int | None:
+        value = meta.get(f"{arch}.{key}") if arch else None
+        return int(value) if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+    heads, width = num("attention.head_count"), num("embedding_length")
+    head_size = width // heads if heads and width else None  # llama.cpp's default when the file names none
     return GGUFInfo(
         path=path,
         size_bytes=size,
@@ -124,4 +136,8 @@ def _read_info(path: Path, size: int, mtime_ns: int) -> GGUFInfo:
         parameter_count=params,
         quantization=FILE_TYPES.get(ftype) if isinstance(ftype, int) else None,
         context_length=meta.get(f"{arch}.context_length") if arch else None,
+        block_count=num("block_count"),
+        head_count_kv=num("attention.head_count_kv") or heads,  # no grouped-query attention: as many as heads
+        key_length=num("attention.key_length") or head_size,
+        value_length=num("attention.value_length") or head_size,
     )

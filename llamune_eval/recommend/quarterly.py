@@ -8,17 +8,18 @@ from pathlib import Path
 from typing import Any
 
 from llamune_eval.analysis import Evidence
-from llamune_eval.analysis.memory import context_of, need_of
+from llamune_eval.analysis.memory import Memory, context_of
 from llamune_eval.analysis.provenance import data_sources
 from llamune_eval.config import Config
 from llamune_eval.recommend.decide import decide
 from llamune_eval.recommend.tiers import TierChoice, cross_checks, tier_entry, tier_evidence
 from llamune_eval.recommend.update import old_main, quarterly_update
 from llamune_eval.settings import QUARTER, RecommendedSettings, load_recommended, published_files, quarter_of
+from llamune_eval.store import measures
 from llamune_eval.store.races import RaceRow, full_run
 from llamune_eval.store.results import Store
 from llamune_eval.store.selection import model_facts
-from llamune_eval.types import InputError, ModelInfo
+from llamune_eval.types import Footprint, InputError, ModelInfo
 from llamune_eval.usage.signals import UsageSignals, usage_signals
 
 
@@ -35,21 +36,38 @@ def in_force(out_dir: Path, quarter: str) -> RecommendedSettings | None:
     return None
 
 
-def memory_needs(ev: Evidence, store: Store, cfg: Config, listed: list[ModelInfo]) -> dict[str, int]:
-    """config label -> weights plus the KV cache of the preset's context. Sizes from the engines' lists, else
-    the facts the runs recorded, else `[recommend.model_sizes]`; an unknown size is too little evidence."""
+def memory_needs(ev: Evidence, store: Store, cfg: Config, listed: list[ModelInfo]) -> dict[str, Footprint]:
+    """config label -> its memory at the preset's context: measured by the quarter's engines, else estimated from
+    the GGUF header or the size (analysis/memory.py); a model nothing is known of is too little evidence."""
     facts = model_facts(store) | {m.name: m.model_dump() for m in listed if m.size_bytes}
+    memory = Memory.of_config(cfg, facts, ev.footprints)
     out = {}
-    rule = cfg.recommend
     for c in ev.configs.values():
-        _, need = need_of(c.model, context_of(c.params), facts, rule.model_sizes, rule.kv_bytes_per_param_token)
-        if need is None:
+        fp = memory.of(c.model, context_of(c.params))
+        if fp is None:
             raise InputError(
-                f"too little evidence: the size of {c.model} is unknown (serve it, or set "
-                f'[recommend.model_sizes] "{c.model}" = BYTES)'
+                f'too little evidence: the memory of {c.model} is unknown (serve it, set [models."{c.model}"] '
+                f'gguf = PATH, or [recommend.model_sizes] "{c.model}" = BYTES)'
             )
-        out[c.label] = need
+        out[c.label] = fp
     return out
+
+
+def measurement(store: Store, quarter: str, ev: Evidence) -> dict[str, Any]:
+    """How the quarter's speed and memory were taken, and on which machine: the operator's, not the users'."""
+    raw = measures.machine_of(store, quarter, "contention") or measures.machine_of(store, quarter, "speed")
+    machine = None
+    if raw:
+        gpus = [{"name": g["name"], "memoryBytes": g.get("memory_bytes")} for g in raw.get("gpus") or []]
+        machine = {"cpu": raw.get("cpu", ""), "cores": raw.get("cores", 0), "memoryBytes": raw.get("memory_bytes"),
+                   "gpus": gpus, "os": raw.get("os", "")}  # fmt: skip
+    probed = [c for c in ev.configs.values() if c.speed_source == "probe"]
+    return {
+        "machine": machine,
+        "note": "同時実行数・メモリ・速度はオペレーターのマシンでの測定値です（利用者のマシンとは異なり得ます）",
+        "speed": "probe" if probed else "sweep",
+        "probedConfigs": len(probed),
+    }
 
 
 def thin_suites(ev: Evidence, tiers: list[TierChoice], min_items: int) -> list[dict[str, Any]]:
@@ -122,8 +140,10 @@ def build(
     ev = Evidence.for_quarter(store, cfg, quarter) if ev is None else ev
     if not ev.configs or not ev.counted_suites():
         raise InputError("too little evidence: the store has no scored samples (run `llamune-eval run` first)")
-    memory = memory_needs(ev, store, cfg, listed)
+    footprints = memory_needs(ev, store, cfg, listed)
+    memory = {label: fp.bytes for label, fp in footprints.items()}
     usage = usage_signals(store, quarter)
+    contended = measures.timings(store, quarter, "contention")
     old = in_force(out_dir, quarter)
     tiers = []
     for gb in sorted(rule.tiers):
@@ -137,7 +157,7 @@ def build(
             (previous[0], previous[1] or "") if previous else None,
             old.version if old else None,
         )
-        tiers.append(cross_checks(ev, decision, rule.max_models))
+        tiers.append(cross_checks(ev, decision, rule.max_models).limited(contended, rule.max_slowdown))
     thin = thin_suites(ev, tiers, rule.min_items)
     if thin and preview is False:
         listing = ", ".join(f"{t['suite']} {t['n']}" for t in thin)
@@ -170,7 +190,8 @@ def build(
             "thinSuites": thin,
             "usage": _usage(usage),
             "data": data_sources(store, ev),
-            "tiers": [tier_evidence(ev, t, rule.alpha) for t in tiers],
+            "tiers": [tier_evidence(ev, t, rule.alpha, rule.max_slowdown, footprints) for t in tiers],
+            "measurement": measurement(store, quarter, ev),
             "bestPresets": best_presets(ev),
             "raced": race is not None,
             "race": race,

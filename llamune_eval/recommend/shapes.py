@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from llamune_eval.analysis.racing import Reason
 from llamune_eval.settings import RecommendedSettings
+from llamune_eval.types import MemorySource
 
 
 class _Shape(BaseModel):
@@ -90,6 +91,20 @@ class ConfigEvidence(_Shape):
     ttft_s: float | None = Field(default=None, alias="ttftS")
     tokens_per_s: float | None = Field(default=None, alias="tokensPerS")
     memory_bytes: int = Field(alias="memoryBytes")
+    memory_source: MemorySource | None = Field(
+        default=None,
+        alias="memorySource",
+        description="measured-rss (the embedded child's peak RSS), ollama-ps (Ollama's /api/ps), gguf-estimate "
+        "(weights + KV cache from the GGUF header) or size-estimate (size x [recommend] size_factor)",
+    )
+    memory_num_ctx: int | None = Field(default=None, alias="memoryNumCtx", description="the context it was taken at")
+    speed_source: str = Field(
+        default="sweep",
+        alias="speedSource",
+        description="probe: ttftS, tokensPerS and latencyS from the measure stage's timed probes (the same "
+        "conditions for every configuration); sweep: medians of the sweep's answers (not measured)",
+    )
+    speed_probes: int = Field(default=0, alias="speedProbes")
     suites: list[SuiteEvidence] = Field(default_factory=list)
     categories: dict[str, float] = Field(default_factory=dict)
     run_ids: list[str] = Field(default_factory=list, alias="runIds")
@@ -135,6 +150,38 @@ class CrossCheckEvidence(_Shape):
     shared_mistakes: int = Field(alias="sharedMistakes")
 
 
+class ContentionAlone(_Shape):
+    ttft_s: float | None = Field(alias="ttftS")
+    tokens_per_s: float | None = Field(alias="tokensPerS")
+    probes: int
+
+
+class ContentionStep(_Shape):
+    concurrent: int = Field(description="models generating at once: the main one and its first cross-checks")
+    running: list[str]
+    ttft_s: float | None = Field(alias="ttftS")
+    tokens_per_s: float | None = Field(alias="tokensPerS")
+    probes: int
+    ttft_slowdown: float | None = Field(alias="ttftSlowdown", description="the main model's TTFT against alone")
+    tokens_per_s_slowdown: float | None = Field(
+        alias="tokensPerSSlowdown", description="the main model's tokens/s alone against now"
+    )
+    within: bool = Field(description="both slowdowns at most maxSlowdown")
+
+
+class ContentionEvidence(_Shape):
+    """The contention check behind `concurrentLimit`: 1 + the largest step within maxSlowdown, every step below too."""
+
+    measured: bool
+    note: str | None = None
+    main: str | None = None
+    neighbours: list[str] = Field(default_factory=list)
+    max_slowdown: float = Field(alias="maxSlowdown")
+    alone: ContentionAlone | None = None
+    steps: list[ContentionStep] = Field(default_factory=list)
+    limit: int = Field(ge=1)
+
+
 class TierEvidence(_Shape):
     memory_gb: int = Field(alias="memoryGB")
     budget_bytes: int = Field(alias="budgetBytes")
@@ -145,6 +192,27 @@ class TierEvidence(_Shape):
     candidates: list[ConfigEvidence] = Field(default_factory=list)
     excluded: list[dict[str, str]] = Field(default_factory=list)
     memory_bytes: dict[str, int] = Field(alias="memoryBytes")
+    contention: ContentionEvidence | None = None
+
+
+class GpuShape(_Shape):
+    name: str
+    memory_bytes: int | None = Field(default=None, alias="memoryBytes")
+
+
+class MachineShape(_Shape):
+    cpu: str
+    cores: int
+    memory_bytes: int | None = Field(default=None, alias="memoryBytes")
+    gpus: list[GpuShape] = Field(default_factory=list)
+    os: str = ""
+
+
+class MeasurementEvidence(_Shape):
+    machine: MachineShape | None = Field(description="the operator's machine the figures were taken on")
+    note: str
+    speed: str = Field(description="probe (the measure stage timed every configuration alike) or sweep")
+    probed_configs: int = Field(alias="probedConfigs")
 
 
 class UsageModelEvidence(_Shape):
@@ -182,6 +250,7 @@ class EvidenceShape(_Shape):  # the file's `evidence` object; `analysis.Evidence
     best_presets: dict[str, dict[str, str]] = Field(default_factory=dict, alias="bestPresets")
     raced: bool = Field(default=False, description="configurations stopped once the decision no longer needed them")
     race: RaceEvidence | None = Field(default=None, description="null: the quarter was not raced")
+    measurement: MeasurementEvidence | None = None
 
 
 class PublishedSettings(RecommendedSettings):

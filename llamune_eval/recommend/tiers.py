@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from llamune_eval.analysis import ConfigStat, Evidence, SuiteStat
+from llamune_eval.analysis.contention import Contention, contention
 from llamune_eval.recommend.decide import Candidate, Decision
 from llamune_eval.settings import LLMParameters
+from llamune_eval.types import Footprint, Timing
 
 PURPOSES = ("メイン推論", "クロスチェック")
 
@@ -21,6 +23,16 @@ class TierChoice:
     cross_checks: list[tuple[Candidate, float, int]]  # candidate, share of the main's mistakes it gets right, shared
     concurrent_limit: int
     memory: dict[str, int]
+    contention: Contention | None = None  # the check's figures (None: not measured, or nothing to run beside)
+
+    def limited(self, rows: list[Timing], max_slowdown: float) -> TierChoice:
+        """`concurrentLimit` from the contention check: 1 + the cross-checks that may run beside the main model
+        without slowing it past `max_slowdown`; 1 when the check has not run (or there is none to run)."""
+        if not self.cross_checks:
+            return self
+        found = contention(self.decision.main.label, [c.label for c, _, _ in self.cross_checks], rows, max_slowdown)
+        self.contention, self.concurrent_limit = found, found.limit if found else 1
+        return self
 
 
 def catches(ev: Evidence, main: ConfigStat, other: ConfigStat, suites: list[str]) -> tuple[float, int]:
@@ -54,7 +66,7 @@ def cross_checks(ev: Evidence, decision: Decision, max_models: int) -> TierChoic
             chosen.append((c, share, shared))
             used += c.memory
     memory = {c.config.model: c.memory for c in [main, *(x for x, _, _ in chosen)]}
-    return TierChoice(decision, chosen, max(1, len(chosen)), memory)
+    return TierChoice(decision, chosen, 1, memory)
 
 
 def model_config(c: Candidate, priority: int, purpose: str) -> dict[str, Any]:
@@ -103,8 +115,42 @@ def config_race(c: ConfigStat) -> dict[str, Any] | None:
     return None if r is None else {"reason": r.reason, "items": r.items, "total": r.total, "by": r.by}
 
 
+def contention_evidence(t: TierChoice, max_slowdown: float) -> dict[str, Any]:
+    """The contention check as the file records it: alone, then each step with its slowdowns."""
+    found = t.contention
+    if found is None:
+        why = "並べて動かすクロスチェックがありません" if not t.cross_checks else "未測定（同時実行は 1 に制限）"
+        return {"measured": False, "note": why, "limit": t.concurrent_limit, "maxSlowdown": max_slowdown}
+    return {
+        "measured": True,
+        "main": found.main,
+        "neighbours": found.neighbours,
+        "maxSlowdown": found.max_slowdown,
+        "alone": {"ttftS": found.alone.ttft_s, "tokensPerS": found.alone.tokens_per_s, "probes": found.alone.probes},
+        "steps": [
+            {
+                "concurrent": 1 + s.k,
+                "running": [found.main, *found.neighbours[: s.k]],
+                "ttftS": s.speed.ttft_s,
+                "tokensPerS": s.speed.tokens_per_s,
+                "probes": s.speed.probes,
+                "ttftSlowdown": s.ttft_ratio,
+                "tokensPerSSlowdown": s.speed_ratio,
+                "within": s.within,
+            }
+            for s in found.steps
+        ],
+        "limit": found.limit,
+    }
+
+
 def config_evidence(
-    ev: Evidence, c: Candidate, power: dict[str, int] | None = None, *, detail: bool = True
+    ev: Evidence,
+    c: Candidate,
+    power: dict[str, int] | None = None,
+    *,
+    detail: bool = True,
+    footprint: Footprint | None = None,
 ) -> dict[str, Any]:
     """A configuration's figures; with `detail` (the chosen ones), each suite with its interval too."""
     cs = c.config
@@ -123,6 +169,10 @@ def config_evidence(
         "ttftS": cs.ttft_s,
         "tokensPerS": cs.tokens_per_s,
         "memoryBytes": c.memory,
+        "memorySource": footprint.source if footprint else None,
+        "memoryNumCtx": footprint.num_ctx if footprint else None,
+        "speedSource": cs.speed_source,
+        "speedProbes": cs.probes,
         "suites": [suite_evidence(cs.suites[s], (power or {}).get(s)) for s in ev.counted_suites()] if detail else [],
         "categories": ev.category_quality(cs),
         "runIds": sorted(cs.run_ids),
@@ -130,7 +180,9 @@ def config_evidence(
     }
 
 
-def tier_evidence(ev: Evidence, t: TierChoice, alpha: float) -> dict[str, Any]:
+def tier_evidence(
+    ev: Evidence, t: TierChoice, alpha: float, max_slowdown: float, footprints: dict[str, Footprint]
+) -> dict[str, Any]:
     d = t.decision
     decision: dict[str, Any] = {
         "incumbent": d.incumbent.label if d.incumbent else None,
@@ -168,14 +220,15 @@ def tier_evidence(ev: Evidence, t: TierChoice, alpha: float) -> dict[str, Any]:
     return {
         "memoryGB": d.tier_gb,
         "budgetBytes": d.budget,
-        "main": config_evidence(ev, d.main, d.power),
+        "main": config_evidence(ev, d.main, d.power, footprint=footprints.get(d.main.label)),
         "decision": decision,
         "paretoFront": d.front,
         "crossChecks": [
             {"config": c.label, "catchesMainMistakes": share, "sharedMistakes": shared}
             for c, share, shared in t.cross_checks
         ],
-        "candidates": [config_evidence(ev, c, detail=False) for c in d.candidates],
+        "candidates": [config_evidence(ev, c, detail=False, footprint=footprints.get(c.label)) for c in d.candidates],
         "excluded": [{"config": c, "reason": why} for c, why in d.excluded],
         "memoryBytes": t.memory,
+        "contention": contention_evidence(t, max_slowdown),
     }

@@ -111,6 +111,8 @@ def configs_section(ev: Evidence) -> list[dict[str, Any]]:
                 "latencyS": c.latency_s,
                 "samples": c.samples,
                 "queueS": c.queue_s,
+                "speedSource": c.speed_source,
+                "probes": c.probes,
             }
         )
 
@@ -126,32 +128,56 @@ def configs_section(ev: Evidence) -> list[dict[str, Any]]:
 
 
 def memory_section(store: Store, cfg: Config, ev: Evidence) -> list[dict[str, Any]]:
-    """Per model: file size and the estimated need with the KV cache of its largest context (as the decision)."""
-    from llamune_eval.analysis.memory import context_of, need_of, parameter_count
+    """Per model and context its presets use: the memory figure the decision reads, and where it came from."""
+    from llamune_eval.analysis.memory import Memory, context_of, parameter_count
     from llamune_eval.store.selection import model_facts
 
     facts = model_facts(store)
-    ctx: dict[str, int] = {}
-    for c in ev.configs.values():
-        ctx[c.model] = max(ctx.get(c.model, 0), context_of(c.params))
+    memory = Memory.of_config(cfg, facts, ev.footprints)
+    contexts = sorted({(c.model, context_of(c.params)) for c in ev.configs.values()})
     out = []
-    for model in sorted(ctx):
+    for model, ctx in contexts:
         f = facts.get(model, {})
-        size, need = need_of(
-            model, ctx[model], facts, cfg.recommend.model_sizes, cfg.recommend.kv_bytes_per_param_token
-        )
+        fp = memory.of(model, ctx)
+        estimate = None
+        if fp is not None and fp.source in ("measured-rss", "ollama-ps") and model in memory.files:
+            from llamune_eval.analysis.memory import gguf_estimate
+
+            guess = gguf_estimate(model, memory.files[model], ctx, memory.cache_type)
+            estimate = guess.bytes if guess else None
         out.append(
             {
                 "model": model,
-                "sizeBytes": size,
+                "sizeBytes": f.get("size_bytes") or memory.sizes.get(model),
                 "parameterCount": parameter_count(f),
                 "quantization": f.get("quantization"),
                 "family": f.get("family"),
-                "numCtx": ctx[model],
-                "needBytes": need,
+                "numCtx": ctx,
+                "needBytes": fp.bytes if fp else None,
+                "vramBytes": fp.vram_bytes if fp else None,
+                "source": fp.source if fp else None,
+                "detail": fp.detail if fp else None,
+                "estimateBytes": estimate,
             }
         )
     return out
+
+
+def contention_section(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """The settings file's contention checks, one per set of models (tiers that run the same set share it)."""
+    out: dict[str, dict[str, Any]] = {}
+    for tier in summary.get("tiers") or []:
+        c = (tier.get("evidence") or {}).get("contention")
+        if not c:
+            continue
+        key = (
+            " + ".join([c.get("main") or tier["executionOrder"][0], *c.get("neighbours", [])])
+            if c.get("measured")
+            else f"{tier['memoryGB']}"
+        )
+        entry = out.setdefault(key, {**c, "tiers": []})
+        entry["tiers"].append(tier["memoryGB"])
+    return list(out.values())
 
 
 def heatmap_section(board: list[dict[str, Any]], configs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -274,6 +300,7 @@ def collect(store: Store, cfg: Config, quarter: str, ev: Evidence | None = None)
 
     seed = cfg.run.seed
     ev = Evidence.for_quarter(store, cfg, quarter, texts=True) if ev is None else ev
+    summary = summary_section(cfg.paths.recommended, quarter)
     board = leaderboard_section(ev)
     configs = configs_section(ev)
     browser = browser_section(ev)
@@ -292,11 +319,12 @@ def collect(store: Store, cfg: Config, quarter: str, ev: Evidence | None = None)
         },
         "countedSuites": ev.counted_suites(),
         "data": data_sources(store, ev, ev.suites()),
-        "summary": summary_section(cfg.paths.recommended, quarter),
+        "summary": summary,
         "race": race_section(ev.races),
         "leaderboard": board,
         "configs": configs,
         "memory": memory_section(store, cfg, ev),
+        "contention": contention_section(summary),
         "heatmap": heatmap_section(board, configs),
         "presetEffect": preset_effect_section(ev, board),
         "judge": judge_section(store, cfg),

@@ -91,7 +91,7 @@ def safe_json(value: Any) -> Markup:
 def _charts(data: dict[str, Any], headroom: float, tiers: list[int]) -> dict[str, Markup]:
     models = sorted({c["model"] for c in data["configs"]})
     memory = [
-        (m["model"], m["needBytes"] / 1024**3, (m["sizeBytes"] or 0) / 1024**3)
+        (f"{m['model']} @{m['numCtx']}", m["needBytes"] / 1024**3, (m["sizeBytes"] or 0) / 1024**3)
         for m in data["memory"]
         if m["needBytes"]
     ]

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from llamune_eval import jsonio
 from llamune_eval.report.summary_shapes import (
+    MeasurementView,
     NotCounted,
     Rule,
     Summary,
@@ -104,6 +105,7 @@ def summary_section(folder: Path, quarter: str) -> dict[str, Any]:
         thinSuites=[t for t in (_valid(ThinSuite, x) for x in _items(evidence.get("thinSuites"))) if t],
         usageEvidence=_valid(UsageView, evidence.get("usage")),
         bestPresets=_best_presets(evidence.get("bestPresets")),
+        measurement=_valid(MeasurementView, evidence.get("measurement")),
         update=settings.update.model_dump(by_alias=True, mode="json") if settings.update else None,
         changelog=settings.changelog,
     ).view()

@@ -101,6 +101,40 @@ class Excluded(View):
     reason: str | None = None
 
 
+class ContentionStep(View):
+    concurrent: int | None = None
+    running: list[str] = Field(default_factory=list)
+    ttft_s: float | None = Field(default=None, alias="ttftS")
+    tokens_per_s: float | None = Field(default=None, alias="tokensPerS")
+    ttft_slowdown: float | None = Field(default=None, alias="ttftSlowdown")
+    tokens_per_s_slowdown: float | None = Field(default=None, alias="tokensPerSSlowdown")
+    within: bool | None = None
+
+
+class ContentionAlone(View):
+    ttft_s: float | None = Field(default=None, alias="ttftS")
+    tokens_per_s: float | None = Field(default=None, alias="tokensPerS")
+    probes: int | None = None
+
+
+class ContentionView(View):
+    measured: bool = False
+    note: str | None = None
+    main: str | None = None
+    neighbours: list[str] = Field(default_factory=list)
+    max_slowdown: float | None = Field(default=None, alias="maxSlowdown")
+    alone: ContentionAlone | None = None
+    steps: list[ContentionStep] = Field(default_factory=list)
+    limit: int | None = None
+
+
+class MeasurementView(View):
+    machine: dict[str, Any] | None = None
+    note: str | None = None
+    speed: str | None = None
+    probed_configs: int | None = Field(default=None, alias="probedConfigs")
+
+
 class TierEvidence(View):
     """One tier's evidence; `main` None: the file has none for the tier (the template then shows the settings)."""
 
@@ -113,6 +147,7 @@ class TierEvidence(View):
     candidates: list[CandidateView] = Field(default_factory=list)
     excluded: list[Excluded] = Field(default_factory=list)
     memory_bytes: dict[str, int | None] = Field(default_factory=dict, alias="memoryBytes")
+    contention: ContentionView | None = None
 
 
 class ModelRow(View):
@@ -189,6 +224,7 @@ class Summary(View):
     thin_suites: list[ThinSuite] = Field(default_factory=list, alias="thinSuites")
     usage_evidence: UsageView | None = Field(default=None, alias="usageEvidence")
     best_presets: dict[str, dict[str, str]] = Field(default_factory=dict, alias="bestPresets")
+    measurement: MeasurementView | None = None
     update: dict[str, Any] | None = None  # the QuarterlyUpdate as the chat runtime reads it (its defaults filled)
     changelog: str | None = None
 

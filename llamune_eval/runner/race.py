@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from llamune_eval.analysis.evidence import observe
-from llamune_eval.analysis.memory import context_of, need_of
+from llamune_eval.analysis.memory import Memory, context_of
 from llamune_eval.analysis.racing import Group, Race, RaceRule, Stop, item_order
 from llamune_eval.config import Config
 from llamune_eval.engines import Engine
@@ -64,15 +64,14 @@ def parse_budget(text: str) -> tuple[int | None, float | None]:
 
 
 def _needs(cfg: Config, models: list[ModelInfo], plan: list[Unit]) -> dict[str, int | None]:
-    """config -> memory need (weights and the preset's context), as the decision's tier fit estimates it."""
-    facts = {m.name: m.model_dump() for m in models}
-    rule = cfg.recommend
+    """config -> memory need at the preset's context, estimated (the race runs before the measure stage)."""
+    memory = Memory.of_config(cfg, {m.name: m.model_dump() for m in models})
     out: dict[str, int | None] = {}
     for u in plan:
         key = label(u.model, u.preset)
         if key not in out:
-            _, need = need_of(u.model, context_of(u.params), facts, rule.model_sizes, rule.kv_bytes_per_param_token)
-            out[key] = need
+            fp = memory.of(u.model, context_of(u.params))
+            out[key] = fp.bytes if fp else None
     return out
 
 

@@ -1,5 +1,5 @@
-"""Every table of the store, defined once: runs, samples, scores, judgements, judge runs, texts, usage events and
-races.
+"""Every table of the store, defined once: runs, samples, scores, judgements, judge runs, texts, usage events,
+races, and the measure stage's timings and memory footprints.
 
 Each table is its columns as first released plus the columns added since, oldest first; the DDL and the column
 lists the journals and the usage ingest read are both made from that, so they cannot drift apart. The added columns
@@ -87,7 +87,20 @@ RACES = Table(  # one row per configuration of a raced quarter: how many items i
     by_config VARCHAR, seed BIGINT, budget BIGINT, spent BIGINT, full_run BIGINT, created_at TIMESTAMP""",
     primary_key="quarter, model, preset",
 )
-TABLES = (RUNS, SAMPLES, SCORES, JUDGEMENTS, JUDGE_RUNS, TEXTS, USAGE_EVENTS, RACES)
+TIMINGS = Table(  # types.Timing: one timed request of the measure stage or the contention check
+    "timings",
+    """quarter VARCHAR, purpose VARCHAR, set_id VARCHAR, step INTEGER, model VARCHAR, preset VARCHAR,
+    num_ctx INTEGER, probe INTEGER, ttft_s DOUBLE, latency_s DOUBLE, tokens_per_s DOUBLE, prompt_tokens INTEGER,
+    completion_tokens INTEGER, ok BOOLEAN, error VARCHAR, machine JSON, created_at TIMESTAMP""",
+    primary_key="quarter, purpose, set_id, step, model, preset, probe",
+)
+FOOTPRINTS = Table(  # types.Footprint: a model's memory at one context, measured or estimated, per quarter
+    "footprints",
+    """quarter VARCHAR, model VARCHAR, num_ctx INTEGER, slots INTEGER, bytes BIGINT, vram_bytes BIGINT,
+    source VARCHAR, detail VARCHAR, machine JSON, created_at TIMESTAMP""",
+    primary_key="quarter, model, num_ctx, source",
+)
+TABLES = (RUNS, SAMPLES, SCORES, JUDGEMENTS, JUDGE_RUNS, TEXTS, USAGE_EVENTS, RACES, TIMINGS, FOOTPRINTS)
 BY_NAME = {t.name: t for t in TABLES}
 
 SAMPLE_COLUMNS = SAMPLES.columns

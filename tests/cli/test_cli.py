@@ -34,8 +34,9 @@ def test_help_imports_nothing_heavy(module: str) -> None:
 
 
 COMMANDS = [["models"], ["ask"], ["engine"], ["engine", "serve"], ["suites"], ["run"], ["results"], ["judge"],
-            ["recommend"], ["publish"], ["report"], ["compare"], ["usage"], ["usage", "ingest"], ["export"], ["data"],
-            ["data", "list"], ["data", "pull"], ["data", "pack"], ["data", "import"], ["data", "verify"]]  # fmt: skip
+            ["measure"], ["recommend"], ["publish"], ["report"], ["compare"], ["usage"], ["usage", "ingest"],
+            ["export"], ["data"], ["data", "list"], ["data", "pull"], ["data", "pack"], ["data", "import"],
+            ["data", "verify"]]  # fmt: skip
 
 
 def test_every_command_has_help(tmp_path: Path) -> None:

@@ -74,7 +74,7 @@ async def test_tags_show_and_ps(engine: Engine, ollama: OllamaStub) -> None:
     assert model.context_length == 8192
     assert model.size_bytes == ollama.models[NAME].path.stat().st_size
     assert model.digest == ollama.models[NAME].digest
-    await engine.chat(NAME, "Hi", SamplingParams(max_tokens=2))
+    await engine.chat(NAME, "Hi", SamplingParams(max_tokens=2, num_ctx=SMOL_CTX))  # Ollama loads at this context
     [loaded] = await engine.loaded()
     assert loaded.name == NAME and loaded.memory_bytes and loaded.memory_bytes > model.size_bytes
     assert loaded.context_length == SMOL_CTX and loaded.expires_at

@@ -174,7 +174,7 @@ def test_too_little_evidence_gives_no_file(tmp_path: Path) -> None:
     with Store(tmp_path / "empty.duckdb") as store, pytest.raises(InputError, match="too little evidence"):
         build(store, CFG, "2026-Q1", listed(), out)
     with fill(tmp_path / "r.duckdb") as store:
-        with pytest.raises(InputError, match="size of A is unknown"):
+        with pytest.raises(InputError, match="memory of A is unknown"):
             build(store, CFG, "2026-Q1", [], out)
         tiny = Config.model_validate({"recommend": {"tiers": [1]}})
         with pytest.raises(InputError, match="tier 1 GB: no evaluated model fits"):
@@ -197,6 +197,8 @@ def test_the_same_configuration_is_measured_against_last_quarters_record(tmp_pat
 def test_old_config_keys_get_a_clear_error() -> None:
     with pytest.raises(ValueError, match="latency_weight is gone"):
         Config.model_validate({"recommend": {"latency_weight": 0.3}})
+    with pytest.raises(ValueError, match="kv_bytes_per_param_token is gone: memory is measured"):
+        Config.model_validate({"recommend": {"kv_bytes_per_param_token": 2e-5}})
 
 
 def test_recommend_command(tmp_path: Path) -> None:

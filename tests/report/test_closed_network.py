@@ -51,8 +51,10 @@ def test_default_quarter_runs_in_a_loopback_only_namespace(tmp_path: Path, smoll
     out = jsonio.loads(proc.stdout)
     status = {s["name"]: s["status"] for s in out["stages"]}
     # one item per suite is too little evidence to publish: a preview, which is never published
-    assert status == {"sweep": "done", "judge": "skipped", "usage": "skipped", "recommend": "preview",
-                      "publish": "skipped", "report": "done"}  # fmt: skip
+    assert status == {"sweep": "done", "judge": "skipped", "usage": "skipped", "measure": "done",
+                      "recommend": "preview", "publish": "skipped", "report": "done"}  # fmt: skip
+    measured = next(s["detail"] for s in out["stages"] if s["name"] == "measure")
+    assert "(measured-rss)" in measured  # the measure stage ran inside the namespace too
     settings = jsonio.loads((tmp_path / "recommended" / "2027-Q1.preview.json").read_bytes())
     assert settings["version"] == "2027-Q1" and settings["preview"] and settings["tiers"]
     assert not (tmp_path / "recommended" / "2027-Q1.json").exists()

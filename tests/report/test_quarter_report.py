@@ -114,9 +114,9 @@ def test_the_whole_quarter_writes_settings_and_report(quarter: Path) -> None:
     out = jsonio.loads(again.stdout)
     assert "12 samples planned, 12 already stored, 0 to generate" in again.stderr  # resumed as a whole
     assert [(s["name"], s["status"]) for s in out["stages"]] == [
-        ("sweep", "done"), ("judge", "skipped"), ("usage", "done"), ("recommend", "done"), ("publish", "skipped"),
-        ("report", "done")]  # fmt: skip
-    assert "(unchanged)" in out["stages"][3]["detail"]  # the same decision: the published file is left as it is
+        ("sweep", "done"), ("judge", "skipped"), ("usage", "done"), ("measure", "skipped"), ("recommend", "done"),
+        ("publish", "skipped"), ("report", "done")]  # fmt: skip
+    assert "(unchanged)" in out["stages"][4]["detail"]  # the same decision: the published file is left as it is
     usage = data["usage"]  # the quarter before 2027-Q1 is the data the choice rests on
     assert usage["period"] == "2026-Q4" and usage["modelUsage"]["smollm2:135m"]["count"] == 6
     assert usage["retryAdoption"]["smollm2:135m:fast"]["retries"] == 3

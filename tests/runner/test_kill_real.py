@@ -16,9 +16,9 @@ def test_sigkill_in_sweep_judge_and_report_then_resume(tmp_path: Path, smollm2_p
     folder = tmp_path / "quarter"
     folder.mkdir()
     name = bundled.SMOLLM2.name
-    args = make_quarter(folder, [name], judge=name, presets=["fast"], limit=3)
+    args = make_quarter(folder, [name], judge=name, presets=["fast"], limit=2)
     rng = random.Random(7)
     attempts, snapshots = kill_at(folder, args, [("sweep", 1.5), ("judge", 1.0), ("report", 0.3)], rng)
     final = attempt(folder, args, None, rng, 0)
     found = verdict(folder, attempts, snapshots, final, tmp_path)
-    assert found.kills >= 2 and found.samples == 9 and found.judgements == 3
+    assert found.kills >= 2 and found.samples == 6 and found.judgements == 2

@@ -51,26 +51,26 @@ async def test_a_budgeted_race_stores_its_stops_and_resumes_without_asking_again
 
 
 async def _three_runs(cfg: Config, engine: Engine) -> None:
-    rule = RaceRule(batch=4, warmup=8, min_items=2)
+    rule = RaceRule(batch=2, warmup=4, min_items=2)
     # a race cut short (here by a smaller budget, as by a kill) and then run again continues the same race
-    first = await sweep(cfg, Sweep(quarter="2026-Q4", race=RaceSpec(budget=16, rule=rule)), engine=engine)
+    first = await sweep(cfg, Sweep(quarter="2026-Q4", race=RaceSpec(budget=8, rule=rule)), engine=engine)
     with first.store as store:
-        assert {r.items for r in race_rows(store, "2026-Q4")} == {4}
+        assert {r.items for r in race_rows(store, "2026-Q4")} == {2}
         earlier = {s["key"] for s in store.samples()}
-    outcome = await sweep(cfg, Sweep(quarter="2026-Q4", race=RaceSpec(budget=32, rule=rule)), engine=engine)
+    outcome = await sweep(cfg, Sweep(quarter="2026-Q4", race=RaceSpec(budget=16, rule=rule)), engine=engine)
     with outcome.store as store:
         assert outcome.race is not None
         rows = race_rows(store, "2026-Q4")
         samples = store.samples()
-    assert len(earlier) == 16 and earlier < {s["key"] for s in samples}  # every earlier answer kept, none again
-    assert outcome.stats.done == len(samples) - 16
+    assert len(earlier) == 8 and earlier < {s["key"] for s in samples}  # every earlier answer kept, none again
+    assert outcome.stats.done == len(samples) - 8
     configs = {(r.model, r.preset) for r in rows}
     assert configs == {("smol", "fast"), ("smol", "balanced"), ("qwen", "fast"), ("qwen", "balanced")}
     order = item_order({s: _ids(cfg, s) for s in SUITES}, seed=11)
     assert {r.total for r in rows} == {len(order)} and len(order) > 3500  # the race chose from every item
-    assert all(r.seed == 11 and r.budget == 32 for r in rows)
-    # four configurations, 32 requests: 8 items each, in batches of 4, unless one was settled sooner
-    assert sum(r.items for r in rows) == outcome.race.spent == len(samples) <= 32
+    assert all(r.seed == 11 and r.budget == 16 for r in rows)
+    # four configurations, 16 requests: 4 items each, in batches of 2, unless one was settled sooner
+    assert sum(r.items for r in rows) == outcome.race.spent == len(samples) <= 16
     assert all(r.reason in ("budget", "settled-worse", "settled-best", "cannot-replace") for r in rows)
     assert all(r.by is not None for r in rows if r.reason == "settled-worse")
     # what each configuration answered is the first `items` of the seeded, stratified order
@@ -79,7 +79,7 @@ async def _three_runs(cfg: Config, engine: Engine) -> None:
         assert got == sorted(order[: r.items])
     assert {s["status"] for s in samples} == {"ok"}
 
-    again = await sweep(cfg, Sweep(quarter="2026-Q4", race=RaceSpec(budget=32, rule=rule)), engine=engine)
+    again = await sweep(cfg, Sweep(quarter="2026-Q4", race=RaceSpec(budget=16, rule=rule)), engine=engine)
     with again.store as store:
         assert again.stats.done == 0  # every answer read back from the store: nothing sent
         assert race_rows(store, "2026-Q4") == rows
@@ -163,7 +163,7 @@ def test_a_race_killed_mid_batch_resumes_without_losing_or_repeating_an_answer(
         f'[run]\nsuites_dir = "{ROOT / "suites"}"\npresets = ["fast", "creative"]\nquarter = "2027-Q1"\n'
     )
     command = [sys.executable, "-m", "llamune_eval.cli.main", "run", "-s", "jcommonsenseqa", "--race", "--budget",
-               "40", "--sweep-only", "--no-progress", "--json"]  # fmt: skip
+               "16", "--sweep-only", "--no-progress", "--json"]  # fmt: skip
     journal = tmp_path / "llamune.duckdb.journal.jsonl"
     child = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
@@ -184,7 +184,7 @@ def test_a_race_killed_mid_batch_resumes_without_losing_or_repeating_an_answer(
     assert len(by_key) == len(samples) == len({(s["item_id"], s["preset"]) for s in samples})  # nothing twice
     for row in kept:  # the answers journaled before the kill, kept as they were
         assert by_key[row["key"]]["run_id"] == row["run_id"]
-    assert sum(r.items for r in rows) == len(samples) <= 40
+    assert sum(r.items for r in rows) == len(samples) <= 16
     suite = next(s for s in _suites(tmp_path) if s.name == "jcommonsenseqa")
     order = item_order({"jcommonsenseqa": [i.id for i in suite.items]}, seed=0)
     for r in rows:

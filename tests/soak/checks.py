@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from llamune_eval.store.results import Store
 from llamune_eval.store.usage import event_count
@@ -70,10 +71,26 @@ def verdict(folder: Path, attempts: list[Attempt], snapshots: list[dict[str, dic
     preview = bool(settings_run.get("preview"))
     settings_killed, report_killed = recomputed(folder, store_path, QUARTER, tmp / "out-killed", preview)
     settings_clean, report_clean = recomputed(folder, clean, QUARTER, tmp / "out-clean", preview)
-    assert normalised(settings_killed) == normalised(settings_clean) == normalised(settings_run)
+    assert normalised(settings_killed) == normalised(settings_clean) == normalised(settings_run), _diff(
+        normalised(settings_killed), normalised(settings_clean), normalised(settings_run)
+    )
     assert normalised(report_killed) == normalised(report_clean) == normalised(report_run)
     stages: dict[str, int] = {}
     for a in attempts:
         if a.killed:
             stages[a.stage] = stages.get(a.stage, 0) + 1
     return Verdict(sum(stages.values()), stages, len(samples), len(judgements), lost, duplicated, regenerated)
+
+
+def _diff(*values: Any, path: str = "") -> str:
+    """Where three JSON values first differ (for the failure message)."""
+    if all(isinstance(v, dict) for v in values):
+        for key in sorted(set().union(*(v.keys() for v in values))):
+            parts = [v.get(key) for v in values]
+            if any(p != parts[0] for p in parts):
+                return _diff(*parts, path=f"{path}.{key}")
+    if all(isinstance(v, list) for v in values) and len({len(v) for v in values}) == 1:
+        for i, parts in enumerate(zip(*values, strict=True)):
+            if any(p != parts[0] for p in parts):
+                return _diff(*parts, path=f"{path}[{i}]")
+    return f"{path}: " + " | ".join(json.dumps(v, ensure_ascii=False)[:200] for v in values)

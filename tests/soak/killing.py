@@ -2,10 +2,10 @@
 nothing duplicated, nothing regenerated, and the final settings and report equal to those computed from a store
 that holds the same samples and was never killed.
 
-The run says where it is on stderr (the sweep's plan line, then `quarter Q · judge`, `· usage`, `· recommend`,
-`· report`); an attempt waits for its target stage, sleeps a random moment into it and sends SIGKILL. What a kill
-left durable is read without writing anything (the store read-only, the journals parsed as recovery would), so
-recovery stays the next run's job, as it would be after a real crash.
+The run says where it is on stderr (the sweep's plan line, then `quarter Q · judge`, `· usage`, `· measure`,
+`· recommend`, `· report`); an attempt waits for its target stage, sleeps a random moment into it and sends
+SIGKILL. What a kill left durable is read without writing anything (the store read-only, the journals parsed as
+recovery would), so recovery stays the next run's job, as it would be after a real crash.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from llamune_eval.store import connect
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN = [sys.executable, "-m", "llamune_eval.cli.main", "run", "--no-progress"]
-STAGES = ("start", "sweep", "judge", "usage", "recommend", "report", "done")
+STAGES = ("start", "sweep", "judge", "usage", "measure", "recommend", "report", "done")
 MEMO = [  # a short judge-scored suite: the judge stage in seconds, not minutes
     ("m1", "会議の開始時刻が10時から11時に変わったことを、社内向けに一文で知らせてください。"),
     ("m2", "来週の月曜日は祝日のため、窓口が休みになることを顧客向けに一文で知らせてください。"),
@@ -184,7 +184,18 @@ def never_killed_copy(store: Path, clean: Path) -> None:
     con = connect(clean)
     try:
         con.execute(f"ATTACH '{store}' AS k (READ_ONLY)")
-        for table in ("runs", "samples", "scores", "judgements", "judge_runs", "texts", "usage_events"):
+        tables = (
+            "runs",
+            "samples",
+            "scores",
+            "judgements",
+            "judge_runs",
+            "texts",
+            "usage_events",
+            "timings",
+            "footprints",
+        )  # the measure stage's figures are evidence too
+        for table in tables:
             con.execute(f"CREATE TABLE {table} AS SELECT * FROM k.{table}")
         last = con.execute("SELECT run_id FROM runs WHERE status = 'finished' ORDER BY started_at DESC LIMIT 1")
         (final,) = last.fetchone() or (None,)

@@ -16,13 +16,14 @@ from tests.soak.killing import attempt, kill_at, make_quarter
 
 KILLS = int(os.environ.get("LLAMUNE_SOAK_KILLS", "0"))
 # the target stages of the kills, in pipeline order, and how far into each a kill may land (seconds)
-PLAN = {"start": 2, "sweep": 6, "judge": 5, "recommend": 3, "report": 4}
-WINDOW = {"start": 4.0, "sweep": 2.0, "judge": 2.0, "recommend": 0.25, "report": 0.4}
+PLAN = {"start": 2, "sweep": 6, "judge": 5, "measure": 3, "recommend": 3, "report": 4}
+WINDOW = {"start": 4.0, "sweep": 2.0, "judge": 2.0, "measure": 8.0, "recommend": 2.0, "report": 0.4}
 
 
 @pytest.mark.skipif(not KILLS, reason="the kill soak runs in `nox -s soak` (LLAMUNE_SOAK_KILLS)")
-def test_kill_soak(tmp_path: Path, smollm2_path: Path) -> None:
+def test_kill_soak(tmp_path: Path, smollm2_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert bundled.available(bundled.QWEN_CODER)
+    monkeypatch.setenv("LLAMUNE_MEASURE__ENABLED", "true")  # the measure stage and the contention check killed too
     folder = tmp_path / "quarter"
     folder.mkdir()
     models = [bundled.SMOLLM2.name, bundled.QWEN_CODER.name]

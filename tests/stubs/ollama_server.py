@@ -132,9 +132,17 @@ class OllamaStub:
             },
         )  # fmt: skip
 
+    @staticmethod
+    def resident(m: OllamaModel) -> int:
+        """What Ollama reports as `size`: the weights plus the KV cache of the loaded context (f16 keys and values
+        of every layer), as its memory estimate computes them from the GGUF header."""
+        info = read_info(m.path)
+        heads, k, v = info.head_count_kv or 0, info.key_length or 0, info.value_length or 0
+        return info.size_bytes + (info.block_count or 0) * m.ctx * heads * (k + v) * 2
+
     async def ps(self, req: Request, reply: Reply) -> None:
         running = [
-            {"name": m.name, "model": m.name, "size": m.path.stat().st_size + 2 * m.ctx * 1024, "digest": m.digest,
+            {"name": m.name, "model": m.name, "size": self.resident(m), "digest": m.digest,
              "details": m.details(), "size_vram": 0, "context_length": m.ctx,
              "expires_at": datetime.fromtimestamp(m.expires_at or time.time() + 300, UTC).isoformat()}
             for m in self.models.values() if m.loaded
@@ -178,6 +186,9 @@ class OllamaStub:
         m.bodies.append(body)
         keep = self._keep_alive(body.get("keep_alive"))
         stream = body.get("stream", True)
+        ctx = (body.get("options") or {}).get("num_ctx")
+        if isinstance(ctx, int) and ctx > 0 and ctx != m.ctx:  # Ollama reloads a model for another context
+            m.ctx, m.loaded_at = ctx, None
         if not body.get("messages"):  # load (or unload) only
             load_ns = await self._load(m) if keep > 0 else 0
             if keep == 0:

@@ -1,0 +1,62 @@
+"""The contention check and its rule on a scripted engine whose answers slow by a set factor per concurrent request
+(a real engine's slowdown cannot be chosen): slowdowns of 1.5, 1.1 and 1.0 give limits 1, 2 and 3 for three
+models; the figures are stored and a settled check is not asked again."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from llamune_eval.analysis.contention import Step, contention, limit_of
+from llamune_eval.analysis.speed import Speed
+from llamune_eval.config import Config
+from llamune_eval.engines import open_engine
+from llamune_eval.runner.contention import CheckSet, check
+from llamune_eval.runner.measure import Target
+from llamune_eval.store import measures
+from llamune_eval.store.results import Store
+from llamune_eval.types import SamplingParams
+from tests.stubs.contended import ContendedServer
+
+MODELS = ["main", "check-a", "check-b"]
+
+
+def _step(k: int, within: bool) -> Step:
+    return Step(k, Speed(1.0, 10.0, 3), 1.0, 1.0, within)
+
+
+def test_the_limit_counts_the_steps_within_in_order() -> None:
+    assert limit_of([]) == 1
+    assert limit_of([_step(1, False), _step(2, True)]) == 1  # a step over the limit ends it: running more is worse
+    assert limit_of([_step(1, True), _step(2, False)]) == 2
+    assert limit_of([_step(1, True), _step(2, True)]) == 3
+    assert limit_of([_step(2, True)]) == 1  # a missing step is no evidence
+
+
+async def _limit(tmp_path: Path, factor: float) -> tuple[int, list[float | None]]:
+    with ContendedServer(MODELS, factor, token_s=0.1) as server:
+        cfg = Config.model_validate({"engines": [{"kind": "openai", "url": server.url, "max_concurrency": 4}]})
+        params = SamplingParams(temperature=0.0, max_tokens=64, num_ctx=2048)
+        main, *others = (Target(m, "fast", params) for m in MODELS)
+        checked = CheckSet(main, tuple(others))
+        with Store(tmp_path / f"{factor}.duckdb") as store:
+            async with open_engine(cfg) as engine:
+                await check(store, "2027-Q1", engine, [checked], probes=3, max_tokens=4, max_slowdown=1.15)
+                rows = measures.timings(store, "2027-Q1", "contention")
+                again = await check(store, "2027-Q1", engine, [checked], probes=3, max_tokens=4, max_slowdown=1.15)
+    assert again == 0  # settled: not asked again
+    found = contention(main.label, [o.label for o in others], rows, 1.15)
+    assert found is not None and found.alone.ttft_s is not None
+    return found.limit, [s.ttft_ratio for s in found.steps]
+
+
+@pytest.mark.parametrize(("factor", "limit"), [(1.5, 1), (1.1, 2), (1.0, 3)])
+def test_slowdowns_give_the_limits(tmp_path: Path, factor: float, limit: int) -> None:
+    got, ratios = asyncio.run(_limit(tmp_path, factor))
+    assert got == limit, ratios
+    # the stored ratios are the factor per neighbour, as scripted (within timing noise)
+    assert ratios[0] == pytest.approx(factor, rel=0.05)
+    if factor >= 1.5:
+        assert len(ratios) == 1  # over the limit at one neighbour: two neighbours are not tried
