@@ -55,6 +55,12 @@ class ProbeSession:
         return None
 
 
+async def measurable(engine: Engine, model: str) -> bool:
+    """Whether the engine serving `model` can say how much memory it holds (embedded, Ollama)."""
+    pool = await engine.pool(model)
+    return isinstance(pool.slots[0].backend, EmbeddedBackend | OllamaBackend)
+
+
 @asynccontextmanager
 async def probe_session(engine: Engine, model: str, num_ctx: int | None) -> AsyncIterator[ProbeSession]:
     """`model` ready at `num_ctx` for timed requests, loaded before anything is timed."""

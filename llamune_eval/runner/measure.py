@@ -21,7 +21,7 @@ from typing import Any
 from llamune_eval.analysis.memory import MEASURED, context_of
 from llamune_eval.engines.engine import Engine
 from llamune_eval.engines.machine import this_machine
-from llamune_eval.engines.probe import ProbeSession, probe_session
+from llamune_eval.engines.probe import ProbeSession, measurable, probe_session
 from llamune_eval.store import measures
 from llamune_eval.store.results import Store
 from llamune_eval.types import EngineError, Footprint, Message, SamplingParams, Timing
@@ -153,8 +153,8 @@ async def measure(
     for (model, num_ctx), members in groups.items():
         todo = [(p, c) for p in range(probes) for c in _rotated(members, p) if (c.model, c.preset, p) not in done]
         out.skipped += probes * len(members) - len(todo)
-        if not todo and (model, num_ctx) in held:
-            continue
+        if not todo and ((model, num_ctx) in held or not await measurable(engine, model)):
+            continue  # timed, and its memory measured or not measurable from outside
         async with probe_session(engine, model, num_ctx) as session:
             await warm_up(session)
             for p, c in todo:

@@ -14,7 +14,7 @@ from llamune_eval.analysis.speed import Speed
 from llamune_eval.config import Config
 from llamune_eval.engines import open_engine
 from llamune_eval.runner.contention import CheckSet, check
-from llamune_eval.runner.measure import Target
+from llamune_eval.runner.measure import Target, measure
 from llamune_eval.store import measures
 from llamune_eval.store.results import Store
 from llamune_eval.types import SamplingParams
@@ -60,3 +60,27 @@ def test_slowdowns_give_the_limits(tmp_path: Path, factor: float, limit: int) ->
     assert ratios[0] == pytest.approx(factor, rel=0.05)
     if factor >= 1.5:
         assert len(ratios) == 1  # over the limit at one neighbour: two neighbours are not tried
+
+
+async def _measured_twice(tmp_path: Path) -> tuple[int, int, int, int]:
+    with ContendedServer(["only"], 1.0, token_s=0.01) as server:
+        cfg = Config.model_validate({"engines": [{"kind": "openai", "url": server.url}]})
+        targets = [Target("only", p, SamplingParams(temperature=0.0, max_tokens=64)) for p in ("fast", "balanced")]
+        with Store(tmp_path / "m.duckdb") as store:
+            async with open_engine(cfg) as engine:
+                first = await measure(store, "2027-Q1", engine, targets, probes=2, max_tokens=4)
+                asked = server.server.count("/v1/chat/completions")
+                again = await measure(store, "2027-Q1", engine, targets, probes=2, max_tokens=4)
+        return (
+            first.timed,
+            len(first.footprints),
+            asked,
+            server.server.count("/v1/chat/completions") - asked + again.timed,
+        )
+
+
+def test_a_server_whose_memory_cannot_be_read_is_timed_once(tmp_path: Path) -> None:
+    """An OpenAI-compatible server: the probes are timed (after one warm-up), no memory is claimed, and a resumed
+    stage sends nothing at all."""
+    timed, footprints, asked, later = asyncio.run(_measured_twice(tmp_path))
+    assert (timed, footprints, asked, later) == (4, 0, 5, 0)
