@@ -182,7 +182,7 @@ async def test_mt_bench_every_turn_judged_with_its_reference_and_an_independent_
         "paths": {"store": str(tmp_path / "r.duckdb"), "data": str(data)},
         "run": {"suites_dir": str(tmp_path / "none"), "presets": ["short"]},
         "presets": {"short": {"base": "fast", "max_tokens": 32}},
-        "judge": {"models": ["smol"], "max_tokens": 120, "rejudge_fraction": 1.0, "temperature": 0.7},
+        "judge": {"models": ["smol"], "max_tokens": 96, "rejudge_fraction": 1.0, "temperature": 0.7},
     })  # fmt: skip
     outcome = await sweep(cfg, Sweep())
     with outcome.store as store:
