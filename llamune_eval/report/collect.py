@@ -170,11 +170,8 @@ def contention_section(summary: dict[str, Any]) -> list[dict[str, Any]]:
         c = (tier.get("evidence") or {}).get("contention")
         if not c:
             continue
-        key = (
-            " + ".join([c.get("main") or tier["executionOrder"][0], *c.get("neighbours", [])])
-            if c.get("measured")
-            else f"{tier['memoryGB']}"
-        )
+        # a measured check is shared by the tiers that run the same models; an unmeasured one stays the tier's
+        key = " + ".join([c["main"], *c["neighbours"]]) if c.get("measured") else str(tier["memoryGB"])
         entry = out.setdefault(key, {**c, "tiers": []})
         entry["tiers"].append(tier["memoryGB"])
     return list(out.values())

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -217,11 +218,17 @@ def test_a_channel_that_never_answers_gives_up_in_time(tmp_path: Path, keys: tup
     assert done.error and "no answer within 1 s" in done.error and done.installed == []
     assert server.count("/c/index.json") == 1  # it was asked, once; the check's own limit ended the wait
     # a check the session's end cuts short is not a success: the next start asks again
-    with StubServer({("GET", "/c/index.json"): silent}) as again:
+    arrived = threading.Event()
+
+    async def heard(req: Request, reply: Reply) -> None:
+        arrived.set()
+        await asyncio.sleep(3600)
+
+    with StubServer({("GET", "/c/index.json"): heard}) as again:
 
         async def cut_short() -> None:
             task = asyncio.ensure_future(check(f"{again.url}/c/", mine, mine / ".channel-state.json", public))
-            await asyncio.sleep(0.3)
+            assert await asyncio.to_thread(arrived.wait, 30)  # the check is waiting on the channel: end it now
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
 
