@@ -15,6 +15,7 @@ import numpy as np
 from bench.engine_overhead import _drive, instant_stub
 from llamune_eval import aio
 from llamune_eval.config import Config
+from llamune_eval.records import Sample
 from llamune_eval.runner.judging import JudgeSpec, judge, plan_jobs
 from llamune_eval.scoring.stats import bootstrap_ci
 from llamune_eval.store.results import SAMPLE_COLUMNS, SampleRecord, Store, now
@@ -34,7 +35,7 @@ def make_store(path: Path, n: int) -> None:
                 "output": json.dumps([ANSWER]), "pending_judge": True, "parse_ok": True, "created_at": now(),
                 "reference": json.dumps("件名：お詫び"), "eval_aspect": None,
             }  # fmt: skip
-            writer.put(SampleRecord(row, {}))
+            writer.put(SampleRecord(Sample.model_validate(row), {}))
         writer.close()
 
 

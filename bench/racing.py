@@ -1,6 +1,6 @@
 """Racing (issue 17): decision agreement and requests spent on simulated quarters, and what racing costs a sweep.
 
-1. Simulated quarters (`bench/_race_sim.py`): 12 configurations on JGLUE's 9,452 validation items, both runs
+1. Simulated quarters (`fixtures/race_sim.py`): 12 configurations on JGLUE's 9,452 validation items, both runs
    decided by the decision rule. Goals (the issue's, for its example "even"): agreement >= 0.95, requests <= 0.30
    of the full run's, false replacements of an incumbent as good as the best <= alpha ("tie").
 2. Overhead: a race that never stops (two presets giving the same answers) does the same work as the plain sweep;
@@ -18,9 +18,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench._race_sim import quarter
 from bench.engine_overhead import instant_stub
 from bench.runner_overhead import make_items
+from fixtures.race_sim import quarter
 from llamune_eval.config import Config
 from llamune_eval.runner.race import RaceSpec
 from llamune_eval.runner.sweep import Sweep, sweep

@@ -33,7 +33,7 @@ def _usage(root: Path, models: list[str]) -> Path:
 
 
 def main() -> None:
-    from bench._synth import synthesize
+    from fixtures.synth import synthesize
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

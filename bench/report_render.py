@@ -63,7 +63,7 @@ def _render_times(data: Path, cache: Path) -> tuple[float, float]:
 
 def template_cache(root: Path) -> None:
     """Cold (empty cache: compile and write) against warm (load the compiled template), fresh processes each."""
-    from bench._synth import synthesize
+    from fixtures.synth import synthesize
 
     store = root / "small.duckdb"
     synthesize(store, 1200)
@@ -86,7 +86,7 @@ def template_cache(root: Path) -> None:
 
 
 def main() -> None:
-    from bench._synth import synthesize
+    from fixtures.synth import synthesize
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

@@ -16,14 +16,21 @@ import glob
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from llamune_eval.config import Config
+from llamune_eval.quarters import resolve_quarter
 from llamune_eval.runner.progress import SILENT
 from llamune_eval.runner.sweep import Outcome, Sweep, sweep
-from llamune_eval.settings import next_quarter
 from llamune_eval.store.results import Store
 from llamune_eval.types import InputError
+
+if TYPE_CHECKING:
+    from llamune_eval.analysis import Evidence, LeaderboardRow
+    from llamune_eval.engines import Engine
+    from llamune_eval.runner.progress import Watcher
+    from llamune_eval.runner.sweep import OnPlan
+    from llamune_eval.types import ModelInfo
 
 STAGES = ("sweep", "judge", "usage", "measure", "recommend", "publish", "report")
 
@@ -31,7 +38,7 @@ STAGES = ("sweep", "judge", "usage", "measure", "recommend", "publish", "report"
 @dataclass
 class Stage:
     name: str
-    status: str = "pending"  # done, skipped, failed
+    status: str = "pending"  # done, skipped, failed, or preview (the recommend stage wrote a preview only)
     detail: str = ""
     paths: list[str] = field(default_factory=list)
 
@@ -41,7 +48,7 @@ class QuarterOutcome:
     quarter: str
     sweep: Outcome
     stages: list[Stage]
-    board: list[Any] = field(default_factory=list)  # the leaderboard of this run's samples (analysis.LeaderRow)
+    board: list[LeaderboardRow] = field(default_factory=list)  # the leaderboard of this run's samples
 
     def stage(self, name: str) -> Stage:
         return next(s for s in self.stages if s.name == name)
@@ -85,13 +92,13 @@ async def run_quarter(
     spec: Sweep,
     quarter: str | None = None,
     *,
-    on_plan: Callable[..., Any] | None = None,
+    on_plan: OnPlan | None = None,
     preview: bool = False,
     revise: bool = False,
 ) -> QuarterOutcome:
     from llamune_eval.engines import open_engine
 
-    quarter = quarter or cfg.run.quarter or next_quarter()
+    quarter = resolve_quarter(quarter, cfg.run.quarter)  # once: every stage is handed this one
     stages = [Stage(name) for name in STAGES]
     watcher = spec.display or SILENT
     overall = watcher.bar(f"quarter {quarter}", len(STAGES))
@@ -110,10 +117,10 @@ async def run_quarter(
     store_path = Path(spec.store or cfg.paths.store)
     with contextlib.ExitStack() as shown:
 
-        def planned(*args: Any) -> None:
+        def planned(run_id: str, planned: int, stored: int, path: Path) -> None:
             """The display starts once the plan stands: a bad selection stays a one-line error."""
             if on_plan is not None:
-                on_plan(*args)
+                on_plan(run_id, planned, stored, path)
             shown.enter_context(watcher.live())
 
         async with open_engine(cfg) as engine:
@@ -179,8 +186,8 @@ def _usage_stage(cfg: Config, store: Store, begin: Callable[[str], Stage], end: 
 
 
 async def _measure_stage(
-    cfg: Config, quarter: str, store: Store, engine: Any, stage: Stage, end: Callable[..., None], watcher: Any
-) -> Any:
+    cfg: Config, quarter: str, store: Store, engine: Engine, stage: Stage, end: Callable[..., None], watcher: Watcher
+) -> Evidence:
     """Each configuration's memory and speed under the same conditions; returns the evidence, read once for the
     decision and the report."""
     from llamune_eval.analysis import Evidence
@@ -205,9 +212,9 @@ async def _recommend_stage(
     cfg: Config,
     quarter: str,
     store: Store,
-    engine: Any,
-    listed: list[Any],
-    ev: Any,
+    engine: Engine,
+    listed: list[ModelInfo],
+    ev: Evidence,
     begin: Callable[[str], Stage],
     end: Callable[..., None],
     preview: bool,
@@ -222,11 +229,13 @@ async def _recommend_stage(
         checked = ""
         if cfg.measure.enabled:
             from llamune_eval.runner.contention import check_decision
+            from llamune_eval.settings import Tier
             from llamune_eval.types import EngineError
 
             draft = build(store, cfg, quarter, listed, cfg.paths.recommended, ev=ev, preview=True)
             try:
-                sets, _ = await check_decision(cfg, store, quarter, engine, draft, ev)
+                tiers = [Tier.model_validate(t) for t in draft["tiers"]]
+                sets, _ = await check_decision(cfg, store, quarter, engine, tiers, ev)
                 checked = f"; contention checked for {sets} set(s) of models" if sets else ""
             except (EngineError, TimeoutError) as exc:
                 checked = f"; the contention check failed ({exc}): concurrentLimit 1"
@@ -256,11 +265,11 @@ async def _last_stages(
     quarter: str,
     store: Store,
     keys: set[str],
-    ev: Any,
+    ev: Evidence,
     status: str,
     begin: Callable[[str], Stage],
     end: Callable[..., None],
-) -> list[Any]:
+) -> list[LeaderboardRow]:
     """publish → report, after the engine has closed; returns the run's leaderboard."""
     from llamune_eval.analysis import Evidence, leaderboard
 
@@ -272,7 +281,9 @@ async def _last_stages(
     end(stage, "done", "self-contained HTML and its data", [str(p) for p in written])
     # the run's own leaderboard: the quarter's evidence when the run planned exactly its samples (the usual case),
     # else this run's samples read once more
-    mine = ev if {r.key for r in ev.rows} == keys else Evidence.load(store, None, keys=keys, seed=cfg.run.seed)
+    if {r.key for r in ev.rows} == keys:
+        return leaderboard(ev)
+    mine = Evidence.load(store, None, keys=keys, seed=cfg.run.seed, alpha=cfg.recommend.alpha)
     return leaderboard(mine)
 
 

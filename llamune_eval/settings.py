@@ -11,20 +11,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import tomllib
 from collections.abc import Iterable
-from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from llamune_eval import jsonio
-from llamune_eval.types import QUARTER_PATTERN, InputError, SamplingParams
+from llamune_eval.quarters import VERSION, is_newer, quarter_of, version_key
+from llamune_eval.settings_evidence import EvidenceShape
+from llamune_eval.types import InputError, SamplingParams
 
-QUARTER = re.compile(QUARTER_PATTERN)
-VERSION = re.compile(r"^(\d{4})-Q([1-4])(?:\.([2-9]|[1-9]\d+))?$")  # a published quarter, or its revision 2, 3, ...
 RUN_ONLY = ("seed", "stop")  # a run's request fields, never a configuration's: no settings file carries them
 PARAMETER_FIELDS = tuple(f for f in SamplingParams.model_fields if f not in RUN_ONLY)  # the specification's names
 
@@ -42,8 +40,9 @@ class LLMParameters(SamplingParams):
 
     @classmethod
     def of(cls, params: SamplingParams) -> LLMParameters:
-        """A configuration's parameters as a settings file carries them (no seed, no stop sequences)."""
-        return cls.model_validate(params.model_dump(include=set(PARAMETER_FIELDS)))
+        """A configuration's parameters as a settings file carries them (no seed, no stop sequences; the unset ones
+        left unset, so a dump with `exclude_unset` writes what `view` shows)."""
+        return cls.model_validate(params.model_dump(include=set(PARAMETER_FIELDS), exclude_none=True))
 
     def view(self) -> dict[str, Any]:
         """The fields a settings file writes: the specification's names, unset ones left out."""
@@ -67,7 +66,7 @@ class Tier(_Camel):
 
 class PerformanceChange(_Camel):
     """One measured change of a tier's main configuration: quality in points on 0..1, speed as the relative change
-    of latency (negative: faster), with its 95% interval and whether it is significant."""
+    of latency (negative: faster), with its interval at 1 - alpha and whether it is significant (p < alpha)."""
 
     tier: int
     metric: str  # quality | latency
@@ -112,14 +111,19 @@ class RecommendedSettings(_Camel):
     changelog: str
     tiers: list[Tier] = Field(default_factory=list)
     update: QuarterlyUpdate | None = None
-    evidence: dict[str, Any] = Field(default_factory=dict)
+    # what the decision rested on: typed as this release writes it; an older release's evidence (another shape)
+    # stays as written, which the chat never reads and the report reads leniently
+    evidence: EvidenceShape | dict[str, Any] = Field(default_factory=dict, union_mode="left_to_right")
     digest: str | None = None
     signature: str | None = None
 
     def tier_for(self, memory_gb: float) -> Tier:
         """The tier this machine's memory falls in (`tier_of`)."""
         whole = Tier(
-            memoryGB=1, models=self.models, executionOrder=self.execution_order, concurrentLimit=self.concurrent_limit
+            memory_gb=1,
+            models=self.models,
+            execution_order=self.execution_order,
+            concurrent_limit=self.concurrent_limit,
         )
         tiers = {t.memory_gb: t for t in self.tiers} or {1: whole}
         return tiers[tier_of(memory_gb, tiers)]
@@ -138,36 +142,6 @@ def tier_of(memory_gb: float, tiers: Iterable[int] = DEFAULT_TIERS) -> int:
 def _field_path(loc: tuple[int | str, ...]) -> str:
     """Where a validation error is, on one line: a key holding a line break or control character is quoted."""
     return ".".join(str(p) if str(p).isprintable() else repr(p) for p in loc)
-
-
-def next_quarter(today: date | None = None) -> str:
-    """The quarter the settings are for: the one after today's (month 3 prepares the next quarter)."""
-    today = today or date.today()
-    q = (today.month - 1) // 3 + 1
-    return f"{today.year + 1}-Q1" if q == 4 else f"{today.year}-Q{q + 1}"
-
-
-def version_key(version: str) -> tuple[int, int, int]:
-    """(year, quarter, revision) for ordering versions: 2027-Q1 < 2027-Q1.2 < 2027-Q1.10 < 2027-Q2."""
-    m = VERSION.match(version)
-    if not m:
-        return (0, 0, 0)
-    return (int(m.group(1)), int(m.group(2)), int(m.group(3) or 1))
-
-
-def is_newer(version: str | None, than: str | None) -> bool:
-    """Whether `version` is a later publication than `than` (a missing version is older than any)."""
-    return version_key(version or "") > version_key(than or "")
-
-
-def quarter_of(version: str) -> str:
-    """The quarter a version (or revision) is for."""
-    return version.split(".", 1)[0]
-
-
-def previous_quarter(quarter: str) -> str:
-    year, q = int(quarter[:4]), int(quarter[-1])
-    return f"{year - 1}-Q4" if q == 1 else f"{year}-Q{q - 1}"
 
 
 def canonical(data: dict[str, Any]) -> bytes:
@@ -364,7 +338,9 @@ def machine_memory_gb() -> float:
 class Active(BaseModel):
     """The settings in force, and why: what /settings shows."""
 
-    source: str  # "custom" or "recommended"
+    # custom: the user's own file; recommended: the quarter's signed file; installed: neither is usable, so the
+    # models the engine lists, in its order (the chat still starts)
+    source: Literal["custom", "recommended", "installed"]
     version: str | None
     models: list[ModelConfig]
     execution_order: list[str]
@@ -401,7 +377,7 @@ def load_active(
     if custom is not None:
         newer = None
         if recommended is not None and is_newer(recommended.version, custom.based_on):
-            newer = recommended.update or QuarterlyUpdate(newVersion=recommended.version, oldVersion=custom.based_on)
+            newer = recommended.update or QuarterlyUpdate(new_version=recommended.version, old_version=custom.based_on)
         order = custom.execution_order or [m.name for m in sorted(custom.models, key=lambda m: m.priority)]
         return Active(
             source="custom",
@@ -419,7 +395,7 @@ def load_active(
             f"no usable recommended settings in {recommended_dir}" + (f" ({refused[0]})" if refused else "")
         )
     tier = recommended.tier_for(memory)
-    update = recommended.update or QuarterlyUpdate(newVersion=recommended.version)
+    update = recommended.update or QuarterlyUpdate(new_version=recommended.version)
     return Active(
         source="recommended",
         version=recommended.version,

@@ -1,12 +1,15 @@
-"""Shared fixtures: one real embedded llama.cpp engine (SmolLM2) per session, and the no-orphans check."""
+"""Shared fixtures: one real embedded llama.cpp engine (SmolLM2) per session, the no-orphans check, and the
+`engine` marker (`pytest -m "not engine"` runs the quick rest), given to every test that uses the engine's
+fixtures and enforced: a test without it that starts llama.cpp, chromium, nginx or tmux fails."""
 
 from __future__ import annotations
 
 import importlib.util
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -26,6 +29,33 @@ os.environ["LLAMUNE_MEASURE__ENABLED"] = "false"
 
 REQUIRE_ENGINE = os.environ.get("LLAMUNE_REQUIRE_ENGINE") == "1"  # CI: a missing engine fails, never skips
 SMOL_CTX = 2048
+ENGINE_FIXTURES = frozenset({"smollm2_path", "smollm2_server"})  # a test using one needs the model or the engine
+GUARD = Path(__file__).parent / "_guard"  # a stand-in xllamacpp package and tmux that fail at once
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if ENGINE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.engine)
+
+
+def _refuse(program: str) -> NoReturn:
+    pytest.fail(f"{program} was started by a test not marked engine: mark it (see tests/conftest.py)")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, object, object]:
+    """A test without the marker (its setup included) runs with llama.cpp, chromium, nginx and tmux made to fail,
+    in this process and in the programs it starts, so the marker cannot silently miss an engine test."""
+    if item.get_closest_marker("engine"):
+        return (yield)
+    with pytest.MonkeyPatch.context() as mp:
+        for var in ("PYTHONPATH", "PATH"):
+            mp.setenv(var, os.pathsep.join(p for p in (str(GUARD), os.environ.get(var)) if p))
+        mp.setattr("tests.report._browser.find_chromium", lambda: _refuse("chromium"))
+        mp.setattr("tests.channel._nginx.find_nginx", lambda: _refuse("nginx"))
+        return (yield)
 
 
 def _need(ok: bool, why: str) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from fixtures.synth import make_sample
 from llamune_eval.store.results import SampleRecord, Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -107,9 +108,8 @@ def test_a_truncated_store_is_one_line_and_left_as_it_is(tmp_path: Path) -> None
     with Store(path) as store:
         writer = store.writer()
         for i in range(3000):
-            writer.put(SampleRecord({"key": f"k{i}", "run_id": "r", "suite": "s", "kind": "inhouse", "item_id": str(i),
-                                     "model": "m", "preset": "p", "status": "ok", "repeat": 0,
-                                     "output": json.dumps(["答え" * 200])}, {"pass": 1.0}))  # fmt: skip
+            sample = make_sample(f"k{i}", run_id="r", item_id=str(i), output=json.dumps(["答え" * 200]))
+            writer.put(SampleRecord(sample, {"pass": 1.0}))
         writer.close()
     data = path.read_bytes()
     path.write_bytes(data[: len(data) * 2 // 3])
@@ -151,9 +151,7 @@ def test_an_answer_larger_than_a_json_reader_s_default_is_stored(tmp_path: Path)
     with Store(tmp_path / "s.duckdb") as store:
         writer = store.writer()
         for key, text in (("big", big), ("small", "ok")):
-            writer.put(SampleRecord({"key": key, "run_id": "r", "suite": "s", "kind": "inhouse", "item_id": key,
-                                     "model": "m", "preset": "p", "status": "ok", "repeat": 0,
-                                     "output": json.dumps([text])}, {"pass": 1.0}))  # fmt: skip
+            writer.put(SampleRecord(make_sample(key, run_id="r", output=json.dumps([text])), {"pass": 1.0}))
         writer.close()
         stored = {r["key"]: json.loads(r["output"])[0] for r in store.samples()}
         inline = dict(store.con.execute("SELECT key, length(output::VARCHAR) FROM samples").fetchall())
@@ -231,7 +229,7 @@ def test_a_recommended_file_that_cannot_be_sealed_is_one_line(tmp_path: Path, te
 @pytest.mark.parametrize(
     ("sql", "needle"),
     [
-        ("UPDATE usage_events SET ttft_s = 'abc'", "cannot be stored (Failed to cast value to numerical"),
+        ("UPDATE usage_events SET ttft_s = 'abc'", "ttft_s: Input should be a valid number"),
         ("UPDATE usage_events SET created_at = x'ff00'", "created_at is binary data"),
         ("UPDATE usage_events SET params = 'not json'", "params is not JSON"),
         ("CREATE TABLE loose AS SELECT * FROM usage_events; DROP TABLE usage_events; "
@@ -318,9 +316,7 @@ def test_export_never_writes_over_an_input(tmp_path: Path) -> None:
     """Found by the CLI fuzz: `export --out llamune.toml` replaced the configuration with a CSV."""
     with Store(tmp_path / "llamune.duckdb") as store:
         writer = store.writer()
-        writer.put(SampleRecord({"key": "k", "run_id": "r", "suite": "s", "kind": "inhouse", "item_id": "a",
-                                 "model": "m", "preset": "p", "status": "ok", "repeat": 0, "output": '["x"]'},
-                                {"pass": 1.0}))  # fmt: skip
+        writer.put(SampleRecord(make_sample("k", run_id="r", item_id="a", output='["x"]'), {"pass": 1.0}))
         writer.close()
     (tmp_path / "llamune.toml").write_text("[run]\nseed = 1\n", encoding="utf-8")
     before = _digests(tmp_path)

@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
+from fixtures.synth import make_sample
 from llamune_eval import frames
 from llamune_eval.analysis import Evidence, leaderboard
+from llamune_eval.records import Judgement, Sample
 from llamune_eval.store.results import SAMPLE_COLUMNS, SampleRecord, Store, StoreError, now
 from llamune_eval.store.texts import INLINE_CHARS
 from llamune_eval.types import InputError
@@ -21,19 +23,21 @@ from tests.test_layers import _graph
 LONG = "長" * (INLINE_CHARS + 10)  # moved out of line into the texts table
 
 
-def _row(key: str, **extra: Any) -> dict[str, Any]:
-    return {c: None for c in SAMPLE_COLUMNS} | {
-        "key": key, "run_id": "r1", "suite": "jnli", "suite_version": "v1", "template_version": "t", "kind": "jnli",
+def _row(key: str, **extra: Any) -> Sample:
+    return make_sample(key, **{
+        "run_id": "r1", "suite": "jnli", "suite_version": "v1", "template_version": "t", "kind": "jnli",
         "category": "nli", "item_id": key, "model": "m", "model_digest": "d", "preset": "fast", "params": "{}",
         "repeat": 0, "status": "ok", "parse_ok": True, "latency_s": 1.0, "created_at": now(),
         "prompt": json.dumps([f"問 {key}"], ensure_ascii=False), "output": json.dumps(["entailment"]),
-    } | extra  # fmt: skip
+    } | extra)  # fmt: skip
 
 
-def _judgement(key: str, sample: str, model: str, overall: float, **extra: Any) -> dict[str, Any]:
-    return {"key": key, "run_id": "j", "mode": "single", "suite": "inhouse", "item_id": sample, "repeat": 0,
-            "sample_key": sample, "model": model, "preset": "fast", "judge_model": "judge", "template_version": "j1",
-            "scale": 10, "trial": 0, "ok": True, "overall": overall, "created_at": now()} | extra  # fmt: skip
+def _judgement(key: str, sample: str, model: str, overall: float, **extra: Any) -> Judgement:
+    return Judgement.model_validate(
+        {"key": key, "run_id": "j", "mode": "single", "suite": "inhouse", "item_id": sample, "repeat": 0,
+         "sample_key": sample, "model": model, "preset": "fast", "judge_model": "judge", "template_version": "j1",
+         "scale": 10, "trial": 0, "ok": True, "overall": overall, "created_at": now()} | extra
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +59,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
                                      latency_s=7.5, completion_tokens=42), {}))  # fmt: skip
         writer.close()
         verdicts = st.judgement_writer()
-        verdicts.put_row(_judgement("j1", "long", "m", 8.0))
-        verdicts.put_row(_judgement("j2", "long", "x", 4.0, mode="pairwise", model_b="n", sample_key_b="n0"))
+        verdicts.put_judgement(_judgement("j1", "long", "m", 8.0))
+        verdicts.put_judgement(_judgement("j2", "long", "x", 4.0, mode="pairwise", model_b="n", sample_key_b="n0"))
         verdicts.close()
         events = path.with_name("events.jsonl")
         events.write_text("".join(json.dumps({"event_id": f"e{i}", "kind": "main", "model": model, "success": True,

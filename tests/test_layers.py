@@ -11,7 +11,8 @@ ROOT = Path(__file__).resolve().parents[1] / "llamune_eval"
 
 # Lowest first. A package may import its own modules and any package of a lower layer, never a peer or above.
 LAYERS: list[set[str]] = [
-    {"types", "jsonio", "aio", "egress", "categories", "lean_httpx"},  # leaves
+    {"types", "records", "jsonio", "aio", "egress", "categories", "lean_httpx"},  # leaves
+    {"settings_evidence", "quarters"},  # the settings file's evidence shape; the quarter arithmetic
     {"config", "settings", "presets"},  # configuration and the shapes the specification gives
     {"store", "scoring", "engines", "data", "channel"},  # services
     {"benchmarks"},  # suites: items, prompts, a benchmark's scoring rules

@@ -14,7 +14,8 @@ from llamune_eval.cli.main import _quarter, ask
 from llamune_eval.config import RunConfig
 from llamune_eval.engines.ollama import OllamaBackend
 from llamune_eval.engines.openai import GENERIC, LLAMACPP, VLLM, OpenAIBackend
-from llamune_eval.settings import PARAMETER_FIELDS, QUARTER, LLMParameters
+from llamune_eval.quarters import QUARTER
+from llamune_eval.settings import PARAMETER_FIELDS, LLMParameters
 from llamune_eval.types import QUARTER_PATTERN, SamplingParams
 
 ALL = SamplingParams(temperature=0.5, top_p=0.9, top_k=40, max_tokens=100, repeat_penalty=1.1, num_ctx=2048,

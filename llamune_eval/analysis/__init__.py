@@ -3,7 +3,13 @@ quality, speed, memory, power) that `results`, `compare`, `recommend` and the re
 
 from llamune_eval.analysis.evidence import ConfigStat, Evidence, SuiteStat
 from llamune_eval.analysis.leaderboard import LeaderboardRow, leaderboard
-from llamune_eval.analysis.pairs import SuiteComparison, compare_configs, latency_test, quality_difference
+from llamune_eval.analysis.pairs import (
+    SuiteComparison,
+    compare_configs,
+    latency_test,
+    quality_difference,
+    significant,
+)
 
 __all__ = [
     "ConfigStat",
@@ -15,4 +21,5 @@ __all__ = [
     "latency_test",
     "leaderboard",
     "quality_difference",
+    "significant",
 ]

@@ -13,12 +13,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from pydantic import ValidationError
 
 from llamune_eval.analysis.speed import speeds
 from llamune_eval.benchmarks import Observed, Task, task_for
 from llamune_eval.benchmarks._suite import LENIENT
+from llamune_eval.config import ALPHA, Config
 from llamune_eval.presets import Preset
 from llamune_eval.store import measures
 from llamune_eval.store.races import RaceRow, race_rows
@@ -155,8 +155,11 @@ class Evidence:
         quarter: str | None = None,
         presets: dict[str, Preset] | None = None,
         seed: int = 0,
+        alpha: float = ALPHA,
     ) -> None:
-        self.rows, self.quarter, self.seed = rows, quarter, seed
+        # alpha: `[recommend] alpha`, the level of every test and interval read from this evidence (the family, the
+        # paired tests' intervals, the quality interval, the power figure, the report's marks)
+        self.rows, self.quarter, self.seed, self.alpha = rows, quarter, seed, alpha
         self.races: list[RaceRow] = []  # a raced quarter's stops, every configuration's (store/races.py)
         self.footprints: list[Footprint] = []  # the measure stage's memory figures (store/measures.py)
         self.memo: dict[Any, Any] = {}  # comparisons already made (every tier compares the same pairs)
@@ -206,6 +209,7 @@ class Evidence:
         presets: dict[str, Preset] | None = None,
         keys: set[str] | None = None,
         seed: int = 0,
+        alpha: float = ALPHA,
         texts: bool = False,
     ) -> Evidence:
         """The store's selection for `quarter` (restricted to a run's `keys` when given), scored and judged;
@@ -218,7 +222,7 @@ class Evidence:
         for r in rows:
             if r.key in shares:
                 values.setdefault(r.key, {})["judge"] = shares[r.key]
-        ev = cls(rows, values, quarter=quarter, presets=presets, seed=seed)
+        ev = cls(rows, values, quarter=quarter, presets=presets, seed=seed, alpha=alpha)
         ev.timed(measures.timings(store, quarter, "speed"))
         ev.footprints = measures.footprints(store, quarter)
         ev.races = race_rows(store, quarter)
@@ -247,11 +251,12 @@ class Evidence:
         return any(c.race is not None for c in self.configs.values())
 
     @classmethod
-    def for_quarter(cls, store: Store, cfg: Any, quarter: str | None, *, texts: bool = False) -> Evidence:
-        """The evidence as the decision and the report read it: the config's presets and seed."""
+    def for_quarter(cls, store: Store, cfg: Config, quarter: str | None, *, texts: bool = False) -> Evidence:
+        """The evidence as the decision and the report read it: the config's presets, seed and alpha."""
         from llamune_eval.presets import catalogue
 
-        return cls.load(store, quarter, presets=catalogue(cfg.presets), seed=cfg.run.seed, texts=texts)
+        presets, seed, alpha = catalogue(cfg.presets), cfg.run.seed, cfg.recommend.alpha
+        return cls.load(store, quarter, presets=presets, seed=seed, alpha=alpha, texts=texts)
 
     def task(self, suite: str) -> Task:
         return task_for(self.kinds.get(suite, "inhouse"))
@@ -387,16 +392,11 @@ def _profiles(values: dict[str, float]) -> tuple[dict[str, float], dict[str, flo
 
 
 def _observe(row: SampleRow, values: dict[str, float]) -> Observed:
-    return observe(row.kind, values, row.ok, bool(row.pending_judge), row.reference)
+    return observe(values, row.ok, bool(row.pending_judge), row.reference)
 
 
-def observe(kind: str, values: dict[str, float], ok: bool, pending: bool, reference: str | None) -> Observed:
-    """What the benchmark's rules read of one sample (its strict values; a JSTS sample carries its gold score)."""
+def observe(values: dict[str, float], ok: bool, pending: bool, reference: str | None) -> Observed:
+    """What the benchmark's rules read of one sample: its strict values, and its item's reference as stored (JSON
+    text), which only a benchmark's own rules interpret."""
     strict, _ = _profiles(values)
-    gold = None
-    if kind == "jsts" and "gold" not in strict and reference:
-        try:
-            gold = orjson.loads(reference)
-        except orjson.JSONDecodeError:
-            gold = None
-    return Observed(strict, ok=ok, pending=pending, reference=gold)
+    return Observed(strict, ok=ok, pending=pending, reference=reference)

@@ -4,18 +4,22 @@ Measured beats estimated: the figure an engine gave at the configuration's conte
 embedded child, `ollama-ps` from Ollama) when the quarter measured one; else an estimate from the GGUF file's header
 (`gguf-estimate`: weights + the KV cache, 2 x n_layer x num_ctx x n_head_kv x head size x bytes per element of the
 cache type, + the runtime's own memory); else the model's size times `[recommend] size_factor` (`size-estimate`).
-The decision's tier fit, the race's and the report's memory all call `footprint`.
+The decision's tier fit, the race's and the report's memory all call `footprint`; whether a need fits a tier is
+`fits`, the one rule the race's groups, the decision's candidates, the report and the CLI call.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from llamune_eval.engines.gguf import GGUFError, GGUFInfo, read_info
-from llamune_eval.types import Footprint, SamplingParams, parse_parameter_size
+from llamune_eval.types import Footprint, ModelInfo, SamplingParams, parse_parameter_size
+
+if TYPE_CHECKING:
+    from llamune_eval.config import Config
 
 DEFAULT_CTX = 4096
 # llama.cpp's own memory beside weights and cache: its code, the vocabulary, the compute and output buffers.
@@ -26,6 +30,20 @@ RUNTIME_BYTES = 128 * 2**20
 CACHE_TYPES = {"f32": 4.0, "f16": 2.0, "bf16": 2.0, "q8_0": 34 / 32, "q5_1": 24 / 32, "q5_0": 22 / 32,
                "q4_1": 20 / 32, "q4_0": 18 / 32, "iq4_nl": 18 / 32}  # fmt: skip
 MEASURED = ("measured-rss", "ollama-ps")
+GIB = 1024**3
+
+
+def tier_budget(tier_gb: int, headroom: float) -> int:
+    """The bytes a tier's models may hold together: its memory times `[recommend] headroom` (the rest is the
+    system's and the user's other programs')."""
+    return int(tier_gb * headroom * GIB)
+
+
+def fits(need: int | None, tier_gb: int, headroom: float) -> bool:
+    """Whether a configuration needing `need` bytes may run on the tier. An unknown need fits no tier: a model that
+    might not fit a user's machine is never recommended for it, and the race, which serves that decision, groups
+    exactly as the decision does."""
+    return need is not None and need <= tier_budget(tier_gb, headroom)
 
 
 def context_of(params: SamplingParams | None) -> int:
@@ -33,10 +51,11 @@ def context_of(params: SamplingParams | None) -> int:
     return (params.num_ctx if params else None) or DEFAULT_CTX
 
 
-def parameter_count(facts: dict[str, Any]) -> int | None:
+def parameter_count(facts: ModelInfo | None) -> int | None:
     """The exact count when an engine gave one, else the rounded size it names ('7.6B', '494M')."""
-    count = facts.get("parameter_count")
-    return int(count) if count else parse_parameter_size(facts.get("parameter_size"))
+    if facts is None:
+        return None
+    return facts.parameter_count or parse_parameter_size(facts.parameter_size)
 
 
 def kv_cache_bytes(info: GGUFInfo, num_ctx: int, cache_type: str = "f16", slots: int = 1) -> int | None:
@@ -106,6 +125,10 @@ class Memory:
     cache_type: str = "f16"
     size_factor: float = 1.2
 
+    def knows(self, model: str) -> bool:
+        """Whether anything gives the model's memory: a measurement, a readable GGUF file or a size."""
+        return model in self.sizes or model in self.files or any(f.model == model for f in self.measured)
+
     def of(self, model: str, num_ctx: int) -> Footprint | None:
         return footprint(
             model,
@@ -118,11 +141,11 @@ class Memory:
         )
 
     @classmethod
-    def of_config(cls, cfg: Any, facts: dict[str, dict[str, Any]], measured: Iterable[Footprint] = ()) -> Memory:
+    def of_config(cls, cfg: Config, facts: Mapping[str, ModelInfo], measured: Iterable[Footprint] = ()) -> Memory:
         """From `llamune.toml` (files, configured sizes, the cache type), the facts the runs and engines recorded
         (sizes) and the quarter's measurements."""
         from llamune_eval.engines import model_files
 
-        sizes = {m: int(f["size_bytes"]) for m, f in facts.items() if f.get("size_bytes")}
+        sizes = {m: f.size_bytes for m, f in facts.items() if f.size_bytes}
         rule = cfg.recommend
         return cls(list(measured), model_files(cfg), rule.model_sizes | sizes, rule.kv_cache_type, rule.size_factor)

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from llamune_eval.analysis.evidence import ConfigStat, Evidence
 from llamune_eval.benchmarks import PairedTest
-from llamune_eval.config import ALPHA
 from llamune_eval.scoring.stats import holm
 from llamune_eval.types import InputError
 
@@ -59,7 +58,7 @@ def compare_configs(
             continue
         common = sorted(set(sa.values) & set(sb.values))
         xa, xb = [sa.values[k] for k in common], [sb.values[k] for k in common]
-        t = task.compare(xa, xb, seed=ev.seed)
+        t = task.compare(xa, xb, seed=ev.seed, alpha=ev.alpha)
         rows.append(
             SuiteComparison(
                 test=t.test,
@@ -81,6 +80,13 @@ def compare_configs(
     return rows
 
 
+def significant(p: float | None, alpha: float) -> bool | None:
+    """The one meaning of significant, wherever it is shown: the test's two-sided p (Holm-corrected where the
+    test is one of a family) is below alpha, and the interval beside it, at the level 1 - alpha, then excludes
+    0. None: the test gave no p."""
+    return None if p is None else p < alpha
+
+
 def apply_holm(rows: Sequence[PairedTest]) -> None:
     """Holm-correct a family in place (`p_holm`); tests without a p-value stay out of it."""
     tested = [r for r in rows if r.p is not None]
@@ -92,7 +98,8 @@ def paired(ev: Evidence, suite: str, a: ConfigStat, b: ConfigStat) -> PairedTest
     """a against b on one suite's shared items, by the benchmark's own paired test (not corrected)."""
     sa, sb = a.suites[suite], b.suites[suite]
     common = sorted(set(sa.values) & set(sb.values))
-    return ev.task(suite).compare([sa.values[k] for k in common], [sb.values[k] for k in common], seed=ev.seed)
+    xa, xb = [sa.values[k] for k in common], [sb.values[k] for k in common]
+    return ev.task(suite).compare(xa, xb, seed=ev.seed, alpha=ev.alpha)
 
 
 def latency_test(ev: Evidence, a: ConfigStat, b: ConfigStat, suites: Sequence[str]) -> PairedTest:
@@ -109,28 +116,34 @@ def latency_test(ev: Evidence, a: ConfigStat, b: ConfigStat, suites: Sequence[st
         for k in sorted(set(sa.latencies) & set(sb.latencies)):
             xa.append(-math.log(sa.latencies[k]))
             xb.append(-math.log(sb.latencies[k]))
-    return paired_test(xa, xb, right_at=None, seed=ev.seed, resamples=1000)
+    return paired_test(xa, xb, right_at=None, seed=ev.seed, resamples=1000, alpha=ev.alpha)
 
 
 def quality_difference(
     ev: Evidence, a: ConfigStat, b: ConfigStat, suites: Sequence[str], resamples: int = 1000
-) -> tuple[float | None, float | None, float | None]:
-    """quality(A) - quality(B) with a 95% paired-bootstrap interval (items resampled within each suite)."""
+) -> PairedTest:
+    """quality(A) - quality(B) with its paired-bootstrap interval at the level 1 - alpha and the bootstrap's
+    two-sided p (items resampled within each suite): the interval excludes 0 exactly when p < alpha."""
     import numpy as np
 
+    test = "paired bootstrap"
     qa, qb = ev.quality(a, suites), ev.quality(b, suites)
     if qa is None or qb is None or not suites:
-        return None, None, None
-    draws = []
+        return PairedTest(test, 0, None, None, None, None, "no quality value")
+    draws, n = [], 0
     for i, s in enumerate(suites):
         sa, sb = a.suites[s], b.suites[s]
         common = sorted(set(sa.values) & set(sb.values))
         if not common:
-            return qa - qb, None, None
+            return PairedTest(test, 0, qa - qb, None, None, None, f"no items shared on {s}")
         obs_a, obs_b = [sa.observed[k] for k in common], [sb.observed[k] for k in common]
+        n += len(common)
         draws.append(ev.task(s).unit_draws(obs_a, obs_b, resamples, ev.seed + i))
     mean = np.mean(np.vstack(draws), axis=0)
-    return qa - qb, float(np.quantile(mean, 0.025)), float(np.quantile(mean, 0.975))
+    low, high = np.quantile(mean, [ev.alpha / 2, 1 - ev.alpha / 2])
+    tail = min(int(np.sum(mean <= 0)), int(np.sum(mean >= 0)))
+    p = min(1.0, 2 * (tail + 1) / (resamples + 1))  # as scoring.stats.paired_bootstrap reads its draws
+    return PairedTest(test, n, qa - qb, float(low), float(high), p)
 
 
 # compare A B
@@ -150,7 +163,7 @@ def pick(ev: Evidence, text: str) -> ConfigStat:
     raise InputError(f"{text!r} matches no stored model[:preset] (models: {', '.join(models) or 'none'})")
 
 
-def verdict(la: str, lb: str, rows: list[SuiteComparison], alpha: float = ALPHA) -> str:
+def verdict(la: str, lb: str, rows: list[SuiteComparison], alpha: float) -> str:
     """A plain-language summary: where a difference is significant after Holm, and that nothing else is."""
     if not any(r.n for r in rows):
         return f"{la} and {lb} share no scored items: run them on the same suites first."

@@ -1,5 +1,6 @@
 """The power figure beside every suite's evidence: how many items a paired comparison needs to detect a difference
-of `delta` (5 points on the 0-1 scale by default) with 80% power at a two-sided alpha of 0.05.
+of `delta` (5 points on the 0-1 scale by default) with 80% power at the two-sided `[recommend] alpha` the
+evidence was read at (0.05 by default).
 
 n = ((z[1 - alpha/2] + z[power]) * sd / delta)^2, where sd is the standard deviation of the per-item paired
 differences (on the 0-1 scale) when they vary, else the one two independent configurations with these means

@@ -18,12 +18,12 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
-from typing import Any, Literal
+from typing import Any, get_args
 
 from llamune_eval.config import ALPHA
+from llamune_eval.settings_evidence import Reason  # the settings file records it
 
-Reason = Literal["settled-worse", "cannot-replace", "settled-best", "complete", "budget"]
-REASONS: tuple[Reason, ...] = ("settled-worse", "cannot-replace", "settled-best", "complete", "budget")
+REASONS: tuple[Reason, ...] = get_args(Reason)
 
 
 @dataclass(frozen=True)
@@ -109,6 +109,9 @@ class Race:
         self._answered = dict.fromkeys(self.configs, 0)
         self._open = [set(g.members) for g in self.groups]  # who each decision still needs
         self._why: dict[str, Stop] = {}  # the last reason a decision gave for letting a configuration go
+        for c in self.configs:  # no decision can choose it: it answers nothing
+            if not any(c in g.members for g in self.groups):
+                self.stops[c] = Stop(c, "fits-no-tier", 0)
 
     @property
     def active(self) -> list[str]:

@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from llamune_eval.config import ALPHA
+
 RESAMPLES = 1000  # bootstrap resamples of an interval
 PAIRED_RESAMPLES = 2000  # resamples of a paired difference
 
@@ -67,15 +69,22 @@ def clamp_unit(headline: float | None) -> float | None:
 
 
 def paired_test(
-    a: Sequence[float], b: Sequence[float], *, right_at: float | None, seed: int, resamples: int = PAIRED_RESAMPLES
+    a: Sequence[float],
+    b: Sequence[float],
+    *,
+    right_at: float | None,
+    seed: int,
+    resamples: int = PAIRED_RESAMPLES,
+    alpha: float = ALPHA,
 ) -> PairedTest:
     """McNemar's exact test when every value is right or wrong (0 or 1), else the paired sign-flip (permutation)
-    test of the mean difference; the interval is always the paired bootstrap's."""
+    test of the mean difference; the interval is always the paired bootstrap's, at the level 1 - alpha of the
+    test it stands beside."""
     from llamune_eval.scoring.stats import mcnemar_exact, paired_bootstrap, sign_flip
 
     if not a:
         return PairedTest("none", 0, None, None, None, None, "no items answered by both")
-    diff, low, high, _ = paired_bootstrap(a, b, resamples=resamples, seed=seed)
+    diff, low, high, _ = paired_bootstrap(a, b, resamples=resamples, seed=seed, level=1 - alpha)
     p = sign_flip(a, b, resamples=resamples, seed=seed)
     test = "paired sign-flip"
     if right_at is not None and all(v in (0.0, 1.0) for v in (*a, *b)):
@@ -140,8 +149,8 @@ class MeanRules:
         low, high = bootstrap_ci(values, resamples=RESAMPLES, seed=seed)
         return finite(low), finite(high)
 
-    def compare(self, a: Sequence[float], b: Sequence[float], seed: int = 0) -> PairedTest:
-        return paired_test(a, b, right_at=self.right_at, seed=seed)
+    def compare(self, a: Sequence[float], b: Sequence[float], seed: int = 0, alpha: float = ALPHA) -> PairedTest:
+        return paired_test(a, b, right_at=self.right_at, seed=seed, alpha=alpha)
 
     def unit_draws(self, a: Sequence[Observed], b: Sequence[Observed], resamples: int, seed: int) -> Any:
         """Bootstrap draws of unit(A) - unit(B) over the paired samples (an array of `resamples`)."""

@@ -11,9 +11,10 @@ import json
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SkipValidation
 
 from llamune_eval.benchmarks._rules import Headline, Observed, PairedTest
+from llamune_eval.config import ALPHA
 from llamune_eval.types import InputError, Message
 
 
@@ -80,7 +81,7 @@ class Task(Protocol):
 
     def interval(self, observed: Sequence[Observed], seed: int = 0) -> tuple[float | None, float | None]: ...
 
-    def compare(self, a: Sequence[float], b: Sequence[float], seed: int = 0) -> PairedTest: ...
+    def compare(self, a: Sequence[float], b: Sequence[float], seed: int = 0, alpha: float = ALPHA) -> PairedTest: ...
 
     def unit_draws(self, a: Sequence[Observed], b: Sequence[Observed], resamples: int, seed: int) -> Any: ...
 
@@ -97,7 +98,7 @@ class Suite(BaseModel):
     template: str = "llamune"  # the prompt template set (`_templates`); in-house suites are written as sent
     category: str
     source: str
-    task: Any  # a Task; pydantic cannot check Protocols
+    task: SkipValidation[Task]  # typed for mypy; pydantic cannot check a Protocol at run time
     items: list[Item]
     system: str | None = None
     few_shot: list[Message] = Field(default_factory=list)

@@ -15,11 +15,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from llamune_eval.benchmarks._jglue import split_rows
 from llamune_eval.benchmarks._rules import RESAMPLES, Headline, Observed, PairedTest, clamp_unit, finite, paired_test
 from llamune_eval.benchmarks._sources import data_version, require, where
 from llamune_eval.benchmarks._suite import Item, SampleScore, Suite, SuiteError
 from llamune_eval.benchmarks._templates import LLMJP_SHOTS, Shot, Template, chat_shots, llmjp_prompt, version
+from llamune_eval.config import ALPHA
 from llamune_eval.scoring.metrics import pearson, spearman
 from llamune_eval.scoring.parse import answer_line, nfkc, numbers, strict_normalize
 
@@ -113,7 +116,12 @@ class JSTS:
 
     def _pair(self, obs: Observed) -> tuple[float, float] | None:
         """(prediction, gold), the prediction at the floor when there is none; None without a gold value."""
-        gold = obs.values.get("gold", obs.reference)
+        gold = obs.values.get("gold")
+        if gold is None and isinstance(obs.reference, str):  # an answer scored before its gold was stored with it
+            try:
+                gold = orjson.loads(obs.reference)
+            except orjson.JSONDecodeError:
+                return None
         if not isinstance(gold, int | float):
             return None
         pred = obs.values.get("pred") if obs.ok else None
@@ -160,8 +168,8 @@ class JSTS:
         low, high = bootstrap_ci_pearson(pred, gold, resamples=RESAMPLES, seed=seed)
         return finite(low), finite(high)
 
-    def compare(self, a: Sequence[float], b: Sequence[float], seed: int = 0) -> PairedTest:
-        return paired_test(a, b, right_at=None, seed=seed)
+    def compare(self, a: Sequence[float], b: Sequence[float], seed: int = 0, alpha: float = ALPHA) -> PairedTest:
+        return paired_test(a, b, right_at=None, seed=seed, alpha=alpha)
 
     def unit_draws(self, a: Sequence[Observed], b: Sequence[Observed], resamples: int, seed: int) -> Any:
         """Bootstrap draws of unit(A) - unit(B): both correlations on the same resampled items."""

@@ -23,7 +23,8 @@ from llamune_eval import jsonio
 from llamune_eval.channel.index import INDEX, MAX_BYTES, ChannelError, ChannelFile, now, parse_index
 from llamune_eval.channel.transport import CONNECT_S, TOTAL_S, Location, client, fetch, write_atomic
 from llamune_eval.lean_httpx import httpx
-from llamune_eval.settings import check_recommended, is_newer, published_files
+from llamune_eval.quarters import is_newer
+from llamune_eval.settings import check_recommended, published_files
 from llamune_eval.types import InputError
 
 

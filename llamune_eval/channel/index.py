@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from llamune_eval import jsonio
-from llamune_eval.settings import VERSION, version_key
+from llamune_eval.quarters import VERSION, version_key
 from llamune_eval.types import InputError
 
 FORMAT: Literal["llamune-channel/1"] = "llamune-channel/1"
@@ -67,7 +67,7 @@ class ChannelIndex(BaseModel):
         """This index with `added` in it (an entry of the same version replaced), stamped now."""
         merged = self.by_version() | {f.version: f for f in added}
         files = sorted(merged.values(), key=lambda f: version_key(f.version), reverse=True)
-        return ChannelIndex(updatedAt=now(), files=files)
+        return ChannelIndex(updated_at=now(), files=files)
 
     def dumps(self) -> str:
         return jsonio.dumps(self.model_dump(by_alias=True), indent=2)
@@ -86,7 +86,7 @@ def entry_for(data: bytes, settings: dict[str, Any]) -> ChannelFile:
         sha256=hashlib.sha256(data).hexdigest(),
         size=len(data),
         signed=isinstance(settings.get("signature"), str),
-        updatedAt=str(settings.get("updatedAt", "")),
+        updated_at=str(settings.get("updatedAt", "")),
     )
 
 

@@ -26,7 +26,8 @@ from llamune_eval.channel.index import (
 )
 from llamune_eval.channel.transport import Location, client, fetch, put
 from llamune_eval.lean_httpx import httpx
-from llamune_eval.settings import load_recommended, load_signing_key, published_files, quarter_of, verify_signature
+from llamune_eval.quarters import quarter_of
+from llamune_eval.settings import load_recommended, load_signing_key, published_files, verify_signature
 
 
 @dataclass
@@ -130,7 +131,7 @@ async def _current_index(http: httpx.AsyncClient, loc: Location) -> ChannelIndex
     try:
         got = await fetch(http, loc, INDEX)
     except NotFound:
-        return ChannelIndex(updatedAt=now())
+        return ChannelIndex(updated_at=now())
     assert got.body is not None
     try:
         return parse_index(got.body, loc.where(INDEX))

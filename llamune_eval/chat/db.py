@@ -18,8 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from llamune_eval.records import CHAT_FIELDS, RATING_CRITERIA, UsageEvent
+
 SCHEMA_VERSION = 3  # 2: the three 5-level human ratings on usage events; 3: what was sent to the usage drop
-LEVELS = ("accuracy", "naturalness", "usefulness")  # 回答の正確性, 日本語の自然さ, 有用性: 1-5 each
+LEVELS = tuple(RATING_CRITERIA)  # 回答の正確性, 日本語の自然さ, 有用性: 1-5 each
 SQLITE_HEADER = b"SQLite format 3\x00"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -32,7 +34,7 @@ CREATE TABLE IF NOT EXISTS messages (
     adopted INTEGER, deleted INTEGER NOT NULL DEFAULT 0, deleted_reason TEXT, created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS messages_session ON messages(session_id, turn);
-CREATE TABLE IF NOT EXISTS usage_events (
+CREATE TABLE IF NOT EXISTS usage_events (  -- records.UsageEvent's CHAT_FIELDS, between id and revision
     id INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE, session_id TEXT, message_id INTEGER,
     kind TEXT NOT NULL, model TEXT, preset TEXT, params TEXT, ttft_s REAL, latency_s REAL, prompt_tokens INTEGER,
     completion_tokens INTEGER, success INTEGER, error_kind TEXT, adopted INTEGER, rating INTEGER, comment TEXT,
@@ -51,9 +53,9 @@ CREATE TABLE IF NOT EXISTS usage_sent (
 ADDED = {column: "INTEGER" for column in LEVELS} | {"revision": "INTEGER NOT NULL DEFAULT 0"}  # since the first
 # An event changed after it was recorded (/good, /rate, /retry, /category) counts one revision more: what the usage
 # drop has not received is then found without reading every event again (`pending`).
-REVISED = """
-CREATE TRIGGER IF NOT EXISTS usage_revised AFTER UPDATE OF adopted, rating, comment, category, accuracy,
-    naturalness, usefulness ON usage_events
+REVISED = f"""
+CREATE TRIGGER IF NOT EXISTS usage_revised AFTER UPDATE OF adopted, rating, comment, category, {", ".join(LEVELS)}
+    ON usage_events
 BEGIN UPDATE usage_events SET revision = revision + 1 WHERE id = NEW.id; END;
 """
 
@@ -229,7 +231,7 @@ class ChatDB:
             )
             return int(cur.rowcount)
 
-    def replace_answer(self, sid: str, old_id: int, new_id: int, adopt: bool) -> None:
+    def replace_answer(self, old_id: int, new_id: int, adopt: bool) -> None:
         """/retry: adopting hides the displaced answer (logical delete); discarding hides the new one."""
         hidden, kept = (old_id, new_id) if adopt else (new_id, old_id)
         with self.write() as con:
@@ -243,31 +245,29 @@ class ChatDB:
 
     # usage
     def record_usage(self, sid: str | None, message_id: int | None, kind: str, answer: Answer) -> str:
-        event_id = uuid.uuid4().hex
+        event = UsageEvent(
+            event_id=uuid.uuid4().hex,
+            session_id=sid,
+            message_id=message_id,
+            kind=kind,
+            model=answer.model,
+            preset=answer.preset,
+            params=json.dumps(answer.params) if answer.params else None,
+            ttft_s=answer.ttft_s,
+            latency_s=answer.latency_s,
+            prompt_tokens=answer.prompt_tokens,
+            completion_tokens=answer.completion_tokens,
+            success=answer.success,
+            error_kind=answer.error_kind,
+            category=answer.category,
+            created_at=datetime.now(UTC),
+        )
+        values = [getattr(event, c) for c in CHAT_FIELDS]  # by the record's fields: a renamed one fails here
+        values[CHAT_FIELDS.index("created_at")] = event.created_at.isoformat(timespec="milliseconds")
         with self.write() as con:
-            con.execute(
-                "INSERT INTO usage_events (event_id, session_id, message_id, kind, model, preset, params, ttft_s, "
-                "latency_s, prompt_tokens, completion_tokens, success, error_kind, category, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    event_id,
-                    sid,
-                    message_id,
-                    kind,
-                    answer.model,
-                    answer.preset,
-                    json.dumps(answer.params) if answer.params else None,
-                    answer.ttft_s,
-                    answer.latency_s,
-                    answer.prompt_tokens,
-                    answer.completion_tokens,
-                    int(answer.success),
-                    answer.error_kind,
-                    answer.category,
-                    _now(),
-                ),
-            )
-        return event_id
+            marks = ", ".join("?" for _ in CHAT_FIELDS)
+            con.execute(f"INSERT INTO usage_events ({', '.join(CHAT_FIELDS)}) VALUES ({marks})", values)
+        return event.event_id
 
     def set_category(self, sid: str, turn: int, category: str) -> int:
         """The user's /category for a turn: every usage event of its answers carries it."""

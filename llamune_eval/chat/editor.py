@@ -25,7 +25,7 @@ from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.patch_stdout import patch_stdout
 
-from llamune_eval.chat.screens import command_list
+from llamune_eval.chat.commands import descriptions
 
 
 def open_fence(text: str) -> bool:
@@ -38,7 +38,7 @@ class SlashCompleter(Completer):
     asked of the session at the moment of completion."""
 
     def __init__(self, words: Callable[[str], Iterable[str]]) -> None:
-        self.commands = command_list()
+        self.commands = descriptions()
         self.words = words
 
     def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterable[Completion]:

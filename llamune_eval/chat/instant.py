@@ -48,11 +48,6 @@ def clear() -> None:
         os.write(1, b"\r\x1b[K")
 
 
-def active() -> bool:
-    """True once the terminal was taken over here (the line editor then reads from it)."""
-    return _saved is not None
-
-
 def restore() -> None:
     """The terminal as it was (echo, line editing), whatever way the process ends short of SIGKILL."""
     global _saved

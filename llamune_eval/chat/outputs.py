@@ -7,9 +7,10 @@ from pathlib import Path
 from rich.markup import escape
 
 from llamune_eval.chat.runtime import ChatRuntime
+from llamune_eval.records import RATING_CRITERIA
 from llamune_eval.ui import console
 
-RATE_LEVELS = (("accuracy", "回答の正確性"), ("naturalness", "日本語の自然さ"), ("usefulness", "有用性"))
+RATE_LEVELS = tuple(RATING_CRITERIA.items())  # (column, label) of each /rate criterion
 
 
 def _reason(exc: Exception) -> str:

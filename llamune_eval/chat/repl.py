@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -14,9 +14,9 @@ from rich.markup import escape
 from llamune_eval import egress
 from llamune_eval.categories import CATEGORIES
 from llamune_eval.chat import instant
+from llamune_eval.chat.commands import handlers, help_text
 from llamune_eval.chat.outputs import OutputCommands, _reason
 from llamune_eval.chat.runtime import ChatRuntime, permanent_system, permanent_system_path
-from llamune_eval.chat.screens import HELP
 from llamune_eval.chat.settings_cmd import SettingsCommands, Sources
 from llamune_eval.chat.share_cmd import SharingCommands
 from llamune_eval.presets import BUILTIN
@@ -108,6 +108,10 @@ class Repl(OutputCommands, SharingCommands, SettingsCommands):  # SharingCommand
 
     def words(self, command: str) -> list[str]:
         """What the editor offers after a slash command, from the session as it is now."""
+        return self.argument_words().get(command, [])
+
+    def argument_words(self) -> dict[str, list[str]]:
+        """The words each command that takes one is completed with (keys: names of `commands.COMMANDS`)."""
         state = self.rt.state
         turns = [str(n) for n in range(state.turn, 0, -1)] if state is not None else []
         return {
@@ -119,7 +123,7 @@ class Repl(OutputCommands, SharingCommands, SettingsCommands):  # SharingCommand
             "/artifacts": ["show", "save"],
             "/rewind": turns,
             "/system": ["--permanent"],
-        }.get(command, [])
+        }
 
     def header(self) -> None:
         st = egress.state()
@@ -197,34 +201,15 @@ class Repl(OutputCommands, SharingCommands, SettingsCommands):  # SharingCommand
     async def command(self, line: str) -> str | None:
         name, _, arg = line.partition(" ")
         arg = arg.strip()
-        handler = {
-            "/help": self.c_help,
-            "/quit": self.c_quit,
-            "/exit": self.c_quit,
-            "/history": self.c_history,
-            "/others": self.c_others,
-            "/models": self.c_models,
-            "/settings": self.c_settings,
-            "/good": self.c_good,
-            "/bad": self.c_bad,
-            "/switch": self.c_switch,
-            "/preset": self.c_preset,
-            "/rewind": self.c_rewind,
-            "/retry": self.c_retry,
-            "/system": self.c_system,
-            "/artifacts": self.c_artifacts,
-            "/eval": self.c_eval,
-            "/category": self.c_category,
-            "/title": self.c_title,
-            "/rate": self.c_rate,
-        }.get(name)
-        if handler is None:
+        method = handlers().get(name)
+        if method is None:
             console.print(f"[yellow]不明なコマンド {escape(name)}[/]: /help で一覧を表示")
             return None
+        handler: Callable[[str], Awaitable[str | None]] = getattr(self, method)
         return await handler(arg)
 
     async def c_help(self, arg: str) -> None:
-        console.print(HELP, markup=False)
+        console.print(help_text(), markup=False)
 
     async def c_quit(self, arg: str) -> str:
         return "quit"

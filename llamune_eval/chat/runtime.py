@@ -27,7 +27,6 @@ class Background:
     model: str
     turn: int
     text: str
-    message_id: int
     seen: bool = False  # announced to the user (who may show it with /others, or ignore it)
 
 
@@ -35,7 +34,6 @@ class Background:
 class ChatState:
     session_id: str
     model: str
-    preset: str
     turn: int = 0
     system_extra: str | None = None
     background: list[Background] = field(default_factory=list)
@@ -95,13 +93,11 @@ class ChatRuntime:
             if row is None:
                 raise KeyError(session_id)
             turns = [m["turn"] for m in self.db.history(session_id)]
-            self.state = ChatState(
-                session_id, row["model"], row["preset"] or "", max(turns, default=0), row["system_prompt"]
-            )
+            self.state = ChatState(session_id, row["model"], max(turns, default=0), row["system_prompt"])
         else:
             model = self.main_model()
             sid = self.db.create_session(model, None)
-            self.state = ChatState(sid, model, "")
+            self.state = ChatState(sid, model)
         return self.state
 
     def messages(self, upto_turn: int | None = None) -> list[Message]:
@@ -262,8 +258,8 @@ class ChatRuntime:
             except EngineError as exc:
                 self._record(model, turn, "background", None, exc)
                 return
-            mid = self._record(model, turn, "background", result, None, result.text)
-            answer = Background(model, turn, result.text, mid)
+            self._record(model, turn, "background", result, None, result.text)
+            answer = Background(model, turn, result.text)
             self.state.background.append(answer)
             if self.on_background is not None:
                 self.on_background(answer)
@@ -324,7 +320,7 @@ class ChatRuntime:
             if m["role"] == "assistant" and m["id"] != new_id
         ]
         if old:
-            self.db.replace_answer(self.state.session_id, old[-1]["id"], new_id, adopt)
+            self.db.replace_answer(old[-1]["id"], new_id, adopt)
 
     async def evaluate(self, critic: str) -> str:
         """/eval: another model critiques the last answer on the specification's evaluation items."""

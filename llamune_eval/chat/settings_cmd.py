@@ -112,7 +112,7 @@ class SettingsCommands:
 
     def refresh(self) -> None:
         """A recommended settings file that appeared since the session started counts: /settings looks again."""
-        from llamune_eval.settings import is_newer
+        from llamune_eval.quarters import is_newer
 
         a = self.rt.active
         custom = a.source == "custom"

@@ -73,7 +73,7 @@ class SharingCommands:
     async def _follow(self) -> None:
         """The channel check: a newer file installed now is announced like an arrived answer and applies at the next
         start (or at once with /settings apply)."""
-        from llamune_eval.settings import is_newer
+        from llamune_eval.quarters import is_newer
 
         assert self.sharing is not None
         done = await self.sharing.follow()

@@ -33,12 +33,14 @@ def measure(config: Path | None, quarter: str, store_path: Path | None, contenti
             if contention:
                 from llamune_eval.recommend import build
                 from llamune_eval.runner.contention import check_decision
+                from llamune_eval.settings import Tier
 
                 ev = Evidence.for_quarter(store, cfg, quarter)
                 draft = build(
                     store, cfg, quarter, await engine.list_models(), cfg.paths.recommended, ev=ev, preview=True
                 )
-                sets, timed = await check_decision(cfg, store, quarter, engine, draft, ev)
+                tiers = [Tier.model_validate(t) for t in draft["tiers"]]
+                sets, timed = await check_decision(cfg, store, quarter, engine, tiers, ev)
         return {"measure": done.describe(), "contentionSets": sets, "contentionProbes": timed,
                 "footprints": [f.model_dump(mode="json") for f in done.footprints]}  # fmt: skip
 

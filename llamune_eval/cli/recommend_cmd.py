@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from llamune_eval.cli._common import load_config, run_async
 from llamune_eval.ui import console, err_console, print_json
+
+if TYPE_CHECKING:
+    from llamune_eval.config import Config
+    from llamune_eval.store.results import Store
+    from llamune_eval.types import ModelInfo
 
 STATUS = {
     "published": "published",
@@ -16,20 +21,19 @@ STATUS = {
 }
 
 
-def listed_if_needed(cfg: Any, store: Any) -> list[Any]:
-    """The engines' model lists, asked only when a stored model's size is not known from the runs or the config
-    (recommend needs no engine otherwise)."""
+def listed_if_needed(cfg: Config, store: Store, quarter: str) -> list[ModelInfo]:
+    """The engines' model lists, asked only when the memory of a stored model is not known from the runs, the
+    config or the quarter's measurements (recommend needs no engine otherwise)."""
+    from llamune_eval.analysis.memory import Memory
+    from llamune_eval.store import measures
     from llamune_eval.store.selection import model_facts
 
-    facts = model_facts(store)
-    unknown = [
-        m for m in store.models() if not facts.get(m, {}).get("size_bytes") and m not in cfg.recommend.model_sizes
-    ]
-    if not unknown:
+    memory = Memory.of_config(cfg, model_facts(store), measures.footprints(store, quarter))
+    if all(memory.knows(m) for m in store.models()):
         return []
     from llamune_eval.engines import open_engine
 
-    async def listed() -> list[Any]:
+    async def listed() -> list[ModelInfo]:
         async with open_engine(cfg) as engine:
             return await engine.list_models()
 
@@ -54,7 +58,7 @@ def recommend(
     if not path.exists():
         fail(f"{path}: no results store yet (run `llamune-eval run` first)")
     with Store(path) as store:
-        listed = listed_if_needed(cfg, store)
+        listed = listed_if_needed(cfg, store, quarter)
         from llamune_eval.recommend import decide_and_publish
 
         data, written, status = decide_and_publish(cfg, store, quarter, listed, folder, preview=preview, revise=revise)

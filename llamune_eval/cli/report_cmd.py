@@ -10,11 +10,11 @@ from llamune_eval.ui import err_console
 
 
 def report(config: Path | None, quarter: str | None, fmt: str, out: Path | None, store_path: Path | None) -> None:
-    from llamune_eval.settings import next_quarter
+    from llamune_eval.quarters import resolve_quarter
     from llamune_eval.store.results import Store
 
     cfg = load_config(config)
-    quarter = quarter or cfg.run.quarter or next_quarter()
+    quarter = resolve_quarter(quarter, cfg.run.quarter)
     path = Path(store_path or cfg.paths.store)
     if not path.exists():
         fail(f"{path}: no results store yet (run `llamune-eval run` first)")

@@ -78,14 +78,14 @@ def _board(cfg: Any, store: Any, quarter: str | None, keys: set[str] | None = No
     from llamune_eval.analysis.memory import Memory
     from llamune_eval.store.selection import model_facts
 
-    ev = Evidence.load(store, quarter, keys=keys, seed=cfg.run.seed)
+    ev = Evidence.load(store, quarter, keys=keys, seed=cfg.run.seed, alpha=cfg.recommend.alpha)
     return leaderboard(ev, memory=Memory.of_config(cfg, model_facts(store), ev.footprints), **filters)
 
 
 def run(config: Path | None, opts: dict[str, Any]) -> None:
     """The whole quarter (or only the sweep with --sweep-only), then the leaderboard and what was written where."""
+    from llamune_eval.quarters import resolve_quarter
     from llamune_eval.runner.sweep import Sweep, sweep
-    from llamune_eval.settings import next_quarter
     from llamune_eval.ui import RichWatcher
 
     cfg = load_config(config)
@@ -97,7 +97,7 @@ def run(config: Path | None, opts: dict[str, Any]) -> None:
         repeats=opts["repeats"],
         concurrency=opts["concurrency"],
         store=opts["store"],
-        quarter=opts["quarter"],
+        quarter=resolve_quarter(opts["quarter"], cfg.run.quarter),  # once: every stage is handed this one
         display=RichWatcher(opts["progress"]),
     )
     quarter = None
@@ -119,7 +119,7 @@ def run(config: Path | None, opts: dict[str, Any]) -> None:
 
             whole = run_async(
                 lambda: run_quarter(
-                    cfg, spec, opts["quarter"], on_plan=announce, preview=opts["preview"], revise=opts["revise"]
+                    cfg, spec, spec.quarter, on_plan=announce, preview=opts["preview"], revise=opts["revise"]
                 )
             )
             outcome, quarter, rows = whole.sweep, whole, whole.board
@@ -130,7 +130,7 @@ def run(config: Path | None, opts: dict[str, Any]) -> None:
         print_json(
             {
                 "run_id": outcome.run_id,
-                "quarter": quarter.quarter if quarter else (opts["quarter"] or cfg.run.quarter or next_quarter()),
+                "quarter": spec.quarter,
                 "stages": stages,
                 "leaderboard": rows,
             }
@@ -152,7 +152,6 @@ def _race_spec(cfg: Any, spec: Any, budget: str | None) -> Any:
     the plan's pace: the store's history or a two-request probe per model, as `--plan` measures it)."""
     from llamune_eval.quarter import incumbents
     from llamune_eval.runner.race import RaceSpec, parse_budget
-    from llamune_eval.settings import next_quarter
 
     requests, seconds = parse_budget(budget) if budget else (None, None)
     if seconds is not None:
@@ -166,8 +165,7 @@ def _race_spec(cfg: Any, spec: Any, budget: str | None) -> Any:
             f"(the {plan.requests} left would take {duration(plan.seconds)})",
             markup=False,
         )
-    quarter = spec.quarter or cfg.run.quarter or next_quarter()
-    return RaceSpec(budget=requests, incumbents=incumbents(cfg, quarter))
+    return RaceSpec(budget=requests, incumbents=incumbents(cfg, spec.quarter))
 
 
 def _closing(q: Any) -> None:
@@ -232,15 +230,15 @@ def compare(config: Path | None, a: str, b: str, store_path: Path | None, as_jso
     if not path.exists():
         fail(f"{path}: no results store yet (run `llamune-eval run` first)")
     with Store(path) as store:
-        ev = Evidence.load(store, seed=cfg.run.seed)
+        ev = Evidence.load(store, seed=cfg.run.seed, alpha=cfg.recommend.alpha)
     ca, cb = pick(ev, a), pick(ev, b)
     rows = compare_configs(ev, ca, cb)
-    summary = verdict(a, b, rows)
+    summary = verdict(a, b, rows, ev.alpha)
     if as_json:
         print_json({"a": ca.label, "b": cb.label, "suites": rows, "verdict": summary})
         return
     table = Table(title=f"{ca.label} vs {cb.label}", title_justify="left")
-    for col in ("suite", "compared", "test", "n", "A", "B", "A - B", "95% CI", "p", "p (Holm)"):
+    for col in ("suite", "compared", "test", "n", "A", "B", "A - B", f"{1 - ev.alpha:.0%} CI", "p", "p (Holm)"):
         table.add_column(col, justify="left" if col in ("suite", "compared", "test") else "right")
     for r in rows:
         table.add_row(

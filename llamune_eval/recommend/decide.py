@@ -21,6 +21,7 @@ import math
 from dataclasses import dataclass, field
 
 from llamune_eval.analysis import ConfigStat, Evidence, compare_configs, latency_test, quality_difference
+from llamune_eval.analysis.memory import GIB, fits, tier_budget
 from llamune_eval.analysis.pairs import apply_holm
 from llamune_eval.analysis.pareto import front
 from llamune_eval.analysis.power import DELTA, difference_sd, independent_sd, items_needed
@@ -86,9 +87,11 @@ class Decision:
 
 
 def candidates(
-    ev: Evidence, memory: dict[str, int], budget: int, rule: RecommendConfig, usage: UsageSignals
+    ev: Evidence, memory: dict[str, int], tier_gb: int, rule: RecommendConfig, usage: UsageSignals
 ) -> tuple[list[Candidate], list[tuple[str, str]]]:
-    """The configurations that may run on the tier, scored; and the others with the reason."""
+    """The configurations that may run on the tier (`analysis.memory.fits`), scored; and the others with the
+    reason."""
+    budget = tier_budget(tier_gb, rule.headroom)
     fit: list[tuple[ConfigStat, float, int]] = []
     excluded: list[tuple[str, str]] = []
     for c in ev.configs.values():
@@ -96,8 +99,8 @@ def candidates(
         quality = ev.quality(c)
         if c.params is None:
             excluded.append((c.label, c.params_note or "parameters unknown"))
-        elif need is None or need > budget:
-            excluded.append((c.label, f"needs {(need or 0) / 1024**3:.1f} GB, over {budget / 1024**3:.1f} GB"))
+        elif need is None or not fits(need, tier_gb, rule.headroom):
+            excluded.append((c.label, f"needs {(need or 0) / GIB:.1f} GB, over {budget / GIB:.1f} GB"))
         elif quality is None:
             excluded.append((c.label, f"no value on {', '.join(ev.missing(c))}"))
         elif not ev.model_latency.get(c.model):
@@ -181,15 +184,17 @@ def _margin(ev: Evidence, a: Candidate, b: Candidate, suites: list[str], thresho
     key = ("quality", a.label, b.label)
     if key not in ev.memo:
         ev.memo[key] = quality_difference(ev, a.config, b.config, suites)
-    diff, low, high = ev.memo[key]
+    q = ev.memo[key]
+    diff, low, high = q.diff, q.low, q.high
     needed = power(ev, a.config, b.config, suites, threshold)
     enough = all(min(a.config.suites[s].n, b.config.suites[s].n) >= needed[s] for s in suites)
     return Margin(diff, low, high, threshold, needed, enough, enough and diff is not None and diff >= threshold)
 
 
 def power(ev: Evidence, a: ConfigStat, b: ConfigStat | None, suites: list[str], delta: float = DELTA) -> dict[str, int]:
-    """Per suite, the paired items needed to detect `delta` on the 0-1 scale (80% power, alpha 0.05): from the
-    paired differences of `a` and `b`, or from `a` alone as if against an independent equal configuration."""
+    """Per suite, the paired items needed to detect `delta` on the 0-1 scale (80% power at the evidence's alpha):
+    from the paired differences of `a` and `b`, or from `a` alone as if against an independent equal
+    configuration."""
     out = {}
     for s in suites:
         task, sa = ev.task(s), a.suites[s]
@@ -201,7 +206,7 @@ def power(ev: Evidence, a: ConfigStat, b: ConfigStat | None, suites: list[str], 
             )
         else:
             sd = independent_sd([task.unit_value(v) for v in sa.values.values()])
-        out[s] = items_needed(sd, delta)
+        out[s] = items_needed(sd, delta, alpha=ev.alpha)
     return out
 
 
@@ -215,10 +220,15 @@ def decide(
     previous_version: str | None = None,
 ) -> Decision:
     """The tier's main configuration by the rule above, with everything that decided it."""
-    budget = int(tier_gb * rule.headroom * 1024**3)
-    pool, excluded = candidates(ev, memory, budget, rule, usage)
+    if ev.alpha != rule.alpha:  # one level for the family, the intervals and the power figure
+        raise ValueError(f"the evidence was read at alpha {ev.alpha}, the rule's is {rule.alpha}")
+    budget = tier_budget(tier_gb, rule.headroom)
+    pool, excluded = candidates(ev, memory, tier_gb, rule, usage)
     if not pool:
-        if any("GB, over" in why for _, why in excluded) and len(excluded) == len(ev.configs):
+        over = (
+            c for c in ev.configs.values() if c.params is not None
+        )  # the memory reason, as `candidates` orders them
+        if any(not fits(memory.get(c.label), tier_gb, rule.headroom) for c in over):
             raise InputError(f"tier {tier_gb} GB: no evaluated model fits in {rule.headroom:.0%} of its memory")
         raise InputError(
             f"tier {tier_gb} GB: no configuration has a value on every counted suite "
@@ -258,7 +268,7 @@ def decide(
         decision.reason = f"{incumbent.label} を維持：ほかの候補はどれも品質と速度の両方で現行に及ばない"
         decision.power = power(ev, incumbent.config, None, suites)
         return decision
-    tests = _family(ev, challenger, incumbent, suites, usage, rule.alpha) + _raced(ev, challenger, incumbent)
+    tests = _family(ev, challenger, incumbent, suites, usage, rule.alpha) + _raced(challenger, incumbent)
     margin = _margin(ev, challenger, incumbent, suites, rule.margin)
     evidenced = [t for t in tests if t.favours == challenger.label]
     better = challenger.score > incumbent.score
@@ -271,7 +281,7 @@ def decide(
     return decision
 
 
-def _raced(ev: Evidence, challenger: Candidate, incumbent: Candidate) -> list[Hypothesis]:
+def _raced(challenger: Candidate, incumbent: Candidate) -> list[Hypothesis]:
     """A raced quarter's own evidence: the race settled the incumbent worse by its anytime-valid test (each
     comparison at alpha / (K - 1): design/racing.md), after which the incumbent answered nothing more, so the
     fixed-sample tests on the items it shares with the challenger cannot be read as if no one had looked."""

@@ -11,21 +11,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llamune_eval import jsonio
+from llamune_eval.quarters import quarter_of, version_key
 from llamune_eval.recommend.shapes import PublishedSettings
-from llamune_eval.settings import (
-    canonical,
-    digest_of,
-    load_recommended,
-    load_signing_key,
-    preview_file,
-    published_for,
-    quarter_of,
-    version_key,
-)
+from llamune_eval.settings import canonical, digest_of, load_recommended, load_signing_key, preview_file, published_for
 from llamune_eval.types import InputError
+
+if TYPE_CHECKING:
+    from llamune_eval.analysis import Evidence
+    from llamune_eval.config import Config
+    from llamune_eval.store.results import Store
+    from llamune_eval.types import ModelInfo
 
 SCHEMA_URL = "https://json-schema.org/draft/2020-12/schema"
 DECISION_KEYS = ("models", "executionOrder", "concurrentLimit", "tiers")  # what a revision must change
@@ -108,15 +106,15 @@ def _next_revision(earlier: list[Path]) -> int:
 
 
 def decide_and_publish(
-    cfg: Any,
-    store: Any,
+    cfg: Config,
+    store: Store,
     quarter: str,
-    listed: list[Any],
+    listed: list[ModelInfo],
     out: Path,
     *,
     preview: bool | None,
     revise: bool,
-    ev: Any = None,
+    ev: Evidence | None = None,
 ) -> tuple[dict[str, Any], Path, str]:
     """build → seal → publish: the one path the `recommend` command and the quarter's run share (`ev`: evidence
     already read, which the run shares with its report)."""

@@ -6,29 +6,30 @@ from __future__ import annotations
 from typing import Any
 
 from llamune_eval.analysis import Evidence
+from llamune_eval.report.document import Browser, BrowserAnswer, BrowserItem
 from llamune_eval.report.samples import text_of
 
 VERDICT_CODE = {"right": "r", "wrong": "w", "error": "e", "pending": "p"}
 
 
-def browser_section(ev: Evidence) -> dict[str, Any]:
+def browser_section(ev: Evidence) -> Browser:
     """items: [suite index, item id, repeat, prompt, reference, eval aspect];
     answers: [item index, config index, verdict (r/w/e/p), value, answer, parsed, error]."""
     suites: dict[str, int] = {}
     configs: dict[str, int] = {}
     items: dict[tuple[str, str, int], int] = {}
-    item_rows: list[list[Any]] = []
-    answers: list[list[Any]] = []
+    item_rows: list[BrowserItem] = []
+    answers: list[BrowserAnswer] = []
     for r in ev.rows:
         s = suites.setdefault(r.suite, len(suites))
         c = configs.setdefault(f"{r.model}:{r.preset}", len(configs))
         key = (r.suite, r.item_id, r.repeat)
         if key not in items:
             items[key] = len(item_rows)
-            item_rows.append([s, r.item_id, r.repeat, text_of(r.prompt), text_of(r.reference), r.eval_aspect or ""])
+            item_rows.append((s, r.item_id, r.repeat, text_of(r.prompt), text_of(r.reference), r.eval_aspect or ""))
         value = ev.value(r) if r.ok else None
         answers.append(
-            [
+            (
                 items[key],
                 c,
                 VERDICT_CODE[ev.verdict(r)],
@@ -36,16 +37,16 @@ def browser_section(ev: Evidence) -> dict[str, Any]:
                 text_of(r.output),
                 r.parsed or "",
                 r.error or "",
-            ]
+            )
         )
-    return {"suites": list(suites), "configs": list(configs), "items": item_rows, "answers": answers}
+    return Browser(suites=list(suites), configs=list(configs), items=item_rows, answers=answers)
 
 
-def verdicts(browser: dict[str, Any]) -> dict[tuple[str, str, int, str], tuple[str, str]]:
+def verdicts(browser: Browser) -> dict[tuple[str, str, int, str], tuple[str, str]]:
     """(suite, item, repeat, config) -> (verdict code, answer) from a browser section (this or an older report)."""
-    suites, configs, items = browser["suites"], browser["configs"], browser["items"]
+    suites, configs, items = browser.suites, browser.configs, browser.items
     out = {}
-    for item_index, config_index, code, _value, answer, *_ in browser["answers"]:
+    for item_index, config_index, code, _value, answer, *_ in browser.answers:
         item = items[item_index]
         out[(suites[item[0]], str(item[1]), int(item[2]), configs[config_index])] = (code, answer)
     return out

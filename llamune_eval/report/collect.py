@@ -4,29 +4,34 @@ speed with the Pareto front, memory, heat map, preset effects, judge reliability
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from llamune_eval.analysis import Evidence
-from llamune_eval.analysis.pairs import apply_holm, paired
+from llamune_eval.analysis.pairs import apply_holm, paired, significant
 from llamune_eval.analysis.pareto import front
 from llamune_eval.benchmarks import PairedTest
-from llamune_eval.config import ALPHA, Config, UsageTargets
+from llamune_eval.config import Config, UsageTargets
+from llamune_eval.report.document import (
+    REPORT_VERSION,
+    ConfigPoint,
+    Counts,
+    EffectCell,
+    HeatCell,
+    Heatmap,
+    LeaderboardRow,
+    LeaderboardSuite,
+    MemoryRow,
+    PresetEffect,
+    Report,
+)
+from llamune_eval.report.summary_shapes import Summary
 from llamune_eval.store.results import Store
 
-SCHEMA_VERSION = "llamune-report-1"
+SCHEMA_VERSION = REPORT_VERSION  # report.json's version, matched exactly when read back (`report.document`)
 
 
-def _num(value: Any) -> float | None:
-    """JSON has no NaN: missing figures are null."""
-    if value is None or (isinstance(value, float) and (math.isnan(value) or math.isinf(value))):
-        return None
-    return float(value)
-
-
-def leaderboard_section(ev: Evidence) -> list[dict[str, Any]]:
+def leaderboard_section(ev: Evidence) -> list[LeaderboardSuite]:
     """Per suite: every configuration with its interval, and the paired test against the suite's best one
     (Holm-corrected within the suite)."""
     out = []
@@ -74,23 +79,23 @@ def leaderboard_section(ev: Evidence) -> list[dict[str, Any]]:
         for e, t in tests:
             e["vsBest"] |= {
                 "pHolm": t.p_holm,
-                "worse": bool(t.p_holm is not None and t.p_holm < ALPHA and (t.diff or 0) < 0),
+                "worse": bool(significant(t.p_holm, ev.alpha)) and (t.diff or 0) < 0,
             }
         entries.sort(key=lambda e: (e["value"] is None, -(e["value"] or 0)))
         out.append(
-            {
-                "suite": suite,
-                "kind": ev.kinds[suite],
-                "metric": entries[0]["metric"],
-                "range": list(ev.task(suite).value_range),  # the benchmark's own: the template draws on it
-                "rows": entries,
-                "best": f"{best['model']}:{best['preset']}" if best else None,
-            }
+            LeaderboardSuite(
+                suite=suite,
+                kind=ev.kinds[suite],
+                metric=entries[0]["metric"],
+                range=list(ev.task(suite).value_range),  # the benchmark's own: the template draws on it
+                rows=[LeaderboardRow.model_validate(e) for e in entries],
+                best=f"{best['model']}:{best['preset']}" if best else None,
+            )
         )
     return out
 
 
-def configs_section(ev: Evidence) -> list[dict[str, Any]]:
+def configs_section(ev: Evidence) -> list[ConfigPoint]:
     """One point per model x preset: quality over the counted suites, median tokens/s, TTFT and latency; Pareto
     flags (quality against tokens/s, and against TTFT)."""
     counted = ev.counted_suites()
@@ -99,35 +104,31 @@ def configs_section(ev: Evidence) -> list[dict[str, Any]]:
         quality = ev.quality(c, counted)
         missing = ev.missing(c, counted)
         points.append(
-            {
-                "label": c.label,
-                "model": c.model,
-                "preset": c.preset,
-                "quality": quality,
-                "qualityNote": f"no value on {', '.join(missing)}" if missing else None,
-                "suites": len(counted) - len(missing),
-                "tokensPerS": c.tokens_per_s,
-                "ttftS": c.ttft_s,
-                "latencyS": c.latency_s,
-                "samples": c.samples,
-                "queueS": c.queue_s,
-                "speedSource": c.speed_source,
-                "probes": c.probes,
-            }
+            ConfigPoint(
+                label=c.label,
+                model=c.model,
+                preset=c.preset,
+                quality=quality,
+                quality_note=f"no value on {', '.join(missing)}" if missing else None,
+                suites=len(counted) - len(missing),
+                tokens_per_s=c.tokens_per_s,
+                ttft_s=c.ttft_s,
+                latency_s=c.latency_s,
+                samples=c.samples,
+                queue_s=c.queue_s,
+                speed_source=c.speed_source,
+                probes=c.probes,
+            )
         )
-
-    def axes(x: str, sign: float) -> Callable[[dict[str, Any]], tuple[float | None, float | None]]:
-        return lambda p: (p["quality"], None if p[x] is None else sign * p[x])
-
-    fast = {p["label"] for p in front(points, axes("tokensPerS", 1.0))}
-    quick = {p["label"] for p in front(points, axes("ttftS", -1.0))}
+    fast = {p.label for p in front(points, lambda p: (p.quality, p.tokens_per_s))}
+    quick = {p.label for p in front(points, lambda p: (p.quality, None if p.ttft_s is None else -p.ttft_s))}
     for p in points:
-        p["paretoTokensPerS"] = p["label"] in fast
-        p["paretoTtft"] = p["label"] in quick
+        p.pareto_tokens_per_s = p.label in fast
+        p.pareto_ttft = p.label in quick
     return points
 
 
-def memory_section(store: Store, cfg: Config, ev: Evidence) -> list[dict[str, Any]]:
+def memory_section(store: Store, cfg: Config, ev: Evidence) -> list[MemoryRow]:
     """Per model and context its presets use: the memory figure the decision reads, and where it came from."""
     from llamune_eval.analysis.memory import Memory, context_of, parameter_count
     from llamune_eval.store.selection import model_facts
@@ -137,7 +138,7 @@ def memory_section(store: Store, cfg: Config, ev: Evidence) -> list[dict[str, An
     contexts = sorted({(c.model, context_of(c.params)) for c in ev.configs.values()})
     out = []
     for model, ctx in contexts:
-        f = facts.get(model, {})
+        f = facts.get(model)
         fp = memory.of(model, ctx)
         estimate = None
         if fp is not None and fp.source in ("measured-rss", "ollama-ps") and model in memory.files:
@@ -146,19 +147,19 @@ def memory_section(store: Store, cfg: Config, ev: Evidence) -> list[dict[str, An
             guess = gguf_estimate(model, memory.files[model], ctx, memory.cache_type)
             estimate = guess.bytes if guess else None
         out.append(
-            {
-                "model": model,
-                "sizeBytes": f.get("size_bytes") or memory.sizes.get(model),
-                "parameterCount": parameter_count(f),
-                "quantization": f.get("quantization"),
-                "family": f.get("family"),
-                "numCtx": ctx,
-                "needBytes": fp.bytes if fp else None,
-                "vramBytes": fp.vram_bytes if fp else None,
-                "source": fp.source if fp else None,
-                "detail": fp.detail if fp else None,
-                "estimateBytes": estimate,
-            }
+            MemoryRow(
+                model=model,
+                size_bytes=(f.size_bytes if f else None) or memory.sizes.get(model),
+                parameter_count=parameter_count(f),
+                quantization=f.quantization if f else None,
+                family=f.family if f else None,
+                num_ctx=ctx,
+                need_bytes=fp.bytes if fp else None,
+                vram_bytes=fp.vram_bytes if fp else None,
+                source=fp.source if fp else None,
+                detail=fp.detail if fp else None,
+                estimate_bytes=estimate,
+            )
         )
     return out
 
@@ -177,21 +178,16 @@ def contention_section(summary: dict[str, Any]) -> list[dict[str, Any]]:
     return list(out.values())
 
 
-def heatmap_section(board: list[dict[str, Any]], configs: list[dict[str, Any]]) -> dict[str, Any]:
-    labels = [c["label"] for c in configs]
+def heatmap_section(board: list[LeaderboardSuite], configs: list[ConfigPoint]) -> Heatmap:
+    labels = [c.label for c in configs]
     cells = []
     for suite in board:
-        by = {f"{e['model']}:{e['preset']}": e for e in suite["rows"]}
-        cells.append([{"unit": by[c]["unit"], "value": by[c]["value"]} if c in by else None for c in labels])
-    return {
-        "suites": [s["suite"] for s in board],
-        "metrics": [s["metric"] for s in board],
-        "configs": labels,
-        "cells": cells,
-    }
+        by = {f"{e.model}:{e.preset}": e for e in suite.rows}
+        cells.append([HeatCell(unit=by[c].unit, value=by[c].value) if c in by else None for c in labels])
+    return Heatmap(suites=[s.suite for s in board], metrics=[s.metric for s in board], configs=labels, cells=cells)
 
 
-def preset_effect_section(ev: Evidence, board: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def preset_effect_section(ev: Evidence, board: list[LeaderboardSuite]) -> list[PresetEffect]:
     """Per model with several presets: each preset against the model's baseline (balanced, else the first), per
     suite, with the benchmark's paired test Holm-corrected within the model."""
     presets: dict[str, list[str]] = {}
@@ -202,45 +198,37 @@ def preset_effect_section(ev: Evidence, board: list[dict[str, Any]]) -> list[dic
         if len(names) < 2:
             continue
         base = "balanced" if "balanced" in names else names[0]
-        cells: list[dict[str, Any]] = []
-        tests: list[tuple[dict[str, Any], PairedTest]] = []
+        cells: list[EffectCell] = []
+        tests: list[tuple[EffectCell, PairedTest]] = []
         for preset in (p for p in names if p != base):
             mine_c, base_c = ev.configs[(model, preset)], ev.configs[(model, base)]
             for suite in board:
-                name = suite["suite"]
+                name = suite.suite
                 mine, theirs = mine_c.suites.get(name), base_c.suites.get(name)
                 if mine is None or theirs is None or mine.unit is None or theirs.unit is None:
                     continue
                 t = paired(ev, name, mine_c, base_c)
-                cell = {
-                    "preset": preset,
-                    "suite": name,
-                    "delta": mine.unit - theirs.unit,
-                    "n": t.n,
-                    "p": t.p,
-                    "pHolm": None,
-                    "significant": False,
-                }
+                cell = EffectCell(preset=preset, suite=name, delta=mine.unit - theirs.unit, n=t.n, p=t.p)
                 cells.append(cell)
                 if t.p is not None:
                     tests.append((cell, t))
         apply_holm([t for _, t in tests])
         for cell, t in tests:
-            cell["pHolm"] = t.p_holm
-            cell["significant"] = t.p_holm is not None and t.p_holm < ALPHA
-        out.append({"model": model, "base": base, "presets": [p for p in names if p != base], "cells": cells})
+            cell.p_holm = t.p_holm
+            cell.significant = bool(significant(t.p_holm, ev.alpha))
+        out.append(PresetEffect(model=model, base=base, presets=[p for p in names if p != base], cells=cells))
     return out
 
 
 def judge_section(store: Store, cfg: Config) -> dict[str, Any] | None:
-    """Reliability figures recomputed over every stored judgement (a judge run's snapshot may be older)."""
+    """Reliability figures recomputed over every stored judgement."""
     from llamune_eval.scoring.reliability import judge_figures, score_summary
 
     rows = store.valid_judgements()
     if not rows:
         return None
     summary = score_summary(rows)
-    judges = sorted({r["judge_model"] for r in rows})
+    judges = sorted({r.judge_model for r in rows})
     # bradley_terry (pairwise judgements) and human (a ratings file) are None when there are none
     figures = {"bradley_terry": None, "human": None, **judge_figures(rows, cfg)}
     return {
@@ -257,14 +245,13 @@ SMALL_JUDGE = 7e9  # parameters: below this a judge shows how judging works, not
 
 def small_judges(store: Store, judges: list[str]) -> list[dict[str, Any]]:
     """Judges too small (or of unknown size) for their verdicts to stand as a verdict on quality."""
+    from llamune_eval.analysis.memory import parameter_count
     from llamune_eval.store.selection import model_facts
-    from llamune_eval.types import parse_parameter_size
 
     facts = model_facts(store)
     out = []
     for name in judges:
-        fact = facts.get(name, {})
-        params = fact.get("parameter_count") or parse_parameter_size(fact.get("parameter_size"))
+        params = parameter_count(facts.get(name))
         if params is None or params < SMALL_JUDGE:
             out.append({"judge": name, "parameters": params})
     return out
@@ -287,8 +274,13 @@ def usage_section(store: Store, quarter: str, seed: int, targets: UsageTargets |
 
 
 def collect(store: Store, cfg: Config, quarter: str, ev: Evidence | None = None) -> dict[str, Any]:
-    """Everything the report shows, as JSON-ready data (settings from `[paths] recommended`, earlier quarters'
-    reports from `[paths] reports`); `ev` with texts, when the caller has read it already."""
+    """report.json's content (`collect_report`, dumped by alias): what the HTML is rendered from."""
+    return collect_report(store, cfg, quarter, ev).content()
+
+
+def collect_report(store: Store, cfg: Config, quarter: str, ev: Evidence | None = None) -> Report:
+    """Everything the report shows (settings from `[paths] recommended`, earlier quarters' reports from
+    `[paths] reports`); `ev` with texts, when the caller has read it already."""
     from llamune_eval.analysis.provenance import data_sources
     from llamune_eval.report.browser import browser_section
     from llamune_eval.report.history import history_section
@@ -298,34 +290,35 @@ def collect(store: Store, cfg: Config, quarter: str, ev: Evidence | None = None)
     seed = cfg.run.seed
     ev = Evidence.for_quarter(store, cfg, quarter, texts=True) if ev is None else ev
     summary = summary_section(cfg.paths.recommended, quarter)
-    board = leaderboard_section(ev)
+    leaderboard = leaderboard_section(ev)
     configs = configs_section(ev)
     browser = browser_section(ev)
     runs = [{k: (str(v) if isinstance(v, datetime) else v) for k, v in r.items()} for r in store.runs()]
-    return {
-        "schema": SCHEMA_VERSION,
-        "quarter": quarter,
-        "generatedAt": datetime.now(UTC).isoformat(timespec="seconds"),
-        "runs": runs,
-        "counts": {
-            "samples": len(ev.rows),
-            "errors": sum(not r.ok for r in ev.rows),
-            "suites": len(board),
-            "configs": len(configs),
-            "models": len({c["model"] for c in configs}),
-        },
-        "countedSuites": ev.counted_suites(),
-        "data": data_sources(store, ev, ev.suites()),
-        "summary": summary,
-        "race": race_section(ev.races),
-        "leaderboard": board,
-        "configs": configs,
-        "memory": memory_section(store, cfg, ev),
-        "contention": contention_section(summary),
-        "heatmap": heatmap_section(board, configs),
-        "presetEffect": preset_effect_section(ev, board),
-        "judge": judge_section(store, cfg),
-        "usage": usage_section(store, quarter, seed, cfg.usage.targets),
-        "history": history_section(cfg.paths.reports, quarter, browser, board),
-        "browser": browser,
-    }
+    return Report(
+        schema_=SCHEMA_VERSION,
+        quarter=quarter,
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        alpha=ev.alpha,
+        runs=runs,
+        counts=Counts(
+            samples=len(ev.rows),
+            errors=sum(not r.ok for r in ev.rows),
+            suites=len(leaderboard),
+            configs=len(configs),
+            models=len({c.model for c in configs}),
+        ),
+        counted_suites=ev.counted_suites(),
+        data=data_sources(store, ev, ev.suites()),
+        summary=Summary.model_validate(summary),
+        race=race_section(ev.races),
+        leaderboard=leaderboard,
+        configs=configs,
+        memory=memory_section(store, cfg, ev),
+        contention=contention_section(summary),
+        heatmap=heatmap_section(leaderboard, configs),
+        preset_effect=preset_effect_section(ev, leaderboard),
+        judge=judge_section(store, cfg),
+        usage=usage_section(store, quarter, seed, cfg.usage.targets),
+        history=history_section(cfg.paths.reports, quarter, browser, leaderboard),
+        browser=browser,
+    )

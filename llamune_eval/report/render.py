@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 from markupsafe import Markup
 
+from llamune_eval.analysis.memory import GIB, tier_budget
 from llamune_eval.report import charts
 from llamune_eval.report.browser import truncated
 
@@ -95,7 +96,7 @@ def _charts(data: dict[str, Any], headroom: float, tiers: list[int]) -> dict[str
         for m in data["memory"]
         if m["needBytes"]
     ]
-    marks = [(f"{gb} GB", gb * headroom) for gb in tiers]
+    marks = [(f"{gb} GB", tier_budget(gb, headroom) / GIB) for gb in tiers]  # what fits: analysis.memory.fits
     history = data["history"]
     return {
         "tps": charts.scatter(data["configs"], "tokensPerS", "tokens/s", "paretoTokensPerS", models),
@@ -149,6 +150,8 @@ def render_html(
         browser_json=safe_json(truncated(data["browser"], text_limit) if text_limit else data["browser"]),
         charts=_charts(data, headroom, tiers or [16, 32, 64]),
         headroom=headroom,
+        alpha=data["alpha"],  # the marks' level; difference intervals are at 1 - alpha
+        level=f"{1 - data['alpha']:.0%}",
         text_limit=text_limit,
         heat=charts.heat,
         ci_bar=_ci_bar,
@@ -162,6 +165,19 @@ def render_html(
 def to_json(data: Any) -> str:
     """The report's data as JSON text; orjson writes NaN and infinity as null (JSON has neither)."""
     return orjson.dumps(data, default=str, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS).decode()
+
+
+def write_schema(folder: Path) -> Path:
+    """`schema.json` (report.json's JSON Schema, `document.json_schema`) in the reports folder, written atomically."""
+    from llamune_eval import jsonio
+    from llamune_eval.report.document import json_schema
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "schema.json"
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(jsonio.dumps(json_schema(), indent=2), encoding="utf-8")
+    tmp.replace(path)
+    return path
 
 
 def write(folder: Path, data: dict[str, Any], html: str | None) -> list[Path]:

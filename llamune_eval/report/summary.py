@@ -12,11 +12,11 @@ from pydantic import ValidationError
 from llamune_eval import jsonio
 from llamune_eval.report.summary_shapes import (
     MeasurementView,
-    NotCounted,
-    Rule,
+    NotCountedView,
+    RuleView,
     Summary,
-    ThinSuite,
-    TierEvidence,
+    ThinSuiteView,
+    TierEvidenceView,
     TierView,
     UsageView,
     View,
@@ -86,7 +86,7 @@ def summary_section(folder: Path, quarter: str) -> dict[str, Any]:
     by_gb = _tier_evidence(evidence)
     tiers = [
         TierView.model_validate(
-            {**tier, "evidence": _valid(TierEvidence, by_gb.get(tier["memoryGB"])) or TierEvidence()}
+            {**tier, "evidence": _valid(TierEvidenceView, by_gb.get(tier["memoryGB"])) or TierEvidenceView()}
         )
         for tier in data.get("tiers", [])
     ]
@@ -98,11 +98,11 @@ def summary_section(folder: Path, quarter: str) -> dict[str, Any]:
         digest=settings.digest,
         signed=bool(data.get("signature")),
         tiers=tiers,
-        rule=_valid(Rule, evidence.get("rule")) or Rule(),
+        rule=_valid(RuleView, evidence.get("rule")) or RuleView(),
         countedSuites=[str(s) for s in _items(evidence.get("countedSuites"))],
-        notCounted=[n for n in (_valid(NotCounted, x) for x in _items(evidence.get("notCounted"))) if n],
+        notCounted=[n for n in (_valid(NotCountedView, x) for x in _items(evidence.get("notCounted"))) if n],
         publishable=evidence.get("publishable") is not False,
-        thinSuites=[t for t in (_valid(ThinSuite, x) for x in _items(evidence.get("thinSuites"))) if t],
+        thinSuites=[t for t in (_valid(ThinSuiteView, x) for x in _items(evidence.get("thinSuites"))) if t],
         usageEvidence=_valid(UsageView, evidence.get("usage")),
         bestPresets=_best_presets(evidence.get("bestPresets")),
         measurement=_valid(MeasurementView, evidence.get("measurement")),

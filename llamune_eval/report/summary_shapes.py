@@ -1,10 +1,12 @@
-"""The summary section's shape: every key the template reads, always present. A settings file's evidence may come
-from an older release (keys added since are missing, a tier's evidence was once a dict by GB) or be cut short, and
-the template runs with StrictUndefined, so the evidence is read through these models: a key a file lacks is None,
-[] or {} here, and keys this report does not show are kept as they are (report.json carries the evidence whole).
+"""The summary section's shape: how the report reads a settings file of ANY release, every key the template reads
+always present. The file's evidence may come from an older release (keys added since are missing, a tier's evidence
+was once a dict by GB) or be cut short, and the template runs with StrictUndefined, so the evidence is read through
+these views: a key a file lacks is None, [] or {} here, and keys this report does not show are kept as they are.
 
-The published shape is `recommend.shapes` (a peer package, so not imported here); these are its readable subset,
-every field optional."""
+What this release writes is `settings_evidence.EvidenceShape` (strict, required fields); these views are its
+lenient reading, not a second definition of the file: each is named `...View` after the part it reads, and a file
+`recommend` writes always fits both (tests/report/test_summary_render.py checks a full file against the shape).
+"""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ class View(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="allow", defer_build=True, protected_namespaces=())
 
 
-class SuiteRow(View):
+class SuiteView(View):
     suite: str | None = None
     value: float | None = None
     ci: list[float | None] = Field(default_factory=_no_interval, min_length=2, max_length=2)
@@ -35,10 +37,10 @@ class MainView(View):
     score: float | None = None
     latency_s: float | None = Field(default=None, alias="latencyS")
     model_latency_s: float | None = Field(default=None, alias="modelLatencyS")
-    suites: list[SuiteRow] = Field(default_factory=list)
+    suites: list[SuiteView] = Field(default_factory=list)
 
 
-class Contributions(View):
+class ContributionsView(View):
     """Points each part adds to the score (files before the breakdown have none: each part None)."""
 
     quality: float | None = None
@@ -52,10 +54,10 @@ class Contributions(View):
 class CandidateView(View):
     config: str | None = None
     score: float | None = None
-    contributions: Contributions = Field(default_factory=Contributions)
+    contributions: ContributionsView = Field(default_factory=ContributionsView)
 
 
-class Comparison(View):
+class TestView(View):
     """One test of the decision (a latency test: `inFamily` false, shown for reference)."""
 
     name: str | None = None
@@ -86,22 +88,22 @@ class DecisionView(View):
     outcome: str | None = None
     reason: str | None = None
     alpha: float | None = None
-    tests: list[Comparison] = Field(default_factory=list)
+    tests: list[TestView] = Field(default_factory=list)
     margin: MarginView | None = None
 
 
-class CrossCheck(View):
+class CrossCheckView(View):
     config: str | None = None
     catches_main_mistakes: float | None = Field(default=None, alias="catchesMainMistakes")
     shared_mistakes: int | None = Field(default=None, alias="sharedMistakes")
 
 
-class Excluded(View):
+class ExcludedView(View):
     config: str | None = None
     reason: str | None = None
 
 
-class ContentionStep(View):
+class ContentionStepView(View):
     concurrent: int | None = None
     running: list[str] = Field(default_factory=list)
     ttft_s: float | None = Field(default=None, alias="ttftS")
@@ -111,7 +113,7 @@ class ContentionStep(View):
     within: bool | None = None
 
 
-class ContentionAlone(View):
+class ContentionAloneView(View):
     ttft_s: float | None = Field(default=None, alias="ttftS")
     tokens_per_s: float | None = Field(default=None, alias="tokensPerS")
     probes: int | None = None
@@ -123,8 +125,8 @@ class ContentionView(View):
     main: str | None = None
     neighbours: list[str] = Field(default_factory=list)
     max_slowdown: float | None = Field(default=None, alias="maxSlowdown")
-    alone: ContentionAlone | None = None
-    steps: list[ContentionStep] = Field(default_factory=list)
+    alone: ContentionAloneView | None = None
+    steps: list[ContentionStepView] = Field(default_factory=list)
     limit: int | None = None
 
 
@@ -135,7 +137,7 @@ class MeasurementView(View):
     probed_configs: int | None = Field(default=None, alias="probedConfigs")
 
 
-class TierEvidence(View):
+class TierEvidenceView(View):
     """One tier's evidence; `main` None: the file has none for the tier (the template then shows the settings)."""
 
     memory_gb: int | None = Field(default=None, alias="memoryGB")
@@ -143,14 +145,14 @@ class TierEvidence(View):
     main: MainView | None = None
     decision: DecisionView = Field(default_factory=DecisionView)
     pareto_front: list[str] = Field(default_factory=list, alias="paretoFront")
-    cross_checks: list[CrossCheck] = Field(default_factory=list, alias="crossChecks")
+    cross_checks: list[CrossCheckView] = Field(default_factory=list, alias="crossChecks")
     candidates: list[CandidateView] = Field(default_factory=list)
-    excluded: list[Excluded] = Field(default_factory=list)
+    excluded: list[ExcludedView] = Field(default_factory=list)
     memory_bytes: dict[str, int | None] = Field(default_factory=dict, alias="memoryBytes")
     contention: ContentionView | None = None
 
 
-class ModelRow(View):
+class ModelView(View):
     name: str
     priority: int
     purpose: str
@@ -160,13 +162,13 @@ class ModelRow(View):
 
 class TierView(View):
     memory_gb: int = Field(alias="memoryGB")
-    models: list[ModelRow] = Field(default_factory=list)
+    models: list[ModelView] = Field(default_factory=list)
     execution_order: list[str] = Field(default_factory=list, alias="executionOrder")
     concurrent_limit: int | None = Field(default=None, alias="concurrentLimit")
-    evidence: TierEvidence = Field(default_factory=TierEvidence)
+    evidence: TierEvidenceView = Field(default_factory=TierEvidenceView)
 
 
-class Rule(View):
+class RuleView(View):
     """The decision rule's settings as the file recorded them ([recommend] of its day: other keys kept)."""
 
     alpha: float | None = None
@@ -179,18 +181,18 @@ class Rule(View):
     latency_per_doubling: float | None = None
 
 
-class NotCounted(View):
+class NotCountedView(View):
     suite: str | None = None
     reason: str | None = None
 
 
-class ThinSuite(View):
+class ThinSuiteView(View):
     suite: str | None = None
     n: int | None = None
     min_items: int | None = Field(default=None, alias="minItems")
 
 
-class UsageModel(View):
+class UsageModelView(View):
     answers: int | None = None
     up: int | None = None
     down: int | None = None
@@ -202,7 +204,7 @@ class UsageModel(View):
 class UsageView(View):
     period: str | None = None
     events: int | None = None
-    models: dict[str, UsageModel] = Field(default_factory=dict)
+    models: dict[str, UsageModelView] = Field(default_factory=dict)
 
 
 class Summary(View):
@@ -217,11 +219,11 @@ class Summary(View):
     digest: str | None = None
     signed: bool = False
     tiers: list[TierView] = Field(default_factory=list)
-    rule: Rule = Field(default_factory=Rule)
+    rule: RuleView = Field(default_factory=RuleView)
     counted_suites: list[str] = Field(default_factory=list, alias="countedSuites")
-    not_counted: list[NotCounted] = Field(default_factory=list, alias="notCounted")
+    not_counted: list[NotCountedView] = Field(default_factory=list, alias="notCounted")
     publishable: bool = True
-    thin_suites: list[ThinSuite] = Field(default_factory=list, alias="thinSuites")
+    thin_suites: list[ThinSuiteView] = Field(default_factory=list, alias="thinSuites")
     usage_evidence: UsageView | None = Field(default=None, alias="usageEvidence")
     best_presets: dict[str, dict[str, str]] = Field(default_factory=dict, alias="bestPresets")
     measurement: MeasurementView | None = None

@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack, suppress
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from llamune_eval.analysis.contention import contention, set_id, within
 from llamune_eval.analysis.speed import Speed, speed_of
@@ -21,9 +21,14 @@ from llamune_eval.engines.engine import Engine
 from llamune_eval.engines.machine import this_machine
 from llamune_eval.engines.probe import ProbeSession, probe_session
 from llamune_eval.runner.measure import Target, timed, warm_up
+from llamune_eval.settings import Tier
 from llamune_eval.store import measures
 from llamune_eval.store.results import Store
 from llamune_eval.types import EngineError, Message, SamplingParams, Timing
+
+if TYPE_CHECKING:
+    from llamune_eval.analysis import Evidence
+    from llamune_eval.config import Config
 
 LONG = "日本の歴史を、古代から現代まで時代ごとに詳しく説明してください。"
 NEIGHBOUR_START_S = 120.0  # a neighbour that has not begun answering by then fails the check (a one-line error)
@@ -132,14 +137,13 @@ async def _step(
     return rows
 
 
-def sets_of(settings: dict[str, Any], ev: Any) -> list[CheckSet]:
+def sets_of(tiers: Sequence[Tier], ev: Evidence) -> list[CheckSet]:
     """The distinct sets of models the tiers of a (draft) settings file run: main first, then its cross-checks."""
     out: dict[str, CheckSet] = {}
-    for tier in settings.get("tiers") or []:
-        models = tier.get("models") or []
-        if len(models) < 2:
+    for tier in tiers:
+        if len(tier.models) < 2:
             continue
-        found = [ev.configs.get((m["name"], m.get("preset"))) for m in models]
+        found = [ev.configs.get((m.name, m.preset or "")) for m in tier.models]
         if any(c is None for c in found):
             continue
         chosen = [Target(c.model, c.preset, c.params) for c in found if c is not None]
@@ -149,10 +153,10 @@ def sets_of(settings: dict[str, Any], ev: Any) -> list[CheckSet]:
 
 
 async def check_decision(
-    cfg: Any, store: Store, quarter: str, engine: Engine, settings: dict[str, Any], ev: Any
+    cfg: Config, store: Store, quarter: str, engine: Engine, tiers: Sequence[Tier], ev: Evidence
 ) -> tuple[int, int]:
     """Run the contention check for the sets a draft of the quarter's settings chose: (sets, probes timed)."""
-    sets = sets_of(settings, ev)
+    sets = sets_of(tiers, ev)
     timed_count = await check(
         store,
         quarter,

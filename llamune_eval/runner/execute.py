@@ -9,8 +9,10 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from llamune_eval.engines import Engine
+from llamune_eval.records import Sample
 from llamune_eval.runner.plan import Unit
 from llamune_eval.store.results import SampleRecord, Writer, now
 from llamune_eval.types import EngineError
@@ -30,37 +32,46 @@ async def run_unit(unit: Unit, engine: Engine, run_id: str) -> SampleRecord:
     """One sample: every turn of the item in order, then its score. Engine failures become error samples."""
     answers: list[str] = []
     thoughts: list[str] = []
-    row = {
-        "key": unit.key,
-        "run_id": run_id,
-        "suite": unit.suite.name,
-        "suite_version": unit.suite.version,
-        "template_version": unit.suite.template_version,
-        "kind": unit.suite.kind,
-        "category": unit.suite.category,
-        "item_id": unit.item.id,
-        "model": unit.model,
-        "model_digest": unit.digest,
-        "engine": unit.engine,
-        "preset": unit.preset,
-        "params": unit.params_json,
-        "preset_params": unit.preset_params_json,
-        "repeat": unit.repeat,
-        "seed": unit.params.seed,
-        "prompt": json.dumps(unit.item.turns, ensure_ascii=False),
-        "reference": json.dumps(unit.item.reference, ensure_ascii=False) if unit.item.reference is not None else None,
-        "eval_aspect": unit.item.eval_aspect,
-        "item_category": unit.item.meta.get("category"),
-    }
+    item = unit.item
+
+    def sample(**outcome: Any) -> Sample:
+        """The unit's own fields with what its requests produced."""
+        return Sample(
+            key=unit.key,
+            run_id=run_id,
+            suite=unit.suite.name,
+            suite_version=unit.suite.version,
+            template_version=unit.suite.template_version,
+            kind=unit.suite.kind,
+            category=unit.suite.category,
+            item_id=item.id,
+            model=unit.model,
+            model_digest=unit.digest,
+            engine=unit.engine,
+            preset=unit.preset,
+            params=unit.params_json,
+            preset_params=unit.preset_params_json,
+            repeat=unit.repeat,
+            seed=unit.params.seed,
+            prompt=json.dumps(item.turns, ensure_ascii=False),
+            reference=json.dumps(item.reference, ensure_ascii=False) if item.reference is not None else None,
+            eval_aspect=item.eval_aspect,
+            item_category=item.meta.get("category"),
+            output=json.dumps(answers, ensure_ascii=False),
+            created_at=now(),
+            **outcome,
+        )
+
     prompt_tokens = completion_tokens = 0
     latency = 0.0
     waits: dict[str, float] = {}  # queue_s and load_s, where the engine says
     ttft: float | None = None
     rates: list[float] = []
     unsupported: dict[str, str] = {}
+    last: dict[str, Any] = {}  # the last answer's endpoint, finish reason and attempts
     try:
-        for _ in unit.item.turns:
-            result = await engine.chat(unit.model, unit.suite.messages(unit.item, answers), unit.params)
+        for _ in item.turns:
+            result = await engine.chat(unit.model, unit.suite.messages(item, answers), unit.params)
             answers.append(result.text)
             thoughts.append(result.thinking)
             prompt_tokens += result.prompt_tokens or 0
@@ -73,40 +84,32 @@ async def run_unit(unit: Unit, engine: Engine, run_id: str) -> SampleRecord:
             for name, value in (("queue_s", result.queue_s), ("load_s", result.load_s)):
                 if value is not None:
                     waits[name] = waits.get(name, 0.0) + value
-            row |= {
+            last = {
                 "endpoint": result.endpoint,
                 "finish_reason": result.finish_reason.value,
                 "attempts": result.attempts,
             }
     except EngineError as exc:
-        row |= {
-            "status": "error",
-            "error_kind": exc.kind.value,
-            "error": str(exc)[:500],
-            "attempts": exc.attempts,
-            "output": json.dumps(answers, ensure_ascii=False),
-            "created_at": now(),
-        }
-        return SampleRecord(row, {})
-    score = unit.suite.task.score(unit.item, answers)
-    row |= {
-        "output": json.dumps(answers, ensure_ascii=False),
-        "prompt_tokens": prompt_tokens,
-        "thinking": json.dumps(thoughts, ensure_ascii=False) if any(thoughts) else None,
-        "scoring_version": getattr(unit.suite.task, "scoring_version", None),
-        "completion_tokens": completion_tokens,
-        "ttft_s": ttft,
-        "latency_s": latency,
-        "tokens_per_s": sum(rates) / len(rates) if rates else None,
-        "status": "ok",
+        failed = last | {"status": "error", "error_kind": exc.kind.value, "error": str(exc)[:500]}
+        return SampleRecord(sample(**failed | {"attempts": exc.attempts}), {})
+    score = unit.suite.task.score(item, answers)
+    done = sample(
+        **last,
+        prompt_tokens=prompt_tokens,
+        thinking=json.dumps(thoughts, ensure_ascii=False) if any(thoughts) else None,
+        scoring_version=getattr(unit.suite.task, "scoring_version", None),
+        completion_tokens=completion_tokens,
+        ttft_s=ttft,
+        latency_s=latency,
+        tokens_per_s=sum(rates) / len(rates) if rates else None,
+        status="ok",
         **waits,
-        "unsupported": json.dumps(unsupported, ensure_ascii=False) if unsupported else None,
-        "parsed": score.parsed,
-        "parse_ok": score.parse_ok,
-        "pending_judge": score.pending_judge,
-        "created_at": now(),
-    }
-    return SampleRecord(row, score.stored())
+        unsupported=json.dumps(unsupported, ensure_ascii=False) if unsupported else None,
+        parsed=score.parsed,
+        parse_ok=score.parse_ok,
+        pending_judge=score.pending_judge,
+    )
+    return SampleRecord(done, score.stored())
 
 
 async def execute(
@@ -140,8 +143,8 @@ async def execute(
                 record = await run_unit(unit, engine, run_id)
                 writer.put(record)
                 stats.done += 1
-                stats.errors += record.row["status"] != "ok"
-                stats.completion_tokens += record.row.get("completion_tokens") or 0
+                stats.errors += record.sample.status != "ok"
+                stats.completion_tokens += record.sample.completion_tokens or 0
                 if advance is not None:
                     advance(unit, record)
 

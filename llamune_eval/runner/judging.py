@@ -14,12 +14,14 @@ import hashlib
 import itertools
 import json
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from llamune_eval.config import Config
 from llamune_eval.engines import Engine, open_engine
+from llamune_eval.records import Judgement, evolve
 from llamune_eval.runner.progress import SILENT, Bar, Watcher
 from llamune_eval.scoring.judge_parse import parse_pairwise, parse_single
 from llamune_eval.scoring.judge_prompts import PAIRWISE_SCHEMA, TEMPLATE_VERSION, pairwise, single, single_schema
@@ -41,7 +43,7 @@ class JudgeSpec:
 @dataclass
 class Job:
     key: str
-    row: dict[str, Any]
+    planned: Judgement  # what is known before the verdict: the sample(s), the judge, mode, scale, trial
     messages: list[Any]
     schema: dict[str, Any]
     judge: str
@@ -93,7 +95,7 @@ def plan_jobs(cfg: Config, store: Store, judges: list[ModelInfo], mode: str, all
     families = {m.name: m.family for m in judges}
     jobs: list[Job] = []
     for judge in judges:
-        base = {
+        base: dict[str, Any] = {
             "judge_model": judge.name,
             "judge_digest": judge.digest or "",
             "judge_family": families.get(judge.name),
@@ -105,6 +107,12 @@ def plan_jobs(cfg: Config, store: Store, judges: list[ModelInfo], mode: str, all
         for s in samples:
             jobs += _single_jobs(cfg, s, judge, base, mode)
     return jobs
+
+
+def _judged(s: dict[str, Any]) -> dict[str, Any]:
+    """What a judgement says of the sample it judges (the first of a pair)."""
+    return {"suite": s["suite"], "item_id": s["item_id"], "repeat": s["repeat"], "sample_key": s["key"],
+            "model": s["model"], "preset": s["preset"]}  # fmt: skip
 
 
 def _single_jobs(cfg: Config, s: dict[str, Any], judge: ModelInfo, base: dict[str, Any], mode: str) -> list[Job]:
@@ -141,25 +149,20 @@ def _single_jobs(cfg: Config, s: dict[str, Any], judge: ModelInfo, base: dict[st
                 turn,
                 cfg.judge.temperature,
             )
-            row = base | {
-                "key": key,
-                "mode": sample_mode,
-                "suite": s["suite"],
-                "item_id": s["item_id"],
-                "repeat": s["repeat"],
-                "sample_key": s["key"],
-                "model": s["model"],
-                "preset": s["preset"],
-                "position": "",
-                "scale": scale,
-                "trial": trial,
-                "turn": turn,
-                "temperature": cfg.judge.temperature,
-                "answer_chars": len(answers[turn - 1]),
-            }
-            jobs.append(
-                Job(key, row, messages, single_schema(scale), judge.name, "\n".join(turns[:turn]), answers[turn - 1])
+            planned = Judgement(
+                **base,
+                **_judged(s),
+                key=key,
+                mode=sample_mode,
+                position="",
+                scale=scale,
+                trial=trial,
+                turn=turn,
+                temperature=cfg.judge.temperature,
+                answer_chars=len(answers[turn - 1]),
             )
+            question, answer = "\n".join(turns[:turn]), answers[turn - 1]
+            jobs.append(Job(key, planned, messages, single_schema(scale), judge.name, question, answer))
     return jobs
 
 
@@ -168,7 +171,7 @@ def _pairwise_jobs(samples: list[dict[str, Any]], judge: ModelInfo, base: dict[s
     for s in samples:
         by_item.setdefault((s["suite"], s["item_id"], s["repeat"]), []).append(s)
     jobs = []
-    for (suite, item_id, repeat), group in by_item.items():
+    for group in by_item.values():
         group.sort(key=lambda s: (s["model"], s["preset"]))
         for first, second in itertools.combinations(group, 2):
             turns = json.loads(first["prompt"])
@@ -177,56 +180,53 @@ def _pairwise_jobs(samples: list[dict[str, Any]], judge: ModelInfo, base: dict[s
                 key = _key(
                     "pairwise", first["key"], second["key"], judge.name, judge.digest, position, TEMPLATE_VERSION
                 )
-                row = base | {
-                    "key": key,
-                    "mode": "pairwise",
-                    "suite": suite,
-                    "item_id": item_id,
-                    "repeat": repeat,
-                    "sample_key": first["key"],
-                    "sample_key_b": second["key"],
-                    "model": first["model"],
-                    "preset": first["preset"],
-                    "model_b": second["model"],
-                    "preset_b": second["preset"],
-                    "position": position,
-                    "scale": None,
-                    "trial": 0,
-                    "temperature": 0.0,
-                    "answer_chars": len("".join(_answers(first))) - len("".join(_answers(second))),
-                }
+                planned = Judgement(
+                    **base,
+                    **_judged(first),
+                    key=key,
+                    mode="pairwise",
+                    sample_key_b=second["key"],
+                    model_b=second["model"],
+                    preset_b=second["preset"],
+                    position=position,
+                    scale=None,
+                    trial=0,
+                    temperature=0.0,
+                    answer_chars=len("".join(_answers(first))) - len("".join(_answers(second))),
+                )
                 messages = pairwise(turns, _answers(a), _answers(b), reference=ref)
-                jobs.append(Job(key, row, messages, PAIRWISE_SCHEMA, judge.name))
+                jobs.append(Job(key, planned, messages, PAIRWISE_SCHEMA, judge.name))
     return jobs
 
 
-async def run_job(job: Job, engine: Engine, max_tokens: int) -> dict[str, Any]:
+async def run_job(job: Job, engine: Engine, max_tokens: int) -> Judgement:
     """One verdict, sampled at the judge's temperature with a seed of its own (a re-judgement is another draw)."""
-    row = dict(job.row)
+    planned = job.planned
     seed = int(job.key[:8], 16)
-    params = SamplingParams(temperature=row.get("temperature") or 0.0, max_tokens=max_tokens, seed=seed)
+    params = SamplingParams(temperature=planned.temperature or 0.0, max_tokens=max_tokens, seed=seed)
     try:
         result = await engine.chat(job.judge, job.messages, params, json_schema=job.schema)
     except EngineError as exc:
-        return row | {"ok": False, "error_kind": exc.kind.value, "error": str(exc)[:500], "created_at": now()}
-    row |= {"raw": result.text[:4000], "latency_s": result.latency_s, "created_at": now()}
-    if row["mode"] == "pairwise":
+        return evolve(planned, ok=False, error_kind=exc.kind.value, error=str(exc)[:500], created_at=now())
+    answered = {"raw": result.text[:4000], "latency_s": result.latency_s, "created_at": now()}
+    if planned.mode == "pairwise":
         verdict = parse_pairwise(result.text)
         # store the winner by configuration, whichever order the answers were shown in
         winner = (
             {"A": "first", "B": "second"}.get(verdict or "", "tie")
-            if row["position"] == "ab"
+            if planned.position == "ab"
             else {"A": "second", "B": "first"}.get(verdict or "", "tie")
         )
-        return row | {"ok": verdict is not None, "winner": winner if verdict is not None else None}
-    parsed = parse_single(result.text, int(row["scale"]))
+        return evolve(planned, **answered, ok=verdict is not None, winner=winner if verdict is not None else None)
+    scale = int(planned.scale or 0)
+    parsed = parse_single(result.text, scale)
     if parsed is None:
-        return row | {"ok": False}
+        return evolve(planned, **answered, ok=False)
     overall, criteria = parsed.overall, dict(parsed.criteria)
     if language_mismatch(job.question, job.answer):
-        overall = penalised(overall, int(row["scale"]))
+        overall = penalised(overall, scale)
         criteria["language_mismatch"] = 1.0
-    return row | {"ok": True, "overall": overall, "criteria": json.dumps(criteria)}
+    return evolve(planned, **answered, ok=True, overall=overall, criteria=json.dumps(criteria))
 
 
 async def judge(cfg: Config, spec: JudgeSpec, engine: Engine | None = None, store: Store | None = None) -> JudgeOutcome:
@@ -259,14 +259,13 @@ async def judge(cfg: Config, spec: JudgeSpec, engine: Engine | None = None, stor
             finally:
                 writer.close()
         figures = judge_figures(store.valid_judgements(), cfg)
-        store.save_judge_figures(run_id, figures)
         rows = store.judgements_for(j.key for j in jobs)
         return JudgeOutcome(
             run_id,
             done,
             len(jobs) - len(todo),
-            sum(not r["ok"] and not r["error_kind"] for r in rows),
-            sum(bool(r["error_kind"]) for r in rows),
+            sum(not r.ok and not r.error_kind for r in rows),
+            sum(bool(r.error_kind) for r in rows),
             figures,
         )
     finally:
@@ -293,12 +292,11 @@ async def _execute(
             width = await engine.width(judge_name)
             shared = iter(mine)
 
-            async def worker(jobs: Any = shared, bar: Bar = task) -> None:
+            async def worker(jobs: Iterator[Job] = shared, bar: Bar = task) -> None:
                 nonlocal done
                 for job in jobs:
-                    row = await run_job(job, engine, caps[job.judge])
-                    row |= {"run_id": run_id, "model_family": families.get(row["model"])}
-                    writer.put_row(row)
+                    verdict = await run_job(job, engine, caps[job.judge])
+                    writer.put_judgement(evolve(verdict, run_id=run_id, model_family=families.get(verdict.model)))
                     done += 1
                     bar.advance()
 

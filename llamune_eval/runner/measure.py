@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Literal
 
 from llamune_eval.analysis.memory import MEASURED, context_of
 from llamune_eval.engines.engine import Engine
@@ -25,6 +25,10 @@ from llamune_eval.engines.probe import ProbeSession, measurable, probe_session
 from llamune_eval.store import measures
 from llamune_eval.store.results import Store
 from llamune_eval.types import EngineError, Footprint, Message, SamplingParams, Timing
+
+if TYPE_CHECKING:
+    from llamune_eval.analysis import Evidence
+    from llamune_eval.config import Config
 
 PROBES_VERSION = "probes-1"
 PROBES = (
@@ -93,17 +97,19 @@ async def warm_up(session: ProbeSession, *, full_batch: bool = True) -> None:
 async def timed(
     session: ProbeSession,
     quarter: str,
-    purpose: str,
+    purpose: Literal["speed", "contention"],
     c: Target,
     probe: int,
     max_tokens: int,
     deadline_s: float | None = None,
-    **where: Any,
+    *,
+    set_id: str = "",
+    step: int = 0,
 ) -> Timing:
     """One timed probe of configuration `c`; a failure is a row too (ok false, the error kept). A probe still
     running at `deadline_s` is cut: its TTFT and tokens/s are then what was seen by then (bounds that show it slow)."""
-    row = {"quarter": quarter, "purpose": purpose, "model": c.model, "preset": c.preset, "num_ctx": c.num_ctx,
-           "probe": probe, **where}  # fmt: skip
+    where = Timing(quarter=quarter, purpose=purpose, set_id=set_id, step=step, model=c.model, preset=c.preset,
+                   num_ctx=c.num_ctx, probe=probe)  # fmt: skip
     seen: list[float] = []
     start = time.perf_counter()
     try:
@@ -115,14 +121,12 @@ async def timed(
         now = time.perf_counter()
         first = seen[0] if seen else now
         rate = (len(seen) - 1) / (now - first) if len(seen) > 1 and now > first else 0.5 / (now - start)
-        return Timing.model_validate(
-            row | {"ttft_s": first - start, "latency_s": now - start, "tokens_per_s": rate, "error": "cut at deadline"}
-        )
+        cut = {"ttft_s": first - start, "latency_s": now - start, "tokens_per_s": rate, "error": "cut at deadline"}
+        return where.model_copy(update=cut)
     except EngineError as exc:
-        return Timing.model_validate(row | {"ok": False, "error": str(exc)[:300]})
-    return Timing.model_validate(
-        row
-        | {
+        return where.model_copy(update={"ok": False, "error": str(exc)[:300]})
+    return where.model_copy(
+        update={
             "ttft_s": r.ttft_s,
             "latency_s": r.latency_s,
             "tokens_per_s": r.tokens_per_s,
@@ -177,13 +181,13 @@ def _rotated(members: list[Target], probe: int) -> list[Target]:
     return members[k:] + members[:k]
 
 
-def targets(ev: Any) -> list[Target]:
+def targets(ev: Evidence) -> list[Target]:
     """Every configuration of the quarter's evidence (`analysis.Evidence`), model by model."""
     return [Target(c.model, c.preset, c.params) for c in ev.configs.values()]
 
 
 async def measure_quarter(
-    cfg: Any, store: Store, quarter: str, engine: Engine, ev: Any, advance: Callable[[int], None] | None = None
+    cfg: Config, store: Store, quarter: str, engine: Engine, ev: Evidence, advance: Callable[[int], None] | None = None
 ) -> MeasureOutcome:
     """The quarter's measure stage with `[measure]`'s probes; the evidence is re-read by the caller."""
     return await measure(

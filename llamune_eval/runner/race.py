@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from llamune_eval.analysis.evidence import observe
-from llamune_eval.analysis.memory import Memory, context_of
+from llamune_eval.analysis.memory import Memory, context_of, fits
 from llamune_eval.analysis.racing import Group, Race, RaceRule, Stop, item_order
 from llamune_eval.config import Config
 from llamune_eval.engines import Engine
@@ -65,7 +65,7 @@ def parse_budget(text: str) -> tuple[int | None, float | None]:
 
 def _needs(cfg: Config, models: list[ModelInfo], plan: list[Unit]) -> dict[str, int | None]:
     """config -> memory need at the preset's context, estimated (the race runs before the measure stage)."""
-    memory = Memory.of_config(cfg, {m.name: m.model_dump() for m in models})
+    memory = Memory.of_config(cfg, {m.name: m for m in models})
     out: dict[str, int | None] = {}
     for u in plan:
         key = label(u.model, u.preset)
@@ -76,12 +76,12 @@ def _needs(cfg: Config, models: list[ModelInfo], plan: list[Unit]) -> dict[str, 
 
 
 def groups(cfg: Config, spec: RaceSpec, configs: list[str], needs: dict[str, int | None]) -> list[Group]:
-    """One decision per memory tier: the configurations that fit it (an unknown size fits every tier) and its
-    incumbent; tiers with the same candidates and incumbent are one decision."""
+    """One decision per memory tier: the configurations that fit it (`analysis.memory.fits`, the decision's own
+    rule: an unknown size fits no tier) and its incumbent; tiers with the same candidates and incumbent are one
+    decision."""
     out: list[Group] = []
     for gb in sorted(cfg.recommend.tiers) or [0]:
-        cap = gb * cfg.recommend.headroom * 1024**3
-        members = frozenset(c for c in configs if not gb or needs.get(c) is None or (needs[c] or 0) <= cap)
+        members = frozenset(c for c in configs if not gb or fits(needs.get(c), gb, cfg.recommend.headroom))
         held = spec.incumbents.get(gb)
         incumbent = label(*held) if held and label(*held) in members else None
         group = Group(members, incumbent)
@@ -120,7 +120,7 @@ class _Speeds:
         return nw <= nl and lw <= ll
 
 
-def _rule(cfg: Config) -> RaceRule:
+def rule_of(cfg: Config) -> RaceRule:
     """The race held to the decision rule it serves: its level, its margin and its minimum evidence."""
     rule = cfg.recommend
     return RaceRule(alpha=rule.alpha, margin=rule.margin, min_items=rule.min_items)
@@ -128,10 +128,8 @@ def _rule(cfg: Config) -> RaceRule:
 
 def _value(unit: Unit, ok: bool, pending: bool, values: dict[str, float]) -> float | None:
     task = unit.suite.task
-    reference = None  # only JSTS reads its gold from the reference, when its scores lack it
-    if unit.suite.kind == "jsts" and unit.item.reference is not None:
-        reference = orjson.dumps(unit.item.reference).decode()
-    got = task.value(observe(unit.suite.kind, values, ok, pending, reference))
+    reference = None if unit.item.reference is None else orjson.dumps(unit.item.reference).decode()  # as stored
+    got = task.value(observe(values, ok, pending, reference))
     return None if got is None else task.unit_value(got)
 
 
@@ -157,7 +155,7 @@ async def race(
     bar = watcher.bar(f"race · {quarter}", min(len(plan), spec.budget or len(plan)))
 
     def advance(unit: Unit, record: SampleRecord) -> None:
-        bar.advance(speed.note("race", record.row.get("completion_tokens") or 0))
+        bar.advance(speed.note("race", record.sample.completion_tokens or 0))
 
     judged = [u for u in plan if u.item.scoring == "judge"]
     extra = sum(len(u.item.turns) for u in judged)  # requests outside the race, paid from the same budget
@@ -184,8 +182,7 @@ async def race(
     contest = Race(
         configs,
         order,
-        spec.rule
-        or RaceRule(alpha=cfg.recommend.alpha, margin=cfg.recommend.margin, min_items=cfg.recommend.min_items),
+        spec.rule or rule_of(cfg),
         None if spec.budget is None else int(max(0, spec.budget - extra) / per_step),
         groups(cfg, spec, configs, needs),
         may_settle=speeds.may_settle,
@@ -196,7 +193,7 @@ async def race(
 
     def noted(unit: Unit, record: SampleRecord) -> None:
         answers[unit.key] = record
-        speeds.note(unit.model, record.row.get("latency_s"))
+        speeds.note(unit.model, record.sample.latency_s)
         advance(unit, record)
 
     while batch := contest.next_batch():
@@ -242,8 +239,8 @@ def _mean_value(todo: list[Unit], stored: dict[str, StoredSample], answers: dict
             value = _value(u, s.ok, s.pending, s.values)
         elif u.key in answers:
             record = answers[u.key]
-            ok = record.row.get("status") == "ok"
-            value = _value(u, ok, bool(record.row.get("pending_judge")), record.scores)
+            ok = record.sample.status == "ok"
+            value = _value(u, ok, bool(record.sample.pending_judge), record.scores)
         else:
             return None
         if value is None or math.isnan(value):

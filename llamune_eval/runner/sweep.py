@@ -5,22 +5,27 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from llamune_eval.config import Config
 from llamune_eval.engines import EmbeddedBackend, Engine, open_engine
-from llamune_eval.presets import catalogue
+from llamune_eval.presets import Preset, catalogue
+from llamune_eval.quarters import resolve_quarter
+from llamune_eval.records import SuiteFacts
 from llamune_eval.runner.execute import RunStats, execute
 from llamune_eval.runner.plan import Unit, build_plan
 from llamune_eval.runner.progress import SILENT, Speed, Watcher
 from llamune_eval.runner.race import RaceOutcome, RaceSpec, race
 from llamune_eval.runner.rescore import rescore
-from llamune_eval.settings import next_quarter
 from llamune_eval.store.races import clear_race
 from llamune_eval.store.results import SampleRecord, Store
 from llamune_eval.types import InputError, ModelInfo
+
+if TYPE_CHECKING:
+    from llamune_eval.benchmarks import Suite
 
 
 @dataclass
@@ -79,10 +84,10 @@ class _Bars:
 
     def advance(self, unit: Unit, record: SampleRecord) -> None:
         key = (unit.model, unit.preset)
-        self.bars[key].advance(self.speed.note(key, record.row.get("completion_tokens") or 0))
+        self.bars[key].advance(self.speed.note(key, record.sample.completion_tokens or 0))
 
 
-def selection(cfg: Config, spec: Sweep) -> tuple[dict[str, Any], list[str], list[Any], list[Any]]:
+def selection(cfg: Config, spec: Sweep) -> tuple[dict[str, Preset], list[str], list[Suite], list[Suite]]:
     """The presets (all known, and the names asked for), the suites as loaded and as limited: a bad selection is
     one line before anything is opened or sent. `run --plan` makes the same selection."""
     from llamune_eval.benchmarks import load_all, select
@@ -100,7 +105,7 @@ def selection(cfg: Config, spec: Sweep) -> tuple[dict[str, Any], list[str], list
 
 
 async def planned_units(
-    cfg: Config, spec: Sweep, engine: Engine, suites: list[Any], presets: dict[str, Any], names: list[str]
+    cfg: Config, spec: Sweep, engine: Engine, suites: list[Suite], presets: dict[str, Preset], names: list[str]
 ) -> tuple[list[ModelInfo], list[Unit]]:
     """The models the engines serve (as asked for) and every unit of the plan."""
     models = _select_models(await engine.list_models(), spec.models or cfg.run.models)
@@ -111,16 +116,20 @@ async def planned_units(
     return models, build_plan(suites, models, [presets[p] for p in names], repeats, cfg.run.seed, budgets)
 
 
-async def sweep(cfg: Config, spec: Sweep, *, on_plan: Any = None, engine: Engine | None = None) -> Outcome:
+OnPlan = Callable[[str, int, int, Path], None]  # run id, units planned, units already stored, the store's path
+
+
+async def sweep(cfg: Config, spec: Sweep, *, on_plan: OnPlan | None = None, engine: Engine | None = None) -> Outcome:
     """Run the sweep; a re-run of the same plan generates only what is missing. Cancellation marks the run
     'interrupted' after every finished sample has been committed. The store is opened once the selection
     stands (a bad selection writes nothing) and handed back open in the outcome: the caller's later stages
     share it and the caller closes it."""
     watcher = spec.display or SILENT
     presets, names, full, suites = selection(cfg, spec)
+    quarter = resolve_quarter(spec.quarter, cfg.run.quarter)  # once: the run records and races this quarter
     store = Store(spec.store or cfg.paths.store)
     try:
-        return await _run(cfg, spec, store, suites, full, presets, names, engine, on_plan, watcher)
+        return await _run(cfg, spec, quarter, store, suites, full, presets, names, engine, on_plan, watcher)
     except BaseException:
         store.close()
         raise
@@ -129,13 +138,14 @@ async def sweep(cfg: Config, spec: Sweep, *, on_plan: Any = None, engine: Engine
 async def _run(
     cfg: Config,
     spec: Sweep,
+    quarter: str,
     store: Store,
-    suites: list[Any],
-    full: list[Any],
-    presets: dict[str, Any],
+    suites: list[Suite],
+    full: list[Suite],
+    presets: dict[str, Preset],
     names: list[str],
     engine: Engine | None,
-    on_plan: Any,
+    on_plan: OnPlan | None,
     watcher: Watcher,
 ) -> Outcome:
     rescore(store, full)
@@ -151,15 +161,15 @@ async def _run(
         todo = [u for u in plan if u.key not in finished]
         run_id = uuid.uuid4().hex[:12]
         suite_facts = [
-            {
-                "name": s.name,
-                "version": s.version,
-                "template": s.template_version,
-                "digest": s.digest(),
-                "source": s.source,
-                "items": len(s.items),
-                "data": s.data,
-            }
+            SuiteFacts(
+                name=s.name,
+                version=s.version,
+                template=s.template_version,
+                digest=s.digest(),
+                source=s.source,
+                items=len(s.items),
+                data=s.data,
+            ).model_dump(mode="json")
             for s in suites
         ]
         store.begin_run(
@@ -174,11 +184,10 @@ async def _run(
             },
             len(plan),
             len(plan) - len(todo),
-            spec.quarter or cfg.run.quarter or next_quarter(),
+            quarter,
         )
         if on_plan is not None:
             on_plan(run_id, len(plan), len(plan) - len(todo), store.path)
-        quarter = spec.quarter or cfg.run.quarter or next_quarter()
         writer = store.writer()
         status = "interrupted"
         raced: RaceOutcome | None = None

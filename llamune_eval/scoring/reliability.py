@@ -1,18 +1,19 @@
 """How far the judge can be trusted: position flips, length bias, self-preference, repeat variance, and agreement
-with people. Functions over judgement rows (dicts as stored), so the judge stage and the report compute the same
-figures from the same rows."""
+with people. Functions over the stored judgements (`records.Judgement`), so the judge stage and the report compute
+the same figures from the same rows."""
 
 from __future__ import annotations
 
 import csv
 import math
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from llamune_eval.records import Judgement
 from llamune_eval.scoring.metrics import spearman
 from llamune_eval.scoring.stats import bradley_terry_ci
 from llamune_eval.types import InputError
@@ -27,28 +28,39 @@ def share(overall: float, scale: int) -> float:
     return overall / scale
 
 
-def flip_rate(rows: Iterable[dict[str, Any]]) -> tuple[float, int]:
-    """Share of pairwise comparisons whose two orders disagree (both parsed); and how many pairs were seen."""
-    orders: dict[tuple[Any, ...], dict[str, str]] = {}
+def _pairwise(rows: Iterable[Judgement]) -> Iterator[tuple[Judgement, str | None, str]]:
+    """The parsed pairwise verdicts with their order and winner (set on every parsed one)."""
     for r in rows:
-        if r["mode"] == "pairwise" and r["ok"]:
-            key = (r["sample_key"], r["sample_key_b"], r["judge_model"], r["trial"])
-            orders.setdefault(key, {})[r["position"]] = r["winner"]
+        if r.mode == "pairwise" and r.ok and r.winner is not None:
+            yield r, r.position, r.winner
+
+
+def _graded(rows: Iterable[Judgement]) -> Iterator[tuple[Judgement, float, int]]:
+    """The parsed single and reference verdicts with their overall score and scale (both set on every one)."""
+    for r in rows:
+        if r.mode != "pairwise" and r.ok and r.overall is not None and r.scale is not None:
+            yield r, r.overall, r.scale
+
+
+def flip_rate(rows: Iterable[Judgement]) -> tuple[float, int]:
+    """Share of pairwise comparisons whose two orders disagree (both parsed); and how many pairs were seen."""
+    orders: dict[tuple[Any, ...], dict[str | None, str]] = {}
+    for r, position, winner in _pairwise(rows):
+        orders.setdefault((r.sample_key, r.sample_key_b, r.judge_model, r.trial), {})[position] = winner
     both = [v for v in orders.values() if {"ab", "ba"} <= set(v)]
     if not both:
         return math.nan, 0
     return sum(v["ab"] != v["ba"] for v in both) / len(both), len(both)
 
 
-def pairwise_outcomes(rows: Iterable[dict[str, Any]]) -> list[tuple[str, str, float]]:
+def pairwise_outcomes(rows: Iterable[Judgement]) -> list[tuple[str, str, float]]:
     """One outcome per compared pair and judge: a win only when both orders agree; otherwise a tie."""
-    orders: dict[tuple[Any, ...], dict[str, str]] = {}
+    orders: dict[tuple[Any, ...], dict[str | None, str]] = {}
     names: dict[tuple[Any, ...], tuple[str, str]] = {}
-    for r in rows:
-        if r["mode"] == "pairwise" and r["ok"]:
-            key = (r["sample_key"], r["sample_key_b"], r["judge_model"], r["trial"])
-            orders.setdefault(key, {})[r["position"]] = r["winner"]
-            names[key] = (f"{r['model']}:{r['preset']}", f"{r['model_b']}:{r['preset_b']}")
+    for r, position, winner in _pairwise(rows):
+        key = (r.sample_key, r.sample_key_b, r.judge_model, r.trial)
+        orders.setdefault(key, {})[position] = winner
+        names[key] = (f"{r.model}:{r.preset}", f"{r.model_b}:{r.preset_b}")
     out = []
     for key, verdicts in orders.items():
         if {"ab", "ba"} <= set(verdicts):
@@ -58,7 +70,7 @@ def pairwise_outcomes(rows: Iterable[dict[str, Any]]) -> list[tuple[str, str, fl
     return out
 
 
-def panel_majority(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def panel_majority(rows: Iterable[Judgement]) -> list[dict[str, Any]]:
     """Pairwise results by panel majority: per pair of configurations, the items each won and the ties.
 
     Each judge's outcome on an item is its verdict when both orders agree, else a tie; the panel's outcome is the
@@ -66,11 +78,10 @@ def panel_majority(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """
     per_item: dict[tuple[Any, ...], dict[str, list[str]]] = {}
     names: dict[tuple[Any, ...], tuple[str, str]] = {}
-    for r in rows:
-        if r["mode"] == "pairwise" and r["ok"]:
-            item = (r["sample_key"], r["sample_key_b"])
-            per_item.setdefault(item, {}).setdefault(r["judge_model"], []).append(r["winner"])
-            names[item] = (f"{r['model']}:{r['preset']}", f"{r['model_b']}:{r['preset_b']}")
+    for r, _, winner in _pairwise(rows):
+        item = (r.sample_key, r.sample_key_b)
+        per_item.setdefault(item, {}).setdefault(r.judge_model, []).append(winner)
+        names[item] = (f"{r.model}:{r.preset}", f"{r.model_b}:{r.preset_b}")
     table: dict[tuple[str, str], dict[str, int]] = {}
     for item, judges in per_item.items():
         outcomes = [v[0] if len(v) == 2 and v[0] == v[1] else "tie" for v in judges.values() if len(v) == 2]
@@ -86,14 +97,11 @@ def panel_majority(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def panel_disagreement(rows: Iterable[dict[str, Any]]) -> float:
+def panel_disagreement(rows: Iterable[Judgement]) -> float:
     """Pairwise: the share of compared pairs on which a panel's judges did not all reach the same outcome."""
     by_pair: dict[tuple[Any, ...], dict[str, set[str]]] = {}
-    for r in rows:
-        if r["mode"] == "pairwise" and r["ok"]:
-            by_pair.setdefault((r["sample_key"], r["sample_key_b"]), {}).setdefault(r["judge_model"], set()).add(
-                r["winner"]
-            )
+    for r, _, winner in _pairwise(rows):
+        by_pair.setdefault((r.sample_key, r.sample_key_b), {}).setdefault(r.judge_model, set()).add(winner)
     outcomes = []
     for judges in by_pair.values():
         if len(judges) > 1:  # one outcome per judge: its verdict when both orders agree, else a tie
@@ -101,36 +109,36 @@ def panel_disagreement(rows: Iterable[dict[str, Any]]) -> float:
     return sum(outcomes) / len(outcomes) if outcomes else math.nan
 
 
-def length_bias(rows: Iterable[dict[str, Any]]) -> float:
+def length_bias(rows: Iterable[Judgement]) -> float:
     """Spearman correlation of the overall score with the answer's length (single and reference modes)."""
-    pairs = [(r["overall"], r["answer_chars"]) for r in rows if r["mode"] != "pairwise" and r["ok"] and r["trial"] == 0]
+    pairs = [
+        (overall, r.answer_chars) for r, overall, _ in _graded(rows) if r.trial == 0 and r.answer_chars is not None
+    ]
     if len(pairs) < 3:
         return math.nan
     scores, lengths = zip(*pairs, strict=True)
     return spearman(scores, lengths)
 
 
-def self_preference(rows: Iterable[dict[str, Any]]) -> float:
+def self_preference(rows: Iterable[Judgement]) -> float:
     """Mean share of the scale (`share`) given to the judge's own family minus that given to others."""
     own: list[float] = []
     other: list[float] = []
-    for r in rows:
-        if r["mode"] == "pairwise" or not r["ok"] or not r["judge_family"] or not r["model_family"]:
-            continue
-        (own if r["judge_family"] == r["model_family"] else other).append(share(r["overall"], r["scale"]))
+    for r, overall, scale in _graded(rows):
+        if r.judge_family and r.model_family:
+            (own if r.judge_family == r.model_family else other).append(share(overall, scale))
     if not own or not other:
         return math.nan
     return statistics.fmean(own) - statistics.fmean(other)
 
 
-def repeat_variance(rows: Iterable[dict[str, Any]]) -> tuple[float, int]:
+def repeat_variance(rows: Iterable[Judgement]) -> tuple[float, int]:
     """Mean absolute difference of the overall score between a judgement and its independent re-judgement (another
     seed at the judge's sampling temperature), and how many pairs it rests on."""
     trials: dict[tuple[Any, ...], dict[int, float]] = {}
-    for r in rows:
-        if r["mode"] != "pairwise" and r["ok"]:
-            where = (r["sample_key"], r["judge_model"], r["mode"], r.get("turn"), r.get("template_version"))
-            trials.setdefault(where, {})[r["trial"]] = r["overall"]
+    for r, overall, _ in _graded(rows):
+        where = (r.sample_key, r.judge_model, r.mode, r.turn, r.template_version)
+        trials.setdefault(where, {})[r.trial] = overall
     diffs = [abs(t[0] - t[1]) for t in trials.values() if 0 in t and 1 in t]
     return (statistics.fmean(diffs) if diffs else math.nan), len(diffs)
 
@@ -168,15 +176,15 @@ def human_agreement(judge: Sequence[tuple[float, int]], human: Sequence[int]) ->
     }
 
 
-def score_summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def score_summary(rows: list[Judgement]) -> list[dict[str, Any]]:
     """Mean score per suite x model x preset x judge (single and reference modes), with panel disagreement."""
     groups: dict[tuple[str, str, str, str, int], list[float]] = {}
     per_sample: dict[str, list[float]] = {}
-    for r in rows:
-        if r["mode"] == "pairwise" or not r["ok"] or r["trial"]:
+    for r, overall, scale in _graded(rows):
+        if r.trial:
             continue
-        groups.setdefault((r["suite"], r["model"], r["preset"], r["judge_model"], r["scale"]), []).append(r["overall"])
-        per_sample.setdefault(r["sample_key"], []).append(share(r["overall"], r["scale"]))
+        groups.setdefault((r.suite, r.model, r.preset, r.judge_model, scale), []).append(overall)
+        per_sample.setdefault(r.sample_key, []).append(share(overall, scale))
     spread = [statistics.pstdev(v) for v in per_sample.values() if len(v) > 1]
     out = [
         {
@@ -213,14 +221,14 @@ def score_summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def judge_figures(rows: list[dict[str, Any]], cfg: Config) -> dict[str, Any]:
+def judge_figures(rows: list[Judgement], cfg: Config) -> dict[str, Any]:
     """Reliability figures over the stored judgements whose request did not fail (`Store.valid_judgements`), and
     agreement with people when a ratings file is configured."""
     flips, pairs = flip_rate(rows)
     variance, rejudged = repeat_variance(rows)
     figures: dict[str, Any] = {
         "judgements": len(rows),
-        "parse_failures": sum(not r["ok"] for r in rows),
+        "parse_failures": sum(not r.ok for r in rows),
         "position_flip_rate": flips,
         "pairs_in_both_orders": pairs,
         "length_correlation": length_bias(rows),
@@ -239,7 +247,7 @@ def judge_figures(rows: list[dict[str, Any]], cfg: Config) -> dict[str, Any]:
     return figures
 
 
-def ratings_file_agreement(rows: list[dict[str, Any]], path: Path) -> dict[str, float]:
+def ratings_file_agreement(rows: list[Judgement], path: Path) -> dict[str, float]:
     """`human_agreement` with the people's ratings in a CSV of `sample_key,rating` (1-5), against the first-trial
     judge scores of those samples."""
     try:
@@ -248,9 +256,9 @@ def ratings_file_agreement(rows: list[dict[str, Any]], path: Path) -> dict[str, 
     except (OSError, KeyError, ValueError) as exc:
         raise InputError(f"{path}: expected a CSV with columns sample_key,rating (1-5): {exc}") from exc
     judged = [
-        (r["overall"], r["scale"], ratings[r["sample_key"]])
-        for r in rows
-        if r["mode"] != "pairwise" and r["ok"] and r["trial"] == 0 and r["sample_key"] in ratings
+        (overall, scale, ratings[r.sample_key])
+        for r, overall, scale in _graded(rows)
+        if r.trial == 0 and r.sample_key in ratings
     ]
     if not judged:
         return {"n": 0.0}

@@ -1,8 +1,10 @@
 """The store's tables as pandas DataFrames for `llamune_eval.frames` (notebooks), and the read-only store they
 are read from.
 
-Why read-only: a notebook inspects the operator's store and must never change it, nor hold its write lock while
-a run wants it. Why DuckDB's `.df()`: the columns arrive typed and vectorised, with no Python per row.
+Why read-only: a notebook inspects the operator's store and must never change its data, nor hold its write lock
+while a run wants it. One exception, the one every command makes: a store a crash left with a journal, or an
+older version's store, is first opened once for writing to recover its rows and add its columns, then read.
+Why DuckDB's `.df()`: the columns arrive typed and vectorised, with no Python per row.
 """
 
 from __future__ import annotations

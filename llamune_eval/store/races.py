@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 class RaceRow:
     model: str
     preset: str
-    reason: str  # settled-worse, cannot-replace, settled-best, complete, budget
+    reason: str  # settled-worse, cannot-replace, settled-best, complete, budget, fits-no-tier
     items: int  # items the configuration answered
     total: int  # items in the race's order
     by: str | None  # model:preset that settled it worse, or the incumbent it cannot replace
@@ -65,10 +65,6 @@ def save_race(store: Store, quarter: str, run_id: str, rows: Sequence[RaceRow]) 
     except BaseException:
         con.execute("ROLLBACK")
         raise
-
-
-def _values(r: RaceRow) -> list[object]:
-    return [r.reason, r.items, r.total, r.by, r.seed, r.budget, r.spent, r.full]
 
 
 def clear_race(store: Store, quarter: str) -> None:

@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 
 from llamune_eval import jsonio
+from llamune_eval.records import Judgement, Sample
 from llamune_eval.store import schema, texts
 from llamune_eval.store._duckdb import connect
 from llamune_eval.store.schema import JUDGEMENT_COLUMNS, SAMPLE_COLUMNS
@@ -38,15 +39,12 @@ def store_files(path: Path) -> list[Path]:
     return [path.with_name(path.name + suffix) for suffix in ("", *SIDECARS)]
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class SampleRecord:
     """One finished sample (or one that failed for good) and its per-sample score values."""
 
-    row: dict[str, Any]
+    sample: Sample
     scores: dict[str, float]
-
-    def values(self) -> list[Any]:
-        return [self.row.get(c) for c in SAMPLE_COLUMNS]
 
 
 def now() -> datetime:
@@ -113,7 +111,8 @@ class Store:
                 [str(journal)],
             )
             found = con.execute("SELECT count(*) FROM journal").fetchone()
-            con.execute(f"INSERT OR REPLACE INTO {table} SELECT row.* FROM journal")
+            names = ", ".join(f'"{c}"' for c in columns)  # by name: the record's fields
+            con.execute(f"INSERT OR REPLACE INTO {table} ({names}) SELECT row.* FROM journal")
             if scored:
                 con.execute("DELETE FROM scores WHERE key IN (SELECT row.key FROM journal)")
                 con.execute(
@@ -192,23 +191,25 @@ class Store:
     def judgement_writer(self) -> Writer:
         return Writer(self, judgements=True)
 
-    def judgements(self) -> list[dict[str, Any]]:
+    def judgements(self) -> list[Judgement]:
         """Every stored judgement, failed requests included."""
-        return self._dicts("SELECT * FROM judgements")
+        return self._judgements("TRUE")
 
-    def valid_judgements(self) -> list[dict[str, Any]]:
+    def _judgements(self, where: str, params: Sequence[Any] = ()) -> list[Judgement]:
+        sql = f"SELECT {', '.join(JUDGEMENT_COLUMNS)} FROM judgements WHERE {where}"
+        rows = self.con.execute(sql, list(params)).fetchall()
+        return [Judgement.model_validate(dict(zip(JUDGEMENT_COLUMNS, r, strict=True))) for r in rows]
+
+    def valid_judgements(self) -> list[Judgement]:
         """The judgements the figures and scores read: every verdict the judge returned (an unparsable one
         included, as a parse failure), none whose request failed."""
-        return self._dicts("SELECT * FROM judgements WHERE error_kind IS NULL")
+        return self._judgements("error_kind IS NULL")
 
-    def judgements_for(self, keys: Iterable[str]) -> list[dict[str, Any]]:
-        return self._dicts("SELECT * FROM judgements WHERE key IN (SELECT unnest(?::VARCHAR[]))", [list(keys)])
+    def judgements_for(self, keys: Iterable[str]) -> list[Judgement]:
+        return self._judgements("key IN (SELECT unnest(?::VARCHAR[]))", [list(keys)])
 
     def finished_judgements(self) -> set[str]:
         return {k for (k,) in self.con.execute("SELECT key FROM judgements WHERE error_kind IS NULL").fetchall()}
-
-    def save_judge_figures(self, run_id: str, figures: Any) -> None:
-        self.con.execute("INSERT OR REPLACE INTO judge_runs VALUES (?, ?, ?)", [run_id, now(), jsonio.dumps(figures)])
 
     def models(self) -> list[str]:
         """Every model with stored samples."""
@@ -339,14 +340,15 @@ class Writer:
         if fresh:
             private(path)
 
-    def put_row(self, row: dict[str, Any]) -> None:
-        self.file.write(orjson.dumps({"row": row}).decode() + "\n")
+    def put_judgement(self, judgement: Judgement) -> None:
+        self.file.write(orjson.dumps({"row": judgement.model_dump()}).decode() + "\n")
         self.file.flush()
         self.written += 1
 
     def put(self, record: SampleRecord) -> None:
-        texts.out_of_line(self.store.con, record.row, self.store.stored_texts)  # journal lines stay small
-        self.file.write(orjson.dumps({"row": record.row, "scores": record.scores}).decode() + "\n")
+        row = record.sample.model_dump()  # every field, in the table's order
+        texts.out_of_line(self.store.con, row, self.store.stored_texts)  # journal lines stay small
+        self.file.write(orjson.dumps({"row": row, "scores": record.scores}).decode() + "\n")
         self.file.flush()  # in the OS's hands now: survives SIGKILL of this process
         self.written += 1
 

@@ -1,9 +1,12 @@
-"""Every table of the store, defined once: runs, samples, scores, judgements, judge runs, texts, usage events,
-races, and the measure stage's timings and memory footprints.
+"""Every table of the store, defined once: runs, samples, scores, judgements, texts, usage events, races, and the
+measure stage's timings and memory footprints.
 
-Each table is its columns as first released plus the columns added since, oldest first; the DDL and the column
-lists the journals and the usage ingest read are both made from that, so they cannot drift apart. The added columns
-are added to older stores when they are opened, in that order (the journals insert by position).
+Each table is its columns as first released plus the columns added since, oldest first: the DDL is made from that,
+and the added columns are added to older stores when they are opened, in that order. A table that holds a record of
+`records.py` or `types.py` (samples, judgements, usage events, timings, footprints) has that record's fields as its
+columns, in order: the journals and the usage ingest read and write by the record's fields, and
+`tests/store/test_records.py` holds each table to its record (names, order, types). Stores written before the
+`judge_runs` table was dropped still hold it; nothing reads or writes it.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from llamune_eval.records import Judgement, Sample, UsageEvent, fields
 from llamune_eval.store.texts import VIEW
 
 if TYPE_CHECKING:
@@ -49,7 +53,7 @@ RUNS = Table(
     suites JSON, plan JSON, samples_planned INTEGER, samples_skipped INTEGER""",
     "quarter VARCHAR, pid INTEGER, host VARCHAR",
 )
-SAMPLES = Table(
+SAMPLES = Table(  # records.Sample
     "samples",
     """key VARCHAR PRIMARY KEY, run_id VARCHAR, suite VARCHAR, suite_version VARCHAR, template_version VARCHAR,
     kind VARCHAR, category VARCHAR, item_id VARCHAR, model VARCHAR, model_digest VARCHAR, engine VARCHAR,
@@ -61,7 +65,7 @@ SAMPLES = Table(
     item_category VARCHAR, queue_s DOUBLE, load_s DOUBLE""",
 )
 SCORES = Table("scores", "key VARCHAR, metric VARCHAR, value DOUBLE", primary_key="key, metric")
-JUDGEMENTS = Table(
+JUDGEMENTS = Table(  # records.Judgement
     "judgements",
     """key VARCHAR PRIMARY KEY, run_id VARCHAR, mode VARCHAR, suite VARCHAR, item_id VARCHAR, repeat INTEGER,
     sample_key VARCHAR, sample_key_b VARCHAR, model VARCHAR, preset VARCHAR, model_b VARCHAR, preset_b VARCHAR,
@@ -70,9 +74,8 @@ JUDGEMENTS = Table(
     winner VARCHAR, answer_chars INTEGER, latency_s DOUBLE, error_kind VARCHAR, error VARCHAR, created_at TIMESTAMP""",
     "turn INTEGER, temperature DOUBLE",
 )
-JUDGE_RUNS = Table("judge_runs", "run_id VARCHAR PRIMARY KEY, created_at TIMESTAMP, figures JSON")
 TEXTS = Table("texts", "digest VARCHAR PRIMARY KEY, chars BIGINT, body VARCHAR")  # see store/texts.py
-USAGE_EVENTS = Table(
+USAGE_EVENTS = Table(  # records.UsageEvent
     "usage_events",
     """event_id VARCHAR PRIMARY KEY, source VARCHAR, session_id VARCHAR, message_id BIGINT, turn INTEGER,
     kind VARCHAR, model VARCHAR, preset VARCHAR, params JSON, ttft_s DOUBLE, latency_s DOUBLE,
@@ -100,12 +103,12 @@ FOOTPRINTS = Table(  # types.Footprint: a model's memory at one context, measure
     source VARCHAR, detail VARCHAR, machine JSON, created_at TIMESTAMP""",
     primary_key="quarter, model, num_ctx, source",
 )
-TABLES = (RUNS, SAMPLES, SCORES, JUDGEMENTS, JUDGE_RUNS, TEXTS, USAGE_EVENTS, RACES, TIMINGS, FOOTPRINTS)
+TABLES = (RUNS, SAMPLES, SCORES, JUDGEMENTS, TEXTS, USAGE_EVENTS, RACES, TIMINGS, FOOTPRINTS)
 BY_NAME = {t.name: t for t in TABLES}
 
-SAMPLE_COLUMNS = SAMPLES.columns
-JUDGEMENT_COLUMNS = JUDGEMENTS.columns
-USAGE_COLUMNS = USAGE_EVENTS.columns
+SAMPLE_COLUMNS = fields(Sample)  # each the table's columns too (tests/store/test_records.py)
+JUDGEMENT_COLUMNS = fields(Judgement)
+USAGE_COLUMNS = fields(UsageEvent)
 
 
 def create(con: duckdb.DuckDBPyConnection) -> None:

@@ -9,16 +9,21 @@ mixes with the old one). Leaderboard, compare, recommend and report all read thi
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import orjson
+from pydantic import ValidationError
+
+from llamune_eval.records import SuiteFacts
+from llamune_eval.types import ModelInfo
 
 if TYPE_CHECKING:
     from llamune_eval.store.results import Store
 
-# a suite's data and template version as one SQL value (a settings file's version is `settings.VERSION`)
+# a suite's data and template version as one SQL value (a settings file's version is `quarters.VERSION`)
 SUITE_VERSION = "coalesce(suite_version, '') || chr(31) || coalesce(template_version, '')"
 CURRENT = f"""
 WITH base AS (
@@ -137,34 +142,38 @@ def judge_shares(store: Store) -> dict[str, float]:
     )
 
 
-def model_facts(store: Store) -> dict[str, dict[str, Any]]:
-    """Each model's facts (size, parameters, quantization) as the newest run recorded them: memory needs without
-    asking an engine."""
-    facts: dict[str, dict[str, Any]] = {}
+def model_facts(store: Store) -> dict[str, ModelInfo]:
+    """Each model's facts (size, parameters, quantization) as the newest run recorded them (the run's plan holds
+    the engine's `ModelInfo` of each model): memory needs without asking an engine."""
+    facts: dict[str, ModelInfo] = {}
     for (plan,) in store.con.execute("SELECT plan FROM runs WHERE plan IS NOT NULL ORDER BY started_at").fetchall():
-        try:
-            data = orjson.loads(plan)
-        except orjson.JSONDecodeError:
-            continue
-        if isinstance(data, dict) and isinstance(data.get("model_facts"), dict):
-            facts |= data["model_facts"]
+        data = _json(plan)
+        recorded = data.get("model_facts") if isinstance(data, dict) else None
+        for name, fact in recorded.items() if isinstance(recorded, dict) else ():
+            with contextlib.suppress(ValidationError):  # a record this version cannot read tells nothing
+                facts[name] = ModelInfo.model_validate(fact)
     return facts
 
 
-def suite_facts(store: Store) -> dict[str, dict[str, Any]]:
+def suite_facts(store: Store) -> dict[str, SuiteFacts]:
     """Each suite's facts as the newest run recorded them: version, template, items and where its data came from
     (`data`: origin real, sample or custom, with the dataset's name and digest)."""
-    facts: dict[str, dict[str, Any]] = {}
+    facts: dict[str, SuiteFacts] = {}
     rows = store.con.execute("SELECT suites FROM runs WHERE suites IS NOT NULL ORDER BY started_at").fetchall()
     for (suites,) in rows:
-        try:
-            data = orjson.loads(suites)
-        except orjson.JSONDecodeError:
-            continue
+        data = _json(suites)
         for entry in data if isinstance(data, list) else []:
-            if isinstance(entry, dict) and isinstance(entry.get("name"), str):
-                facts[entry["name"]] = entry
+            with contextlib.suppress(ValidationError):
+                fact = SuiteFacts.model_validate(entry)
+                facts[fact.name] = fact
     return facts
+
+
+def _json(text: str) -> object:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
 
 
 def latency_medians(store: Store) -> dict[tuple[str, str], tuple[float, int]]:

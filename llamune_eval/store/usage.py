@@ -12,9 +12,11 @@ import json
 import re
 import tempfile
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from llamune_eval.records import RATING_CRITERIA, UsageEvent
 from llamune_eval.store.schema import USAGE_COLUMNS
 from llamune_eval.types import InputError
 
@@ -25,7 +27,7 @@ ANSWERS = "kind IN ('main', 'background', 'retry')"
 NO_CATEGORY = "general"
 CATEGORY = f"coalesce(category, '{NO_CATEGORY}')"
 PERSON = "coalesce({0}user, {0}source)"  # a drop's pseudonym; a chat database ingested whole is its one user
-LEVELS = ("accuracy", "naturalness", "usefulness")  # /rate's criteria, 1-5 each
+LEVELS = tuple(RATING_CRITERIA)  # /rate's criteria, 1-5 each
 # one rated answer's satisfaction: the mean of the criteria it was given
 _GIVEN = " + ".join(f"({c} IS NOT NULL)::INT" for c in LEVELS)
 SATISFACTION = f"({' + '.join(f'coalesce({c}, 0)' for c in LEVELS)}) / nullif({_GIVEN}, 0)"
@@ -69,15 +71,15 @@ def _read_spec(store: Store, *, source: bool) -> tuple[str, str]:
     return spec, select
 
 
-def upsert_events(store: Store, rows: Sequence[dict[str, Any]]) -> None:
-    """Upsert whole event rows (every column, the source included) through a JSONL copy that DuckDB reads in one
+def upsert_events(store: Store, events: Sequence[UsageEvent]) -> None:
+    """Upsert whole events (every field, the source included) through a JSONL copy that DuckDB reads in one
     statement: a statement per row would cost far more. A value DuckDB cannot store raises `UsageRowError`."""
     import duckdb
 
     spec, select = _read_spec(store, source=False)
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False, encoding="utf-8") as tmp:
-        for row in rows:
-            tmp.write(json.dumps(row, ensure_ascii=False) + "\n")
+        for event in events:  # the time as the chat wrote it (ISO 8601, its offset kept): DuckDB reads it as before
+            tmp.write(json.dumps(event.model_dump(), ensure_ascii=False, default=datetime.isoformat) + "\n")
     try:
         store.con.execute(
             f"INSERT OR REPLACE INTO usage_events SELECT {select} FROM read_json(?, format = 'newline_delimited', "

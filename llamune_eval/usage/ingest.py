@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
+from llamune_eval.records import CHAT_FIELDS, UsageEvent
 from llamune_eval.store import usage as q
 from llamune_eval.store.chat import chat_usage_events
 from llamune_eval.store.results import Store
-from llamune_eval.store.schema import USAGE_COLUMNS
 from llamune_eval.types import InputError
 
 
@@ -47,23 +49,27 @@ def _from_jsonl(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def _record(path: Path, row: dict[str, Any]) -> dict[str, Any]:
-    """One chat-database row as a store row; a row no llamune wrote (no id, binary data) is refused by its id."""
-    record = {c: row.get(c) for c in USAGE_COLUMNS} | {"source": str(path)}
-    if not isinstance(record["event_id"], str | int) or record["event_id"] == "":
+def _record(path: Path, row: dict[str, Any]) -> UsageEvent:
+    """One chat-database row as a store event; a row no llamune wrote (no id, binary data, a value of the wrong
+    type) is refused by its id."""
+    fields = {c: row[c] for c in CHAT_FIELDS} | {"source": str(path), "turn": row["turn"]}
+    event_id = fields["event_id"]
+    if not isinstance(event_id, str) or event_id == "":
         raise InputError(f"{path}: usage event in row {row.get('id')!r} has no event_id")
-    for column, value in record.items():
+    for column, value in fields.items():
         if isinstance(value, bytes):
-            raise InputError(f"{path}: usage event {record['event_id']!r}: {column} is binary data")
-    if isinstance(record["params"], str):
+            raise InputError(f"{path}: usage event {event_id!r}: {column} is binary data")
+    if isinstance(fields["params"], str):
         try:
-            json.loads(record["params"])
+            json.loads(fields["params"])
         except (ValueError, RecursionError) as exc:
-            raise InputError(f"{path}: usage event {record['event_id']!r}: params is not JSON ({exc})") from exc
-    for flag in ("success", "adopted"):
-        if record[flag] is not None:
-            record[flag] = bool(record[flag])
-    return record
+            raise InputError(f"{path}: usage event {event_id!r}: params is not JSON ({exc})") from exc
+    try:
+        return UsageEvent.model_validate(fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InputError(f"{path}: usage event {event_id!r}: {where}: {first['msg']}") from exc
 
 
 def ingest(store: Store, paths: list[Path]) -> list[IngestResult]:

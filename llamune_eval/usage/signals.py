@@ -18,8 +18,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from llamune_eval.quarters import previous_quarter
 from llamune_eval.scoring.stats import binomial_half_two_sided, fisher_exact
-from llamune_eval.settings import previous_quarter
 from llamune_eval.store import usage as q
 from llamune_eval.store.results import Store
 

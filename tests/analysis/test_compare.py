@@ -12,6 +12,7 @@ import pytest
 
 from llamune_eval.analysis import Evidence, SuiteComparison, compare_configs
 from llamune_eval.analysis.pairs import pick, verdict
+from llamune_eval.records import Sample
 from llamune_eval.store.results import SAMPLE_COLUMNS, SampleRecord, Store, now
 from llamune_eval.types import InputError
 from tests.stubs.faults import FaultServer
@@ -26,7 +27,7 @@ def _put(store: Store, rows: list[tuple[str, str, str, str, int, dict[str, float
             "key": f"{n}", "suite": suite, "kind": kind, "model": model, "preset": preset, "item_id": str(item),
             "repeat": 0, "status": "ok", "params": "{}", "output": "[]", "created_at": now(), "parse_ok": True,
         }  # fmt: skip
-        writer.put(SampleRecord(row, scores))
+        writer.put(SampleRecord(Sample.model_validate(row), scores))
     writer.close()
 
 
@@ -50,7 +51,7 @@ def test_a_clear_difference_is_found_and_an_equal_suite_is_not(tmp_path: Path) -
     assert by_suite["jnli"].test == "McNemar exact" and by_suite["jnli"].diff == pytest.approx(0.5)
     assert by_suite["jnli"].p_holm < 0.001
     assert by_suite["jsquad"].diff == 0 and by_suite["jsquad"].p_holm == 1.0
-    assert verdict(a, b, result) == (
+    assert verdict(a, b, result, 0.05) == (
         "qwen:0.5b is better on jnli; no significant difference elsewhere (Holm-corrected, alpha 0.05)."
     )
 

@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
-from bench._synth import synthesize
+from fixtures.synth import synthesize
 from llamune_eval import jsonio
 from llamune_eval.analysis import Evidence, leaderboard
 from llamune_eval.config import Config
 from llamune_eval.presets import BUILTIN
+from llamune_eval.records import Sample
 from llamune_eval.store.results import SAMPLE_COLUMNS, SampleRecord, Store, now
 
 
@@ -27,7 +28,7 @@ def _put(store: Store, rows: list[tuple[dict[str, Any], dict[str, float]]]) -> N
         } | extra  # fmt: skip
         row["key"] = row.get("key") or "-".join(str(row[k]) for k in ("suite", "suite_version", "model", "preset",
                                                                           "params", "item_id"))  # fmt: skip
-        writer.put(SampleRecord(row, scores))
+        writer.put(SampleRecord(Sample.model_validate(row), scores))
     writer.close()
 
 
@@ -117,11 +118,13 @@ def test_leaderboard_report_and_settings_read_the_same_numbers(tmp_path: Path) -
         board = {(r.suite, r.model, r.preset): r for r in leaderboard(Evidence.load(store, "2026-Q4"))}
         report = collect(store, cfg, "2026-Q4")
         settings = build(store, cfg, "2026-Q4", [], cfg.paths.recommended)
+    assert [len(suite["rows"]) for suite in report["leaderboard"]] == [12] * 6  # every configuration on every suite
     for suite in report["leaderboard"]:
         for e in suite["rows"]:
             row = board[(suite["suite"], e["model"], e["preset"])]
             assert (e["value"], e["ci"], e["n"], e["metric"]) == (row.value, [row.ci_low, row.ci_high], row.n,
                                                                   row.metric)  # fmt: skip
+    assert [len(t["main"]["suites"]) for t in settings["evidence"]["tiers"]] == [6] * 3  # three tiers, six suites
     for tier in settings["evidence"]["tiers"]:
         main = tier["main"]
         point = next(p for p in report["configs"] if p["label"] == main["config"])

@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 from concurrent.futures import ProcessPoolExecutor
 
-from bench._race_sim import quarter
+from fixtures.race_sim import quarter
 from llamune_eval.analysis.racing import Group, Race, RaceRule, boundary, item_order
 
 
@@ -159,7 +159,7 @@ def test_the_last_configuration_answers_the_minimum_evidence_first() -> None:
 
 
 def test_acceptance_racing_agrees_with_the_full_run_on_the_issues_quarters() -> None:
-    """Issue 17's acceptance, 100 simulated quarters each (`python -m bench racing` runs 200; bench/_race_sim.py):
+    """Issue 17's acceptance, 100 simulated quarters each (`python -m bench racing` runs 200; fixtures/race_sim.py):
     12 configurations evenly spread over 10 points on JGLUE's 9,452 validation items, last quarter's main any of
     them. The race reaches the full run's decision in at least 95% of the quarters with at most 30% of its
     requests; with the incumbent as good as the best, it replaces it in no more than alpha of the quarters."""

@@ -65,6 +65,7 @@ async def test_all_four_tasks_on_real_jglue_store_both_profiles(tmp_path: Path, 
             assert any(k.startswith("lenient.") for k in scores[r["key"]]), r["suite"]
             assert "lenient.parse_ok" in scores[r["key"]]
         squad = [r for r in rows if r["suite"] == "jsquad"]
+        assert len(squad) == 1
         for r in squad:
             answer = first_line(json.loads(r["output"])[-1])
             expected = max(jglue_f1(answer, g) for g in json.loads(r["reference"]))
@@ -77,7 +78,7 @@ async def test_all_four_tasks_on_real_jglue_store_both_profiles(tmp_path: Path, 
         assert stat.lenient is not None and stat.lenient >= stat.value - 1e-12  # lenient never reads lower here
         facts = suite_facts(store)
         # configured sources, recognised by their published sha256 as the real JGLUE v1.3 files
-        assert {name: (f["data"]["origin"], f["data"]["dataset"]) for name, f in facts.items()} == {
+        assert {name: (f.data["origin"], f.data["dataset"]) for name, f in facts.items()} == {
             "jcommonsenseqa": ("real", "JCommonsenseQA (JGLUE) v1.3"), "jnli": ("real", "JNLI (JGLUE) v1.3"),
             "jsts": ("real", "JSTS (JGLUE) v1.3"), "jsquad": ("real", "JSQuAD (JGLUE) v1.3")}  # fmt: skip
 

@@ -15,27 +15,15 @@ import pytest
 
 
 class Chat:
-    """What both drivers share: waiting until the session has printed something (`count` times)."""
+    """What both drivers share: waiting until the session has printed something (`count` times), an
+    AssertionError when it ended or `timeout` passed first."""
 
     @property
     def output(self) -> str:
         raise NotImplementedError
 
-    def ended(self) -> bool:
-        return False
-
     def wait_for(self, text: str, count: int = 1, timeout: float = 180) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.output.count(text) >= count:
-                return self.output
-            if self.ended():
-                time.sleep(0.2)  # what it printed last may still be in the pipe
-                if self.output.count(text) >= count:
-                    return self.output
-                raise AssertionError(f"llamune ended before {text!r}:\n{self.output}")
-            time.sleep(0.05)
-        raise AssertionError(f"{text!r} never appeared {count} time(s):\n{self.output}")
+        raise NotImplementedError
 
 
 class PipeChat(Chat):
@@ -45,22 +33,33 @@ class PipeChat(Chat):
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**env, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"},
         )  # fmt: skip
         self.chunks: list[str] = []
-        self.lock = threading.Lock()
+        self.eof = False
+        self.changed = threading.Condition()  # notified at every chunk read and at the end of the output
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
         for raw in iter(lambda: self.proc.stdout.read1(65536), b""):  # type: ignore[union-attr]
-            with self.lock:
+            with self.changed:
                 self.chunks.append(raw.decode(errors="replace"))
+                self.changed.notify_all()
+        with self.changed:
+            self.eof = True
+            self.changed.notify_all()
 
     @property
     def output(self) -> str:
-        with self.lock:
+        with self.changed:
             return "".join(self.chunks)
 
-    def ended(self) -> bool:
-        return self.proc.poll() is not None
+    def wait_for(self, text: str, count: int = 1, timeout: float = 180) -> str:
+        with self.changed:
+            self.changed.wait_for(lambda: self.eof or "".join(self.chunks).count(text) >= count, timeout)
+            out, ended = "".join(self.chunks), self.eof
+        if out.count(text) >= count:
+            return out
+        why = "llamune ended before" if ended else f"not after {timeout:g}s:"
+        raise AssertionError(f"{why} {text!r} ({count} time(s)):\n{out}")
 
     def send(self, line: str) -> None:
         assert self.proc.stdin is not None
@@ -90,6 +89,15 @@ class TmuxChat(Chat):
     def output(self) -> str:
         return subprocess.run(["tmux", "capture-pane", "-p", "-J", "-t", self.name, "-S", "-5000"], capture_output=True,
                               text=True).stdout  # fmt: skip
+
+    def wait_for(self, text: str, count: int = 1, timeout: float = 180) -> str:
+        """tmux tells no one when its screen changes: the screen is read every 50 ms until `timeout`."""
+        deadline = time.monotonic() + timeout
+        while (out := self.output).count(text) < count:
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"not after {timeout:g}s: {text!r} ({count} time(s)):\n{out}")
+            time.sleep(0.05)
+        return out
 
     def send(self, line: str) -> None:
         subprocess.run(["tmux", "send-keys", "-t", self.name, "-l", line], check=True)

@@ -116,6 +116,7 @@ def _fill(path: Path) -> None:
         (path / "filler").write_bytes(b"x" * 64 * 1024)
 
 
+@pytest.mark.engine  # nginx
 def test_failed_drops_lose_nothing(tmp_path: Path) -> None:
     """Refused (nginx's 403, nothing listening), full (a full disk, nginx's 500 on one, a 507), silent (accepts,
     never answers): nothing is marked sent, and the next drop that works takes every event."""
@@ -191,7 +192,7 @@ def test_a_retry_decision_split_across_two_drops_is_one_decision(tmp_path: Path)
     assert asyncio.run(sharing.send()) == (1, None)
     again = db.add_message(sid, 1, "assistant", "答え2", model="qwen", source="retry")
     db.record_usage(sid, again, "retry", Answer(model="qwen"))
-    db.replace_answer(sid, first, again, adopt=True)  # qwen's answer adopted: smol's, already sent, changes
+    db.replace_answer(first, again, adopt=True)  # qwen's answer adopted: smol's, already sent, changes
     assert asyncio.run(sharing.send()) == (2, None)
     drops = _drops(drop)
     assert len(drops) == 2

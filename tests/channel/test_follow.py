@@ -36,6 +36,7 @@ def keys(tmp_path: Path) -> tuple[Path, Path]:
     return _files.keypair(tmp_path / "keys")
 
 
+@pytest.mark.engine  # nginx
 def test_installs_the_newest_signed_file_then_asks_conditionally(tmp_path: Path, keys: tuple[Path, Path]) -> None:
     key, public = keys
     rec, mine = tmp_path / "recommended", tmp_path / "user" / "recommended"
@@ -86,6 +87,7 @@ def _tamper(served: Path, version: str, change: str, other: Path) -> None:
     (served / "index.json").write_text(json.dumps(index))
 
 
+@pytest.mark.engine  # nginx
 @pytest.mark.parametrize(
     ("change", "reason"),
     [
@@ -115,6 +117,7 @@ def test_a_tampered_file_is_never_installed(tmp_path: Path, keys: tuple[Path, Pa
     assert load_state(mine / ".channel-state.json", url).etag is None  # asked in full again at the next start
 
 
+@pytest.mark.engine  # nginx
 def test_a_broken_channel_changes_nothing(tmp_path: Path, keys: tuple[Path, Path]) -> None:
     key, public = keys
     rec, mine = tmp_path / "recommended", tmp_path / "user" / "recommended"
@@ -149,6 +152,7 @@ def test_a_broken_channel_changes_nothing(tmp_path: Path, keys: tuple[Path, Path
     assert not (tmp_path / "evil.json").exists() and not (tmp_path / "user" / "evil.json").exists()
 
 
+@pytest.mark.engine  # nginx
 def test_files_over_ten_megabytes_are_not_read(tmp_path: Path, keys: tuple[Path, Path]) -> None:
     key, public = keys
     rec, mine = tmp_path / "recommended", tmp_path / "user" / "recommended"

@@ -234,6 +234,7 @@ def test_the_quarter_reaches_every_user_and_their_usage_comes_back_without_conte
         texts = [r[0] for r in _db_rows(db, "SELECT content FROM messages WHERE role = 'assistant'")]
         texts += [r[0] for r in _db_rows(db, "SELECT content FROM artifacts")]
         pieces = [t.strip()[:40] for t in texts if len(t.strip()) >= 24]  # the model's own words and code
+        assert pieces, name  # the artifact at least: the check below has something to look for
         for kind, canary in _canaries(name).items():
             for place, text in places.items():
                 shared = kind == "comment" and name == SHARES_COMMENTS and place in ("nginx", "store", "report")

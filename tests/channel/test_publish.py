@@ -81,6 +81,7 @@ def _cli(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[
                           text=True, timeout=120, env={**os.environ, **env})  # fmt: skip
 
 
+@pytest.mark.engine  # nginx
 def test_http_channel_takes_signed_files_only(tmp_path: Path) -> None:
     key, _ = _files.keypair(tmp_path / "keys")
     rec = tmp_path / "recommended"

@@ -52,7 +52,7 @@ def test_retry_adopt_or_discard(db: ChatDB, adopt: bool) -> None:
     old = _exchange(db, sid, 1, "q", "first answer")
     new = db.add_message(sid, 1, "assistant", "second answer", model="smol", source="retry")
     db.record_usage(sid, new, "retry", Answer(model="smol"))
-    db.replace_answer(sid, old, new, adopt=adopt)
+    db.replace_answer(old, new, adopt=adopt)
     visible = [m["content"] for m in db.history(sid, sources=("main", "retry"))]
     assert visible == ["q", "second answer" if adopt else "first answer"]
     events = {e["message_id"]: e["adopted"] for e in db.usage(sid)}

@@ -79,8 +79,11 @@ import os, sys, termios, time
 from llamune_eval.chat import instant
 shown = instant.show()
 echo = bool(termios.tcgetattr(0)[3] & termios.ECHO)
-time.sleep(0.5)  # loading: the person types meanwhile
-typed = os.read(0, 100).decode()
+time.sleep(0.5)  # loading: the person types meanwhile (the keys then wait in the terminal; nothing asserts a time)
+typed = b""
+while len(typed) < len("early"):  # however the terminal hands them over
+    typed += os.read(0, 100)
+typed = typed.decode()
 instant.clear()
 instant.restore()
 after = bool(termios.tcgetattr(0)[3] & termios.ECHO)
@@ -88,24 +91,41 @@ print(f"|shown={shown} echo={echo} typed={typed!r} after={after}|", flush=True)
 """
 
 
+def _shown(master: int, text: bytes, timeout: float = 30) -> bytes:
+    """What the terminal showed up to `text`; fails if it never does."""
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while text not in seen:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{text!r} never shown: {seen!r}")
+        if select.select([master], [], [], 0.05)[0]:
+            seen += os.read(master, 1000)
+    return seen
+
+
+def _rest(master: int) -> bytes:
+    """The rest of what was shown, once the program has ended and nothing else holds the terminal: read to its end
+    (the terminal then reports EIO), so no output can still be on its way."""
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 1000)
+        except OSError:
+            return out
+        if not chunk:
+            return out
+        out += chunk
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pseudo-terminals as Linux has them")
 def test_the_prompt_is_drawn_at_once_and_keys_typed_while_loading_are_kept() -> None:
     master, slave = pty.openpty()
     proc = subprocess.Popen([sys.executable, "-c", CHILD], stdin=slave, stdout=slave, stderr=slave)
     os.close(slave)
-    seen = b""
-    deadline = time.monotonic() + 30
-    while b"> " not in seen and time.monotonic() < deadline:
-        if select.select([master], [], [], 0.05)[0]:
-            seen += os.read(master, 1000)
+    seen = _shown(master, b"> ")
     os.write(master, b"early")
-    while b"after=" not in seen and time.monotonic() < deadline:
-        if select.select([master], [], [], 0.05)[0]:
-            try:
-                seen += os.read(master, 1000)
-            except OSError:
-                break
     proc.wait(timeout=30)
+    seen += _rest(master)
     os.close(master)
     text = seen.decode(errors="replace")
     assert text.startswith("> ")  # the first thing on screen
@@ -115,9 +135,9 @@ def test_the_prompt_is_drawn_at_once_and_keys_typed_while_loading_are_kept() -> 
 
 
 def test_off_a_terminal_nothing_is_drawn() -> None:
-    code = "from llamune_eval.chat import instant; print(instant.show(), instant.active())"
+    code = "from llamune_eval.chat import instant; print(instant.show(), instant._saved, instant._shown)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    assert out.stdout == "False False\n"
+    assert out.stdout == "False None False\n"  # the terminal is not taken over, nothing is drawn
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pseudo-terminals as Linux has them")
@@ -125,22 +145,14 @@ def test_an_error_after_the_prompt_was_drawn_takes_its_line_and_the_terminal_is_
     master, slave = pty.openpty()
     proc = subprocess.Popen([sys.executable, "-m", "llamune_eval.chat.cli", "chat", "-c", "missing.toml"],
                             cwd=tmp_path, stdin=slave, stdout=slave, stderr=slave)  # fmt: skip
-    seen = b""
-    deadline = time.monotonic() + 60
-    while proc.poll() is None and time.monotonic() < deadline:
-        if select.select([master], [], [], 0.05)[0]:
-            seen += os.read(master, 1000)
-    while select.select([master], [], [], 0.2)[0]:
-        try:
-            seen += os.read(master, 1000)
-        except OSError:
-            break
+    proc.wait(timeout=60)  # one line of output: the terminal holds it until it is read
     import re
     import termios
 
     echo = bool(termios.tcgetattr(slave)[3] & termios.ECHO)  # the terminal as the process left it
-    os.close(master)
     os.close(slave)
+    seen = _rest(master)
+    os.close(master)
     text = seen.decode(errors="replace")
     assert proc.returncode == 2
     assert text.startswith("> \r\x1b[K")  # drawn, then cleared for the one line

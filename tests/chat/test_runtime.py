@@ -7,49 +7,93 @@ import asyncio
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 
 import pytest
 
 from llamune_eval.chat.db import ChatDB
 from llamune_eval.chat.runtime import Background, ChatRuntime
+from llamune_eval.chat.slots import BACKGROUND, MAIN
 from llamune_eval.settings import Active, LLMParameters, ModelConfig
 from llamune_eval.types import ChatResult, FinishReason, Message, SamplingParams
 
 ORDER = ["main", "second", "third"]
 
 
-class PacedEngine:
-    """Each answer takes `seconds`; records the order of starts and ends and how many ran at once."""
+class GatedEngine:
+    """Answers at once, except the models (and "title", the session-title request) in `gated`: each of their answers
+    waits until the test releases it. Records the order of starts and ends and how many ran at once; `until` waits
+    for a state of them, so no test waits on a clock."""
 
-    def __init__(self, seconds: dict[str, float]) -> None:
-        self.seconds = seconds
+    def __init__(self, gated: Iterable[str] = ()) -> None:
+        self.gated = set(gated)
         self.events: list[tuple[str, str]] = []
         self.running = 0
         self.most = 0
+        self.gates: dict[str, list[asyncio.Event]] = {}
+        self.waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
+
+    def starts(self) -> list[str]:
+        return [m for kind, m in self.events if kind == "start"]
+
+    def _note(self, kind: str, model: str) -> None:
+        self.events.append((kind, model))
+        for check, done in self.waiters:
+            if not done.done() and check():
+                done.set_result(None)
+
+    async def until(self, check: Callable[[], bool], what: str) -> None:
+        """Wait until `check()` holds after an event; fails (never falls through) if it does not come."""
+        if check():
+            return
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiters.append((check, done))
+        try:
+            await _within(done, f"{what} (events: {self.events})")
+        finally:
+            self.waiters.remove((check, done))
+
+    def release(self, name: str) -> None:
+        """Let the oldest waiting answer of `name` end."""
+        waiting = self.gates.get(name)
+        assert waiting, f"no answer of {name} is waiting (events: {self.events})"
+        waiting.pop(0).set()
+
+    async def _gate(self, name: str) -> None:
+        if name not in self.gated:
+            return
+        gate = asyncio.Event()
+        self.gates.setdefault(name, []).append(gate)
+        try:
+            await gate.wait()
+        finally:  # dropped (a title giving way, Ctrl-C): no longer waiting
+            if gate in self.gates[name]:
+                self.gates[name].remove(gate)
 
     async def chat(self, model: str, messages: list[Message] | str, params: SamplingParams | None = None,
                    on_token: Callable[[str], object] | None = None) -> ChatResult:  # fmt: skip
         if isinstance(messages, str) and "タイトル" in messages:  # the session-title request
-            self.events.append(("title", model))
-            await asyncio.sleep(self.seconds.get("title", 0))
-            self.events.append(("titled", model))
+            self._note("title", model)
+            await self._gate("title")
+            self._note("titled", model)
             return ChatResult(text="タイトル: 「会議時刻の変更」\n", finish_reason=FinishReason.STOP, model=model,
-                              endpoint="paced")  # fmt: skip
-        self.events.append(("start", model))
+                              endpoint="gated")  # fmt: skip
         self.running += 1
         self.most = max(self.most, self.running)
-        if on_token is not None:
-            on_token(f"{model}の")  # the first piece at once, the rest when the answer ends
-        await asyncio.sleep(self.seconds[model])
-        self.running -= 1
-        self.events.append(("end", model))
-        return ChatResult(text=f"{model}の答え", finish_reason=FinishReason.STOP, model=model, endpoint="paced",
-                          completion_tokens=3, ttft_s=0.01, latency_s=self.seconds[model])  # fmt: skip
+        self._note("start", model)
+        try:
+            if on_token is not None:
+                on_token(f"{model}の")  # the first piece at once, the rest when the answer ends
+            await self._gate(model)
+        finally:
+            self.running -= 1
+        self._note("end", model)
+        return ChatResult(text=f"{model}の答え", finish_reason=FinishReason.STOP, model=model, endpoint="gated",
+                          completion_tokens=3, ttft_s=0.01, latency_s=0.02)  # fmt: skip
 
 
-def _runtime(tmp_path: Path, engine: PacedEngine, limit: int, titles: bool = True) -> ChatRuntime:
+def _runtime(tmp_path: Path, engine: GatedEngine, limit: int, titles: bool = True) -> ChatRuntime:
     params = LLMParameters(temperature=0.2, top_p=0.9)
     models = [ModelConfig(name=m, priority=i, purpose="p", parameters=params) for i, m in enumerate(ORDER, 1)]
     active = Active(source="recommended", version="2026-Q1", models=models, execution_order=ORDER,
@@ -60,16 +104,40 @@ def _runtime(tmp_path: Path, engine: PacedEngine, limit: int, titles: bool = Tru
     return runtime
 
 
+async def _within(work: Awaitable[object], what: str) -> None:
+    """Await `work`; if it never comes (a gate the test did not open), fail instead of hanging. The 30 s only guard
+    against a hang: no test measures time."""
+    try:
+        async with asyncio.timeout(30):
+            await work
+    except TimeoutError:
+        raise AssertionError(f"never: {what}") from None
+
+
+async def _settled(runtime: ChatRuntime) -> None:
+    await _within(runtime.wait_background(), "every background answer done")
+
+
 @pytest.mark.parametrize("limit", [1, 2, 3])
 async def test_cross_checks_run_alongside_the_main_model_within_the_limit(tmp_path: Path, limit: int) -> None:
-    engine = PacedEngine({"main": 0.3, "second": 0.05, "third": 0.05})
+    engine = GatedEngine(ORDER)  # every answer ends when the test says
     runtime = _runtime(tmp_path, engine, limit)
     told: list[tuple[str, bool]] = []
-    main_done = asyncio.Event()
-    runtime.on_background = lambda b: told.append((b.model, main_done.is_set()))
-    result, text = await runtime.ask("質問です")
-    main_done.set()
-    await runtime.wait_background()
+    runtime.on_background = lambda b: told.append((b.model, ("end", "main") in engine.events))
+    asking = asyncio.create_task(runtime.ask("質問です"))
+    await engine.until(lambda: len(engine.starts()) >= limit, f"{limit} answers started")
+    assert engine.starts() == ORDER[:limit]  # as many at once as the limit allows, and no more
+    if limit == 1:  # the cross-checks wait for the main answer's slot
+        engine.release("main")
+        result, text = await asking
+    for model in ("second", "third"):  # each cross-check ends; with room, the main answer is still running
+        await engine.until(lambda: model in engine.starts(), f"{model} started")  # noqa: B023 (awaited here)
+        engine.release(model)
+        await engine.until(lambda: ("end", model) in engine.events, f"{model} ended")  # noqa: B023
+    if limit > 1:
+        engine.release("main")
+        result, text = await asking
+    await _settled(runtime)
     assert result is not None and text == "mainの答え"
     assert engine.most == limit  # never more models at once than concurrentLimit, and as many as it allows
     starts = [m for kind, m in engine.events if kind == "start"]
@@ -85,7 +153,7 @@ async def test_cross_checks_run_alongside_the_main_model_within_the_limit(tmp_pa
 
 @pytest.mark.parametrize("titles", [True, False])
 async def test_the_main_model_names_the_session_after_its_first_answer(tmp_path: Path, titles: bool) -> None:
-    engine = PacedEngine({"main": 0.01, "second": 0.01, "third": 0.01})
+    engine = GatedEngine()
     runtime = _runtime(tmp_path, engine, 3, titles=titles)
     assert runtime.state is not None
     await runtime.ask("会議の開始時刻が10時から11時に変わったことを知らせる文を書いて")
@@ -102,13 +170,15 @@ async def test_the_main_model_names_the_session_after_its_first_answer(tmp_path:
 async def test_a_title_being_written_gives_way_to_the_next_question(tmp_path: Path) -> None:
     """The title request holds the only slot when the user asks again: it is dropped at once and written after
     that answer, so naming the session never delays an answer."""
-    engine = PacedEngine({"main": 0.05, "title": 0.5})
+    engine = GatedEngine({"title"})
     runtime = _runtime(tmp_path, engine, 1)
     runtime.active.execution_order = ["main"]
     await runtime.ask("会議の開始時刻が変わったことを知らせる文を書いて")
-    await asyncio.sleep(0.1)  # the title is being written
+    await engine.until(lambda: ("title", "main") in engine.events, "the title being written")
     await runtime.ask("もっと短く")
-    await runtime.wait_background()
+    await engine.until(lambda: engine.events.count(("title", "main")) == 2, "the title asked again")
+    engine.release("title")
+    await _settled(runtime)
     assert engine.events == [("start", "main"), ("end", "main"), ("title", "main"),  # dropped: no "titled"
                              ("start", "main"), ("end", "main"), ("title", "main"), ("titled", "main")]  # fmt: skip
     assert runtime.state is not None
@@ -118,14 +188,26 @@ async def test_a_title_being_written_gives_way_to_the_next_question(tmp_path: Pa
 async def test_the_users_question_goes_before_cross_checks_still_waiting(tmp_path: Path) -> None:
     """concurrentLimit 1: the second question's main answer is served before the first question's third model,
     which was queued earlier (a running answer is never cut short)."""
-    engine = PacedEngine({"main": 0.05, "second": 0.3, "third": 0.3})
+    engine = GatedEngine({"second", "third"})
     runtime = _runtime(tmp_path, engine, 1, titles=False)
     await runtime.ask("一つ目")
-    await asyncio.sleep(0.1)  # second is answering the first question; third waits
-    await runtime.ask("二つ目")
-    await runtime.wait_background()
-    starts = [m for kind, m in engine.events if kind == "start"]
-    assert starts[:4] == ["main", "second", "main", "third"]
+    await engine.until(lambda: "second" in engine.starts(), "second answering the first question")
+    asked = asyncio.Event()
+
+    async def second_question() -> None:
+        asked.set()  # ask() runs without a pause up to the slot it waits for
+        await runtime.ask("二つ目")
+
+    answered = asyncio.create_task(second_question())
+    await asked.wait()
+    assert sorted(priority for priority, _, _ in runtime.slots.waiting) == [MAIN, BACKGROUND]  # third queued first
+    engine.release("second")
+    await answered
+    for model, n in (("third", 1), ("second", 2), ("third", 2)):  # then the second question's cross-checks
+        await engine.until(lambda: engine.starts().count(model) == n, f"{model} #{n}")  # noqa: B023 (awaited here)
+        engine.release(model)
+    await _settled(runtime)
+    assert engine.starts() == ["main", "second", "main", "third", "second", "third"]
     assert engine.most == 1
 
 
@@ -145,7 +227,7 @@ async def test_rate_records_the_three_five_level_criteria_and_usage_metrics_read
     from llamune_eval.usage import ingest
     from llamune_eval.usage.metrics import usage_metrics
 
-    engine = PacedEngine({"main": 0.01, "second": 0.01, "third": 0.01})
+    engine = GatedEngine()
     runtime = _runtime(tmp_path, engine, 1, titles=False)
     lines = iter(["質問1", "/rate 5 4 3 とても 役立った", "質問2", "/rate", "2", "", "5", "/rate 9 1 1", "/rate abc",
                   "/good", "/quit"])  # fmt: skip
@@ -177,7 +259,7 @@ async def test_the_quarterly_update_card_is_shown_once_per_new_settings_file(
     from llamune_eval.chat.repl import Repl
     from llamune_eval.settings import QuarterlyUpdate
 
-    engine = PacedEngine({"main": 0.01, "second": 0.01, "third": 0.01})
+    engine = GatedEngine()
     runtime = _runtime(tmp_path, engine, 1, titles=False)
     runtime.active.update = QuarterlyUpdate(newVersion="2026-Q2", oldVersion="2026-Q1", newModels=["third"],
                                             deprecatedModels=["old"],
@@ -216,9 +298,15 @@ async def test_applying_a_newer_recommendation_changes_who_answers_and_lasts_unt
     db = ChatDB(tmp_path / "chat.sqlite")
     active = choose_settings(db, Sources(folder, custom))
     assert (active.source, active.execution_order, active.newer) == ("custom", ["main", "second"], None)
-    engine = PacedEngine({"main": 0.05, "second": 0.05, "third": 0.05})
+    engine = GatedEngine({"third"})
     runtime = ChatRuntime(engine, db, active, list(ORDER), titles=False)  # type: ignore[arg-type]
     runtime.start()
+
+    async def third_answers_once_main_runs_beside_it() -> None:
+        await engine.until(lambda: engine.starts() == ["third", "main"], "main cross-checking beside third")
+        engine.release("third")
+
+    beside = asyncio.create_task(third_answers_once_main_runs_beside_it())
     lines = iter(["/settings", "/settings apply", "質問です", "/quit"])
 
     def read(prompt: str) -> str:
@@ -230,6 +318,7 @@ async def test_applying_a_newer_recommendation_changes_who_answers_and_lasts_unt
             raise EOFError from None
 
     await Repl(runtime, read=read, recommended_dir=folder).run()
+    await beside
     out = capsys.readouterr().out
     assert "新しい推奨設定 2026-Q2 があります: 追加 - · 廃止 -" in out
     assert "推奨設定 2026-Q2 に切り替えました（recommended 2026-Q2, tier 1 GB for this machine's" in out
@@ -252,7 +341,7 @@ async def test_a_retry_is_recorded_under_its_own_preset(tmp_path: Path) -> None:
     """The decision reads /retry adoption per preset: a retry with `code` is a `code` event with code's params."""
     from llamune_eval.presets import BUILTIN
 
-    engine = PacedEngine({"main": 0.01, "second": 0.01, "third": 0.01})
+    engine = GatedEngine()
     runtime = _runtime(tmp_path, engine, 1, titles=False)
     await runtime.ask("質問です")
     result, _text, new_id = await runtime.retry("second", BUILTIN["code"])
@@ -270,12 +359,14 @@ async def test_ctrl_c_stops_the_answer_and_keeps_what_streamed(tmp_path: Path) -
 
     from llamune_eval.chat.repl import _stoppable
 
-    engine = PacedEngine({"main": 5.0, "second": 0.01, "third": 0.01})
+    engine = GatedEngine({"main"})  # the answer streams until it is stopped
     runtime = _runtime(tmp_path, engine, 1, titles=False)
     runtime.active.execution_order = ["main"]
     shown: list[str] = []
-    asyncio.get_running_loop().call_later(0.2, os.kill, os.getpid(), signal.SIGINT)
-    stopped, outcome = await _stoppable(runtime.ask("長い質問", on_token=shown.append))
+    stopping = asyncio.create_task(_stoppable(runtime.ask("長い質問", on_token=shown.append)))
+    await engine.until(lambda: engine.starts() == ["main"], "the answer streaming")
+    os.kill(os.getpid(), signal.SIGINT)
+    stopped, outcome = await stopping
     assert (stopped, outcome, shown) == (True, None, ["mainの"])
     assert runtime.state is not None
     history = runtime.db.history(runtime.state.session_id)
@@ -283,7 +374,7 @@ async def test_ctrl_c_stops_the_answer_and_keeps_what_streamed(tmp_path: Path) -
     [event] = runtime.db.usage()
     assert (event["kind"], event["success"], event["error_kind"]) == ("main", 0, "stopped")
     assert runtime.slots.free == 1  # its slot is free for the next question
-    engine.seconds["main"] = 0.01
+    engine.gated.clear()
     result, text = await runtime.ask("次の質問")
     assert result is not None and text == "mainの答え"
 
@@ -293,12 +384,14 @@ async def test_ctrl_c_stops_a_retry_and_the_answer_in_force_stays(tmp_path: Path
 
     from llamune_eval.chat.repl import _stoppable
 
-    engine = PacedEngine({"main": 0.01, "second": 5.0, "third": 0.01})
+    engine = GatedEngine({"second"})  # the retry streams until it is stopped
     runtime = _runtime(tmp_path, engine, 1, titles=False)
     runtime.active.execution_order = ["main"]
     await runtime.ask("質問です")
-    asyncio.get_running_loop().call_later(0.2, os.kill, os.getpid(), signal.SIGINT)
-    stopped, _ = await _stoppable(runtime.retry("second", None))
+    stopping = asyncio.create_task(_stoppable(runtime.retry("second", None)))
+    await engine.until(lambda: engine.starts() == ["main", "second"], "the retry streaming")
+    os.kill(os.getpid(), signal.SIGINT)
+    stopped, _ = await stopping
     assert stopped
     assert runtime.state is not None
     in_force = [(m["model"], m["content"]) for m in runtime.db.history(runtime.state.session_id, sources=("main",

@@ -30,13 +30,7 @@ def _screen(name: str) -> str:
 
 
 def _wait_for(name: str, text: str, timeout: float = 90) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        screen = _screen(name)
-        if text in screen:
-            return screen
-        time.sleep(0.2)
-    raise AssertionError(f"{text!r} never appeared:\n{_screen(name)}")
+    return _until(name, lambda screen: text in screen, f"{text!r} appeared", timeout)
 
 
 def _type(name: str, line: str) -> None:
@@ -117,10 +111,7 @@ def test_a_person_chats_rates_and_rewinds(tmp_path: Path, smollm2_path: Path) ->
         _type(name, "/good")
         _wait_for(name, "評価を記録しました")
         _type(name, "Name a colour.")
-        screen = _wait_for(name, "/help でコマンド一覧")
-        deadline = time.monotonic() + 60
-        while _screen(name).count("tok/s") < 2 and time.monotonic() < deadline:
-            time.sleep(0.2)
+        _until(name, lambda s: s.count("tok/s") >= 2, "the second answer", 60)
         _type(name, "/rewind 1")
         _wait_for(name, "no, n  - キャンセル")
         _type(name, "no")

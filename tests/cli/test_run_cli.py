@@ -87,7 +87,7 @@ def test_judge_command_stores_unparsable_verdicts_as_such(tmp_path: Path) -> Non
     from llamune_eval.store.results import Store
 
     with Store(tmp_path / "llamune.duckdb") as store:
-        raw = [(r["raw"], r["ok"], r["overall"]) for r in store.judgements()]
+        raw = [(r.raw, r.ok, r.overall) for r in store.judgements()]
     assert len(raw) == 3 and all(r == ("Hello there!", False, None) for r in raw)
 
 

@@ -59,6 +59,7 @@ def test_missing_package_names_the_install(tmp_path: Path) -> None:
         bundled.model_file(model, tmp_path)
 
 
+@pytest.mark.engine  # joins the bundled Qwen (491 MB)
 def test_real_qwen_joins_to_the_published_digest() -> None:
     if not bundled.available(bundled.QWEN_CODER):
         pytest.skip(f"not installed: {bundled.QWEN_CODER.pip}")

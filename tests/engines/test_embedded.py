@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -16,21 +16,20 @@ from llamune_eval.config import RetryPolicy
 from llamune_eval.engines import EmbeddedBackend, Engine
 from llamune_eval.types import ChatResult, EngineError, ErrorKind, Restart, SamplingParams
 
+pytestmark = pytest.mark.engine  # every test here starts llama.cpp children
 MODEL = "smollm2:135m"
 
 
 def _gone(pid: int, within: float = 10.0) -> bool:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-            with open(f"/proc/{pid}/stat") as f:
-                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
-                    return True
-        except (ProcessLookupError, FileNotFoundError):
-            return True
-        time.sleep(0.1)
-    return False
+    """Whether `pid` has exited (a zombie counts) within `within` seconds: its pidfd turns readable when it does."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        return bool(select.select([fd], [], [], within)[0])
+    finally:
+        os.close(fd)
 
 
 @pytest.fixture
@@ -54,24 +53,27 @@ async def test_lists_without_starting_then_starts_on_first_chat(embedded: tuple[
     assert loaded.context_length == 1024
 
 
-async def _overlap(engine: Engine, model: str, n: int) -> tuple[list[float], list[float]]:
-    """n requests at once: when each one's first token arrived and when it ended (monotonic seconds)."""
+async def _overlap(engine: Engine, model: str, n: int) -> list[str]:
+    """n requests at once: the order in which their first tokens ("first") and their ends ("end") came."""
     import asyncio
 
-    firsts: list[float] = []
-    ends: list[float] = []
+    order: list[str] = []
 
     async def ask(word: str) -> None:
-        first: list[float] = []
+        streamed: list[object] = []
+
+        def on_token(token: object) -> None:
+            if not streamed:
+                order.append("first")
+            streamed.append(token)
+
         params = SamplingParams(temperature=0, max_tokens=24)
-        result = await engine.chat(model, f"Write a long story about a {word}.", params,
-                                    on_token=lambda _t: first or first.append(time.monotonic()))  # fmt: skip
-        assert result.completion_tokens
-        firsts.append(first[0])
-        ends.append(time.monotonic())
+        result = await engine.chat(model, f"Write a long story about a {word}.", params, on_token=on_token)
+        assert result.completion_tokens and streamed
+        order.append("end")
 
     await asyncio.gather(*(ask(w) for w in ("cat", "dog", "sun", "tree")[:n]))
-    return firsts, ends
+    return order
 
 
 async def test_parallel_slots_serve_concurrent_requests(
@@ -80,12 +82,10 @@ async def test_parallel_slots_serve_concurrent_requests(
     """Two slots answer two requests at the same time: each has streamed its first token before either ends.
     One slot answers them in turn: the second's first token comes after the first has ended."""
     engine, _ = embedded
-    firsts, ends = await _overlap(engine, MODEL, 2)
-    assert max(firsts) < min(ends), "two slots should stream both answers at once"
+    assert await _overlap(engine, MODEL, 2) == ["first", "first", "end", "end"], "two slots stream both at once"
     single = EmbeddedBackend({MODEL: smollm2_path}, parallel=1, ctx_per_slot=1024, threads=2)
     async with Engine([single]) as one:
-        firsts, ends = await _overlap(one, MODEL, 2)
-    assert max(firsts) > min(ends), "one slot answers one request at a time"
+        assert await _overlap(one, MODEL, 2) == ["first", "end", "first", "end"], "one slot answers one at a time"
 
 
 async def test_child_killed_mid_answer_is_restarted_and_answer_retried(

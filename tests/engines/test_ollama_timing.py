@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from llamune_eval.config import Config
 from llamune_eval.engines.embedded import EmbeddedServer
 from llamune_eval.runner.sweep import Sweep, sweep
@@ -43,8 +45,9 @@ def _config(root: Path, url: str, **extra: object) -> Config:
 
 async def test_a_queue_of_one_is_not_counted_as_ttft(tmp_path: Path, smollm2_server: EmbeddedServer,
                                                      smollm2_path: Path) -> None:  # fmt: skip
-    """Four requests at once, one served at a time: each stored TTFT is the engine's own (prompt evaluation and
-    the first token, within 10%), the wait is stored apart, and the model was loaded before timing began."""
+    """Four requests at once, one served at a time: each stored latency is the engine's own work as the server
+    reported it (the wait taken out, so TTFT within it), the wait is stored apart, and the model was loaded before
+    timing began."""
     assert smollm2_server.url
     model = OllamaModel(NAME, smollm2_path, smollm2_server.url, SMOL_CTX, num_parallel=1, load_s=0.3)
     _suite(tmp_path, 4, 2)
@@ -59,14 +62,13 @@ async def test_a_queue_of_one_is_not_counted_as_ttft(tmp_path: Path, smollm2_ser
         rows = store.samples()
     assert len(rows) == 4 and all(r["status"] == "ok" and r["attempts"] == 1 for r in rows)
     by_prompt = {r["prompt"]: r for r in rows}
-    waited = 0
     for report in reports:
         row = by_prompt[json.dumps([report["prompt"]], ensure_ascii=False)]
-        engine_ttft = report["prompt_eval_s"] + report["eval_s"] / report["eval_count"]
-        assert abs(row["ttft_s"] - engine_ttft) <= 0.1 * engine_ttft, (row["ttft_s"], engine_ttft)
+        assert row["latency_s"] == pytest.approx(report["prompt_eval_s"] + report["eval_s"], rel=1e-9)
+        assert 0 < row["ttft_s"] <= row["latency_s"]  # the first token, counted from the engine's start
+        assert row["queue_s"] >= report["queued_s"]  # the stub's own wait for a slot is inside what is stored apart
         assert row["load_s"] is None or row["load_s"] == 0  # loaded by the warm-up, never inside a sample
-        waited += row["queue_s"] > 0.5 * engine_ttft
-    assert waited >= 2  # the queue was real, and it is stored apart
+    assert sum(r["queued"] for r in reports) >= 2  # the queue was real: the stub held them for its one slot
 
 
 async def test_a_reasoning_model_is_scored_on_its_answer(tmp_path: Path, smollm2_server: EmbeddedServer,
@@ -90,6 +92,7 @@ async def test_a_reasoning_model_is_scored_on_its_answer(tmp_path: Path, smollm2
         with starved.store as store:
             cut = store.samples()
     assert sent["think"] is True and sent["options"]["num_predict"] == 8 + 64
+    assert len(budgeted) == len(cut) == 2
     for row in budgeted:
         assert json.loads(row["thinking"]) == [thinker.thought]
         answer = json.loads(row["output"])[0]

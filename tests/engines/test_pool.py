@@ -26,14 +26,42 @@ from llamune_eval.types import (
 from tests.stubs.faults import FaultServer
 
 
-class SlowBackend:
-    """A backend that records its peak concurrency; the pool logic is what is under test here."""
+class Rounds:
+    """Holds every request in flight until the test lets the round go: concurrency is counted, never timed."""
+
+    def __init__(self) -> None:
+        self.held: list[asyncio.Future[None]] = []
+        self.changed = asyncio.Condition()
+
+    async def hold(self) -> None:
+        done = asyncio.get_running_loop().create_future()
+        async with self.changed:
+            self.held.append(done)
+            self.changed.notify_all()
+        await done
+
+    async def until(self, n: int) -> None:
+        """Until `n` requests are held (10 s at most)."""
+        async with asyncio.timeout(10), self.changed:
+            await self.changed.wait_for(lambda: len(self.held) >= n)
+
+    def release(self) -> None:
+        for done in self.held:
+            done.set_result(None)
+        self.held = []
+
+
+class FakeBackend:
+    """A backend that records its peak concurrency; the pool logic is what is under test here. With `rounds`,
+    each request waits in flight until the test releases its round."""
 
     kind = "fake"
 
-    def __init__(self, name: str, cap: int, models: Sequence[str] = ("m",), fail: bool = False) -> None:
+    def __init__(
+        self, name: str, cap: int, models: Sequence[str] = ("m",), fail: bool = False, rounds: Rounds | None = None
+    ) -> None:
         self.endpoint, self.max_concurrency = name, cap
-        self.models, self.fail = list(models), fail
+        self.models, self.fail, self.rounds = list(models), fail, rounds
         self.active = self.peak = self.served = 0
 
     async def health(self) -> Health:
@@ -56,7 +84,7 @@ class SlowBackend:
         self.active += 1
         self.peak = max(self.peak, self.active)
         try:
-            await asyncio.sleep(0.02)
+            await (self.rounds.hold() if self.rounds else asyncio.sleep(0))
             if self.fail:
                 raise EngineError(ErrorKind.CONNECT, "down", endpoint=self.endpoint)
             self.served += 1
@@ -70,17 +98,22 @@ class SlowBackend:
 
 
 async def test_requests_spread_least_busy_under_caps() -> None:
-    a, b = SlowBackend("a", cap=2), SlowBackend("b", cap=4)
+    """60 requests, 6 slots: in every round both endpoints are full and none is over its cap."""
+    rounds = Rounds()
+    a, b = FakeBackend("a", cap=2, rounds=rounds), FakeBackend("b", cap=4, rounds=rounds)
     async with Engine([a, b]) as eng:
-        results = await asyncio.gather(*(eng.chat("m", "x") for _ in range(60)))
-    assert {r.endpoint for r in results} == {"a", "b"}
-    assert a.peak <= 2 and b.peak <= 4, "a cap was exceeded"
-    assert b.peak == 4 and a.peak == 2, "both endpoints should be saturated under load"
-    assert b.served > a.served
+        asked = asyncio.gather(*(eng.chat("m", "x") for _ in range(60)))
+        for _ in range(10):
+            await rounds.until(6)
+            assert (a.active, b.active) == (2, 4), "both endpoints saturated, neither over its cap"
+            rounds.release()
+        results = await asked
+    assert [r.endpoint for r in results].count("b") == 40
+    assert (a.peak, b.peak, a.served, b.served) == (2, 4, 20, 40)
 
 
 async def test_failover_moves_retries_to_a_healthy_endpoint() -> None:
-    down, up = SlowBackend("down", cap=4, fail=True), SlowBackend("up", cap=4)
+    down, up = FakeBackend("down", cap=4, fail=True), FakeBackend("up", cap=4)
     async with Engine([down, up], retry=RetryPolicy(attempts=2, backoff_base=0.001)) as eng:
         results = await asyncio.gather(*(eng.chat("m", "x") for _ in range(20)))
     assert all(r.endpoint == "up" for r in results)
@@ -88,7 +121,7 @@ async def test_failover_moves_retries_to_a_healthy_endpoint() -> None:
 
 
 async def test_models_route_to_the_endpoints_that_serve_them() -> None:
-    a, b = SlowBackend("a", 2, models=["x"]), SlowBackend("b", 2, models=["x", "y"])
+    a, b = FakeBackend("a", 2, models=["x"]), FakeBackend("b", 2, models=["x", "y"])
     async with Engine([a, b]) as eng:
         ys = await asyncio.gather(*(eng.chat("y", "q") for _ in range(6)))
         assert {r.endpoint for r in ys} == {"b"}

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from llamune_eval.chat.commands import handlers
 from llamune_eval.chat.db import ChatDB
 from llamune_eval.chat.repl import Repl
 from llamune_eval.chat.runtime import ChatRuntime
@@ -62,9 +63,7 @@ def _sandbox() -> Iterator[None]:
         yield
 
 
-COMMANDS = ["/help", "/quit", "/exit", "/history", "/others", "/models", "/settings", "/good", "/bad", "/switch",
-            "/preset", "/rewind", "/retry", "/system", "/artifacts", "/eval", "/category", "/title", "/rate", "/bogus",
-            "/", "//"]  # fmt: skip
+COMMANDS = [*handlers(), "/bogus", "/", "//"]  # every command of the chat's one table (aliases too), and three it lacks
 ARGS = st.one_of(
     st.sampled_from(["", "1", "2", "0", "-1", "9999", "abc", "１", "²", "٣", "1.5", "1e3", " 1 ", "apply", "keep",
                      "auto", "coding", "nope", "small", "mid", "fast", "balanced", "no-such-model:7b", "[/INST]",

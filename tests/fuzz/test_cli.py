@@ -19,6 +19,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fixtures.synth import make_sample
 from llamune_eval.chat.db import Answer, ChatDB
 from llamune_eval.store.results import SampleRecord, Store
 
@@ -34,10 +35,9 @@ def _template_store() -> bytes:
     with Store(path) as store:
         writer = store.writer()
         for model, item in itertools.product(MODELS, range(6)):
-            writer.put(SampleRecord({"key": f"{model}-{item}", "run_id": "r", "suite": "s", "kind": "inhouse",
-                                     "item_id": str(item), "model": model, "preset": "p", "status": "ok",
-                                     "repeat": 0, "output": json.dumps(["答え"])},
-                                    {"pass": float((item + len(model)) % 2)}))  # fmt: skip
+            sample = make_sample(f"{model}-{item}", run_id="r", item_id=str(item), model=model,
+                                 output=json.dumps(["答え"]))  # fmt: skip
+            writer.put(SampleRecord(sample, {"pass": float((item + len(model)) % 2)}))
         writer.close()
     return path.read_bytes()
 

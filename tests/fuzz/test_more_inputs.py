@@ -324,7 +324,7 @@ def _chat_db() -> bytes:
             db.add_artifact(sid, mid, "python", "print", "print(1)")
         new = db.add_message(sid, 2, "assistant", "別の回答", source="retry", model="mid")
         db.record_usage(sid, new, "retry", Answer(model="mid", latency_s=2.0))
-        db.replace_answer(sid, new - 1, new, adopt=True)
+        db.replace_answer(new - 1, new, adopt=True)
     db.close()
     return path.read_bytes()
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from llamune_eval.presets import BUILTIN
+from llamune_eval.records import Sample
 from llamune_eval.runner.plan import effective_params
 from llamune_eval.store.results import SampleRecord, Store, now
 from llamune_eval.store.schema import SAMPLE_COLUMNS
@@ -51,7 +52,7 @@ def fill(path: Path, models: dict[str, tuple[Callable[[int], bool], float]] = MO
                 "latency_s": latency, "ttft_s": latency / 10, "tokens_per_s": 40.0, "parse_ok": True,
                 "created_at": now(),
             }  # fmt: skip
-            writer.put(SampleRecord(row, {"correct": float(right(i))}))
+            writer.put(SampleRecord(Sample.model_validate(row), {"correct": float(right(i))}))
     writer.close()
     return store
 

@@ -24,7 +24,8 @@ def row(model: str, preset: str, suite: str, item: int, *, kind: str = "jnli", l
 
 
 def evidence(outcomes: dict[tuple[str, str], dict[str, Sequence[float]]],
-             latencies: dict[tuple[str, str], Sequence[float]] | None = None, seed: int = 0) -> Evidence:  # fmt: skip
+             latencies: dict[tuple[str, str], Sequence[float]] | None = None, seed: int = 0,
+             alpha: float = 0.05) -> Evidence:  # fmt: skip
     """(model, preset) -> suite -> per-item `correct` (0/1); latencies per item (default 1 s)."""
     rows: list[SampleRow] = []
     values: dict[str, dict[str, float]] = {}
@@ -35,4 +36,4 @@ def evidence(outcomes: dict[tuple[str, str], dict[str, Sequence[float]]],
                 r = row(model, preset, suite, i, latency=lat[i] if lat is not None else 1.0)
                 rows.append(r)
                 values[r.key] = {"correct": float(c)}
-    return Evidence(rows, values, seed=seed)
+    return Evidence(rows, values, seed=seed, alpha=alpha)

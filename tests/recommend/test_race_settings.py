@@ -14,6 +14,7 @@ from llamune_eval.config import Config
 from llamune_eval.recommend import build, publish
 from llamune_eval.recommend.shapes import PublishedSettings
 from llamune_eval.settings import load_recommended
+from llamune_eval.settings_evidence import EvidenceShape
 from llamune_eval.store.races import RaceRow, save_race
 from llamune_eval.store.results import Store
 from tests.recommend._store import MODELS, fill, listed
@@ -120,7 +121,7 @@ def test_the_race_settling_the_incumbent_worse_is_a_test_row_the_file_and_schema
         "note": "B:general は 75 問の時点で A:general に劣ると確定（レース）",
     }
     loaded = load_recommended(out / "2026-Q1.json")  # the chat runtime reads it as it did
-    assert loaded.version == "2026-Q1" and loaded.evidence["raced"] is True
+    assert loaded.version == "2026-Q1" and isinstance(loaded.evidence, EvidenceShape) and loaded.evidence.raced
 
 
 def test_the_schema_refuses_what_is_never_written() -> None:
@@ -135,6 +136,7 @@ def test_the_schema_refuses_what_is_never_written() -> None:
         "settled-best",
         "complete",
         "budget",
+        "fits-no-tier",
     }
     sub = jsonschema.Draft202012Validator({**race, "$defs": validator.schema["$defs"]})
     assert sub.is_valid({"reason": "complete", "items": 200, "total": 200, "by": None})

@@ -289,8 +289,10 @@ class Browser:
         return page
 
     def close(self) -> None:
-        """Ask chromium to quit, then kill its whole process group and remove the profile."""
+        """Ask chromium to quit, then kill its whole process group and remove the profile; BrowserError when a
+        process of it outlived the kill."""
         conn, self._conn = self._conn, None
+        left: list[tuple[int, str]] = []
         if conn is not None:
             with _subreaper() as reap:
                 if conn.alive:
@@ -301,12 +303,14 @@ class Browser:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(conn.proc.pid, signal.SIGKILL)  # helpers (zygotes, renderers, gpu) share the group
                 conn.proc.wait()
-                _wait_gone(conn.proc.pid, str(self._tmp or "\0"), reap)
+                left = _wait_gone(conn.proc.pid, str(self._tmp or "\0"), reap)
             conn.close()
         if self._dead_port is not None:
             self._dead_port.close()
             self._dead_port = None
         self._cleanup_files()
+        if left:
+            raise BrowserError(f"chromium processes (pid, state) outlived the kill of their group: {left}")
 
     def _cleanup_files(self) -> None:
         if self._tmp is not None:

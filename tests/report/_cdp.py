@@ -78,8 +78,9 @@ def _subreaper() -> Iterator[bool]:
             _libc.prctl(_PR_SET_CHILD_SUBREAPER, ctypes.c_ulong(0))
 
 
-def _wait_gone(pgid: int, marker: str, reap: bool, timeout: float = 3.0) -> None:
-    """Kill whatever of this browser still runs and wait until it is gone, reaping the group's zombies if we may."""
+def _wait_gone(pgid: int, marker: str, reap: bool, timeout: float = 3.0) -> list[tuple[int, str]]:
+    """Kill whatever of this browser still runs and wait until it is gone, reaping the group's zombies if we may;
+    what is still there after `timeout` (empty when all is gone)."""
     deadline = time.monotonic() + timeout
     while True:
         if reap:  # only children in the browser's group: never steals another subprocess's exit status
@@ -88,7 +89,7 @@ def _wait_gone(pgid: int, marker: str, reap: bool, timeout: float = 3.0) -> None
                     pass
         left = _leftovers(pgid, marker)
         if not left or time.monotonic() >= deadline:
-            return
+            return left
         for pid, state in left:
             if state != "Z":
                 with contextlib.suppress(OSError):

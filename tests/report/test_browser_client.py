@@ -10,6 +10,7 @@ import pytest
 from tests.report._browser import Browser, require_chromium
 from tests.report._cdp import BrowserError, _leftovers
 
+pytestmark = pytest.mark.engine  # chromium
 EXTERNAL_IMG = "http://10.255.255.1/x.png"
 
 

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from bench._synth import synthesize
+from fixtures.synth import synthesize
 from llamune_eval.analysis.pareto import front
 from llamune_eval.config import Config
+from llamune_eval.quarters import next_quarter
 from llamune_eval.report import collect, make_report, render_html
 from llamune_eval.report.render import safe_json
-from llamune_eval.settings import next_quarter
 from llamune_eval.store.results import Store
 
 
@@ -40,6 +40,7 @@ def test_the_strongest_model_leads_and_the_weakest_is_significantly_worse(synthe
     qa = board["jcommonsenseqa"]
     assert qa["best"].startswith("model-d")  # model-d is built to answer right most often
     weakest = [r for r in qa["rows"] if r["model"] == "model-a:1b"]
+    assert len(weakest) == 3  # its three presets: a misspelt name would select nothing
     assert all(r["vsBest"]["worse"] and r["vsBest"]["pHolm"] < 0.05 for r in weakest)
     assert all(r["ci"][0] <= r["value"] <= r["ci"][1] for r in qa["rows"])
     assert board["jsts"]["metric"] == "pearson" and board["business-writing"]["metric"] == "judge"
@@ -84,7 +85,7 @@ def test_sections_are_complete(synthetic: Any) -> None:
     assert data["usage"] is None and data["history"]["previous"] is None
     assert data["summary"]["error"].endswith("2026-Q4`）")  # no settings yet: said, not crashed
     browser = data["browser"]
-    assert len(browser["answers"]) == data["counts"]["samples"]
+    assert len(browser["answers"]) == data["counts"]["samples"] == 3000
     assert {a[2] for a in browser["answers"]} <= {"r", "w", "e", "p"}
 
 
@@ -101,6 +102,7 @@ def test_previous_quarter_gives_trend_and_regressions(tmp_path: Path) -> None:
         data = collect(store, cfg, "2026-Q4")
     history = data["history"]
     assert history["quarters"] == ["2026-Q3", "2026-Q4"] and history["previous"] == "2026-Q3"
+    assert len(history["trend"]) == 4  # one series per model
     for series in history["trend"].values():
         assert series[0] is not None and series[1] is not None and series[0] > series[1]
     assert history["regressedCount"] > history["improved"] > 0

@@ -17,6 +17,7 @@ import pytest
 from llamune_eval import jsonio
 from llamune_eval.engines.embedded import EmbeddedServer
 from llamune_eval.presets import BUILTIN
+from llamune_eval.records import Sample
 from llamune_eval.settings import LLMParameters
 from llamune_eval.store.results import SampleRecord, Store
 from llamune_eval.store.selection import scores_of
@@ -67,7 +68,7 @@ def _hostile_answer(store_path: Path) -> None:
         scores = scores_of(store, [row["key"]])[row["key"]]
         row["output"] = json.dumps([XSS[1] + " and " + XSS[0]])
         writer = store.writer()
-        writer.put(SampleRecord(row, scores))
+        writer.put(SampleRecord(Sample.model_validate(row), scores))
         writer.close()
 
 
@@ -130,6 +131,7 @@ def _profiles_and_provenance(quarter: Path, data: dict[str, Any], settings: dict
         rows = [r for r in store.samples() if r["suite"] == "jnli"]
         scores = scores_of(store, [r["key"] for r in rows])
     board = next(s for s in data["leaderboard"] if s["suite"] == "jnli")
+    assert len(board["rows"]) == 2  # fast and balanced
     for entry in board["rows"]:
         mine = [scores[r["key"]] for r in rows if r["preset"] == entry["preset"]]
         assert entry["value"] == pytest.approx(sum(m["correct"] for m in mine) / len(mine))

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bench._synth import synthesize
+from fixtures.synth import synthesize
 from llamune_eval import jsonio
 from llamune_eval.config import Config
 from llamune_eval.recommend import build, publish

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench._synth import synthesize
+import pytest
+
+from fixtures.synth import synthesize
 from llamune_eval.config import Config
 from llamune_eval.report import make_report
 from llamune_eval.store.results import Store
 from tests.report._browser import Browser, require_chromium
+
+pytestmark = pytest.mark.engine  # chromium
 
 
 def test_sample_browser_pages_and_filters(tmp_path: Path) -> None:

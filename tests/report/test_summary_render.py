@@ -13,7 +13,7 @@ from typing import Any
 import jinja2
 import pytest
 
-from bench._synth import synthesize
+from fixtures.synth import synthesize
 from llamune_eval.config import Config
 from llamune_eval.recommend.shapes import PublishedSettings
 from llamune_eval.report import collect, render_html

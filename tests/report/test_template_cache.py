@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bench._synth import synthesize
+from fixtures.synth import synthesize
 from llamune_eval.config import Config
 from llamune_eval.report import collect, render_html
 from llamune_eval.report.bytecode import bytecode_cache

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from llamune_eval.config import Config
+from llamune_eval.records import Judgement
 from llamune_eval.runner.judging import JudgeSpec, judge
 from llamune_eval.runner.sweep import Sweep, sweep
 from llamune_eval.scoring import reliability
@@ -39,17 +40,17 @@ async def test_single_and_reference_grading_is_stored_resumably(judged_store: tu
     cfg, path = judged_store
     first = await judge(cfg, JudgeSpec())
     with Store(path) as store:
-        rows = [r for r in store.judgements() if r["mode"] != "pairwise"]
+        rows = [r for r in store.judgements() if r.mode != "pairwise"]
     samples = 2  # 1 item x 2 presets, all judge-scored
-    trials = [r for r in rows if r["trial"] == 0]
+    trials = [r for r in rows if r.trial == 0]
     assert len(trials) == samples and first.done == len(rows)
-    assert {r["mode"] for r in rows} == {"reference"}  # the items carry references and eval aspects
+    assert {r.mode for r in rows} == {"reference"}  # the items carry references and eval aspects
     for r in rows:
-        assert r["raw"] or r["error_kind"], "every judgement keeps the judge's raw answer"
-        if r["ok"]:
-            assert 1 <= r["overall"] <= r["scale"]
+        assert r.raw or r.error_kind, "every judgement keeps the judge's raw answer"
+        if r.ok:
+            assert 1 <= r.overall <= r.scale
         else:
-            assert r["overall"] is None  # unparsable: stored as such, never a score
+            assert r.overall is None  # unparsable: stored as such, never a score
     again = await judge(cfg, JudgeSpec())
     assert again.done == 0 and again.skipped == len(rows)
     assert first.figures["judgements"] >= len(rows)
@@ -59,20 +60,21 @@ async def test_pairwise_judges_both_orders(judged_store: tuple[Config, Path]) ->
     cfg, path = judged_store
     outcome = await judge(cfg, JudgeSpec(mode="pairwise"))
     with Store(path) as store:
-        rows = [r for r in store.judgements() if r["mode"] == "pairwise"]
+        rows = [r for r in store.judgements() if r.mode == "pairwise"]
     assert outcome.done == len(rows) == 2  # 1 item x 1 pair of presets x 2 orders
     by_pair: dict[str, set[str]] = {}
     for r in rows:
-        by_pair.setdefault(r["item_id"], set()).add(r["position"])
-        assert r["winner"] in ("first", "second", "tie") or not r["ok"]
+        by_pair.setdefault(r.item_id, set()).add(r.position)
+        assert r.winner in ("first", "second", "tie") or not r.ok
     assert all(positions == {"ab", "ba"} for positions in by_pair.values())
     assert "position_flip_rate" in outcome.figures
 
 
-def _row(**kw: object) -> dict[str, object]:
-    base = {"mode": "single", "ok": True, "trial": 0, "scale": 10, "judge_model": "j", "sample_key": "s",
-            "sample_key_b": None, "judge_family": None, "model_family": None, "answer_chars": 10}  # fmt: skip
-    return base | kw
+def _row(**kw: object) -> Judgement:
+    base = {"key": "k", "suite": "s", "item_id": "i", "repeat": 0, "model": "m", "preset": "p", "mode": "single",
+            "ok": True, "trial": 0, "scale": 10, "judge_model": "j", "sample_key": "s", "sample_key_b": None,
+            "judge_family": None, "model_family": None, "answer_chars": 10}  # fmt: skip
+    return Judgement.model_validate(base | kw)
 
 
 def test_flip_rate_and_outcomes() -> None:
@@ -110,7 +112,7 @@ async def test_human_ratings_csv(judged_store: tuple[Config, Path], tmp_path: Pa
     cfg, path = judged_store
     await judge(cfg, JudgeSpec())  # judged here, whatever ran before (resumable: nothing twice)
     with Store(path) as store:
-        keys = [r["sample_key"] for r in store.judgements() if r["mode"] != "pairwise" and r["trial"] == 0]
+        keys = [r.sample_key for r in store.judgements() if r.mode != "pairwise" and r.trial == 0]
     assert keys
     ratings = tmp_path / "human.csv"
     with ratings.open("w", newline="") as f:
@@ -122,7 +124,7 @@ async def test_human_ratings_csv(judged_store: tuple[Config, Path], tmp_path: Pa
     outcome = await judge(cfg2, JudgeSpec())
     with Store(path) as store:  # the first-trial verdicts that were readable are the ones compared with people
         readable = [r for r in store.judgements()
-                    if r["mode"] != "pairwise" and r["trial"] == 0 and r["ok"] and r["sample_key"] in keys]  # fmt: skip
+                    if r.mode != "pairwise" and r.trial == 0 and r.ok and r.sample_key in keys]  # fmt: skip
     human = outcome.figures["human"]
     assert human["n"] == len(readable)
     if readable:
@@ -191,25 +193,25 @@ async def test_mt_bench_every_turn_judged_with_its_reference_and_an_independent_
         from llamune_eval.types import ModelInfo
 
         jobs = plan_jobs(cfg, store, [ModelInfo(name="smol", engine="embedded", endpoint="x")], "auto", False)
-    by = {(j.row["item_id"], j.row["turn"], j.row["trial"]): j for j in jobs}
+    by = {(j.planned.item_id, j.planned.turn, j.planned.trial): j for j in jobs}
     assert sorted(by) == [(q, t, k) for q in ("111", "81") for t in (1, 2) for k in (0, 1)]
     second = by[("111", 2, 0)].messages[-1].content
     assert (
         "2と3を足す" in second and "その答えに4を掛ける" in second and "20です。" in second
     )  # context + its reference
     assert "5です。" not in by[("111", 2, 0)].messages[-1].content.split("【参考回答】")[-1]
-    assert by[("81", 1, 0)].row["mode"] == "single" and by[("111", 1, 0)].row["mode"] == "reference"
+    assert by[("81", 1, 0)].planned.mode == "single" and by[("111", 1, 0)].planned.mode == "reference"
     outcome_j = await judge(cfg, JudgeSpec())
     figures = outcome_j.figures
     assert figures["judge_temperature"] == 0.7
     with Store(tmp_path / "r.duckdb") as store:
         judged = store.valid_judgements()
         ev = Evidence.load(store)
-    raws = {(r["sample_key"], r["turn"], r["trial"]): r["raw"] for r in judged}
+    raws = {(r.sample_key, r.turn, r.trial): r.raw for r in judged}
     pairs = {(k, t) for k, t, trial in raws if trial == 1 and (k, t, 0) in raws}
     assert len(pairs) == 4  # 2 items x 2 turns, each judged twice
     assert any(raws[(k, t, 0)] != raws[(k, t, 1)] for k, t in pairs), "a re-judgement is another draw"
-    ok = {(r["sample_key"], r["turn"], r["trial"]) for r in judged if r["ok"]}
+    ok = {(r.sample_key, r.turn, r.trial) for r in judged if r.ok}
     assert figures["rejudged"] == sum((k, t, 0) in ok and (k, t, 1) in ok for k, t in pairs)  # its n
     stat = ev.configs[("smol", "short")].suites["japanese-mt-bench"]
     category = {r["key"]: r["item_category"] for r in rows}

@@ -22,6 +22,7 @@ import pytest
 from llamune_eval import jsonio
 from llamune_eval.analysis.memory import gguf_estimate
 from llamune_eval.engines import bundled
+from llamune_eval.records import Sample
 from llamune_eval.store import measures
 from llamune_eval.store.results import SampleRecord, Store
 from llamune_eval.store.selection import scores_of
@@ -105,7 +106,7 @@ def _qwen_main_smol_catches(store_path: Path) -> None:
         for r in rows:
             right = (r["item_id"] == first) == r["model"].startswith("smollm2")
             values = {k: (1.0 if right else 0.0) if k.endswith("correct") else v for k, v in scores[r["key"]].items()}
-            writer.put(SampleRecord(r | {"parse_ok": True}, values))
+            writer.put(SampleRecord(Sample.model_validate(r | {"parse_ok": True}), values))
         writer.close()
 
 

@@ -204,7 +204,7 @@ def test_each_tier_is_a_decision_with_its_own_candidates_and_incumbent() -> None
     """The race's groups: a 16 GB tier holds only what fits in it; last quarter's main is its incumbent only where
     it is a candidate; tiers with the same candidates and incumbent are one decision; the rule is the config's."""
     from llamune_eval.analysis.racing import Group
-    from llamune_eval.runner.race import _rule, _Speeds, groups
+    from llamune_eval.runner.race import _Speeds, groups, rule_of
 
     rule = {"tiers": [16, 32, 64], "headroom": 0.75, "alpha": 0.01, "margin": 0.03, "min_items": 50}
     cfg = Config.model_validate({"recommend": rule})  # usable memory: 12, 24 and 48 GB
@@ -217,7 +217,7 @@ def test_each_tier_is_a_decision_with_its_own_candidates_and_incumbent() -> None
         Group(frozenset({"small:fast", "small:creative", "big:fast"}), "big:fast"),
         Group(frozenset(needs), "big:fast"),
     ]
-    assert _rule(cfg) == RaceRule(alpha=0.01, margin=0.03, min_items=50)
+    assert rule_of(cfg) == RaceRule(alpha=0.01, margin=0.03, min_items=50)  # what `race` holds itself to
     speeds = _Speeds(needs, {c: c.split(":")[0] for c in needs})
     for model, seconds in (("small", 0.5), ("small", 0.7), ("big", 2.0)):
         speeds.note(model, seconds)

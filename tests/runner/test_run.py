@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -43,6 +42,7 @@ async def test_run_on_the_embedded_engine_stores_and_scores(tmp_path: Path, smol
         params = json.loads(rows[0]["params"])
         assert params["temperature"] == 0.0 and params["seed"] == 0
         jcqa = [r for r in rows if r["suite"] == "jcommonsenseqa"]
+        assert len(jcqa) == 3
         assert all(json.loads(r["params"])["max_tokens"] == 8 for r in jcqa)  # the suite caps the request
         assert all(json.loads(r["preset_params"])["max_tokens"] == 256 for r in rows)  # not the configuration
         scores = scores_of(store, [r["key"] for r in rows])
@@ -83,9 +83,11 @@ def _start_run(tmp_path: Path, srv: FaultServer, concurrency: int, presets: str,
         f'[paths]\nstore = "r.duckdb"\n[run]\nsuites_dir = "{ROOT / "suites"}"\npresets = [{presets}]\n'
     )
     proc = subprocess.Popen(RUN, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while srv.chats < after and time.monotonic() < deadline:
-        time.sleep(0.02)
+    try:
+        srv.wait_chats(after)
+    except TimeoutError:
+        proc.kill()
+        raise AssertionError(f"the run never reached {after} answers: {proc.communicate()[1][-2000:]}") from None
     return proc
 
 
@@ -158,4 +160,5 @@ async def test_answers_scored_under_older_rules_are_rescored_without_a_request(t
         assert {r["scoring_version"] for r in rows} == {"jcqa-s2"}
         assert all(r["parse_ok"] is False and r["parsed"] is None for r in rows)  # "Hello there!" is no index
         scores = scores_of(store, [r["key"] for r in rows])
+        assert len(rows) == 3 and set(scores) == {r["key"] for r in rows}  # every answer rescored, none missing
         assert all(s == {"correct": 0.0, "lenient.correct": 0.0, "lenient.parse_ok": 0.0} for s in scores.values())

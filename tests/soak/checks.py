@@ -46,11 +46,11 @@ def verdict(folder: Path, attempts: list[Attempt], snapshots: list[dict[str, dic
     duplicated = len(samples) - len(identity)
     assert all(s["status"] == "ok" for s in samples), [s["error"] for s in samples if s["status"] != "ok"]
     assert len(samples) == planned and duplicated == 0
-    assert len(judgements) == len(memo_ok) and all(j["error_kind"] is None for j in judgements)
-    assert len({j["sample_key"] for j in judgements}) == len(judgements)  # one verdict per answer, never two
+    assert len(judgements) == len(memo_ok) and all(j.error_kind is None for j in judgements)
+    assert len({j.sample_key for j in judgements}) == len(judgements)  # one verdict per answer, never two
     assert events == 2
     now = {"samples": {s["key"]: (s["run_id"], str(s["created_at"])) for s in samples},
-           "judgements": {j["key"]: (j["run_id"], str(j["created_at"])) for j in judgements}}  # fmt: skip
+           "judgements": {j.key: (j.run_id, str(j.created_at)) for j in judgements}}  # fmt: skip
     lost = regenerated = 0
     for snap in snapshots:
         for table, rows in snap.items():

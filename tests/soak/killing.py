@@ -189,7 +189,6 @@ def never_killed_copy(store: Path, clean: Path) -> None:
             "samples",
             "scores",
             "judgements",
-            "judge_runs",
             "texts",
             "usage_events",
             "timings",

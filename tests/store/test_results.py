@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fixtures.synth import make_sample
 from llamune_eval.store.results import SampleRecord, Store, now
-from llamune_eval.store.schema import SAMPLE_COLUMNS
 from llamune_eval.store.selection import scores_of
 
 
 def _record(key: str, status: str = "ok", value: float = 1.0) -> SampleRecord:
-    row = {c: None for c in SAMPLE_COLUMNS} | {"key": key, "status": status, "suite": "s", "params": "{}",
-                                               "output": '["a"]', "created_at": now(), "parse_ok": True}  # fmt: skip
-    return SampleRecord(row, {"correct": value} if status == "ok" else {})
+    sample = make_sample(key, status=status, params="{}", output='["a"]', created_at=now(), parse_ok=True)
+    return SampleRecord(sample, {"correct": value} if status == "ok" else {})
 
 
 def test_journal_survives_a_crash_and_is_moved_in_on_next_open(tmp_path: Path) -> None:

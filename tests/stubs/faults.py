@@ -44,6 +44,10 @@ class FaultServer:
     def chats(self) -> int:
         return self.server.count("/v1/chat/completions") + self.server.count("/api/chat")
 
+    def wait_chats(self, n: int, timeout: float = 60) -> None:
+        """Until `n` chat requests have arrived; TimeoutError otherwise."""
+        self.server.wait_until(lambda: self.chats >= n, timeout, f"{n} chat requests")
+
     async def models(self, req: Request, reply: Reply) -> None:
         await reply.send(200, {"object": "list", "data": [{"id": "m", "object": "model", "owned_by": "stub"}]})
 

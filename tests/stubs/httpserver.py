@@ -85,6 +85,7 @@ class StubServer:
     host: str = "127.0.0.1"
     port: int = 0
     requests: list[Request] = field(default_factory=list)
+    _arrived: threading.Condition = field(default_factory=threading.Condition)  # notified at every request
     _loop: asyncio.AbstractEventLoop | None = None
     _server: asyncio.Server | None = None
     _thread: threading.Thread | None = None
@@ -95,6 +96,12 @@ class StubServer:
 
     def count(self, path: str) -> int:
         return sum(1 for r in self.requests if r.path == path)
+
+    def wait_until(self, predicate: Callable[[], bool], timeout: float, what: str) -> None:
+        """Block until `predicate()` holds (checked at every request received); TimeoutError after `timeout`."""
+        with self._arrived:
+            if not self._arrived.wait_for(predicate, timeout):
+                raise TimeoutError(f"{what}: not after {timeout:g}s ({len(self.requests)} requests received)")
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -109,7 +116,9 @@ class StubServer:
                     headers[k.strip().lower()] = v.strip()
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
                 req = Request(method, target.split("?", 1)[0], headers, body)
-                self.requests.append(req)
+                with self._arrived:
+                    self.requests.append(req)
+                    self._arrived.notify_all()
                 reply = Reply(writer)
                 handler = self.routes.get((method, req.path)) or self.routes.get((method, "*"))  # "*": any path
                 if handler is None:
@@ -140,7 +149,8 @@ class StubServer:
 
         self._thread = threading.Thread(target=run, daemon=True)
         self._thread.start()
-        ready.wait(10)
+        if not ready.wait(10):
+            raise RuntimeError(f"stub server on {self.host} did not start listening within 10 s")
         return self
 
     def stop(self) -> None:

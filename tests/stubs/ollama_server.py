@@ -80,7 +80,8 @@ class OllamaModel:
 class OllamaStub:
     def __init__(self, models: list[OllamaModel]) -> None:
         self.models = {m.name: m for m in models}
-        self.reports: list[dict[str, Any]] = []  # per answered chat: the prompt and the durations reported
+        # per answered chat: the prompt, the durations reported, and the wait for a slot (`queued`, `queued_s`)
+        self.reports: list[dict[str, Any]] = []
         for m in models:
             m.digest = m.digest or hashlib.sha256(m.path.read_bytes()[: 1 << 20]).hexdigest()
         self.server = StubServer(
@@ -202,9 +203,11 @@ class OllamaStub:
             return await reply.send(200, final)
         options = dict(body.get("options") or {})
         m.options_seen.append(options)
+        queued, asked = m.slots().locked(), time.perf_counter_ns()
         async with m.slots():  # Ollama's queue: beyond num_parallel, a request waits here
+            wait = {"queued": queued, "queued_s": (time.perf_counter_ns() - asked) * 1e-9}
             load_ns = await self._load(m)
-            await self._generate(m, body, options, stream, reply, start, load_ns)
+            await self._generate(m, body, options, stream, reply, start, load_ns, wait)
         if keep == 0:
             m.loaded_at = None
         else:
@@ -226,7 +229,7 @@ class OllamaStub:
         return upstream
 
     async def _generate(self, m: OllamaModel, body: dict[str, Any], options: dict[str, Any], stream: bool,
-                        reply: Reply, start: int, load_ns: int) -> None:  # fmt: skip
+                        reply: Reply, start: int, load_ns: int, wait: dict[str, Any]) -> None:  # fmt: skip
         predict = options.get("num_predict", -1)
         budget = None if predict is None or predict < 0 else int(predict)
         thinking = m.thinks and body.get("think") is not False
@@ -286,7 +289,7 @@ class OllamaStub:
         last = next((str(x.get("content", "")) for x in reversed(body["messages"]) if x.get("role") == "user"), "")
         self.reports.append({"prompt": last, "prompt_eval_s": metrics["prompt_eval_duration"] * 1e-9,
                              "eval_s": metrics["eval_duration"] * 1e-9, "eval_count": metrics["eval_count"],
-                             "total_s": metrics["total_duration"] * 1e-9})  # fmt: skip
+                             "total_s": metrics["total_duration"] * 1e-9, **wait})  # fmt: skip
         message: dict[str, Any] = {"role": "assistant", "content": "" if stream else "".join(parts)}
         if thought and not stream:
             message["thinking"] = "".join(thought)

@@ -32,7 +32,7 @@ def chat_db(tmp_path: Path) -> tuple[ChatDB, str]:
     _exchange(db, sid, 2, ok=False)
     retry = db.add_message(sid, 1, "assistant", "better", model="smol", preset="code", source="retry")
     db.record_usage(sid, retry, "retry", Answer(model="smol", preset="code", latency_s=0.5))
-    db.replace_answer(sid, first, retry, adopt=True)
+    db.replace_answer(first, retry, adopt=True)
     db.rate(retry, 1, "わかりやすい")
     return db, sid
 
