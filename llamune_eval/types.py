@@ -61,6 +61,9 @@ class ChatResult(BaseModel):
     endpoint: str
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    # of prompt_tokens, those the engine took from its prompt cache instead of evaluating them (llama.cpp's
+    # timings.cache_n, else the OpenAI usage's cached_tokens; None: the engine does not say)
+    cached_tokens: int | None = None
     ttft_s: float | None = None
     latency_s: float = 0.0
     tokens_per_s: float | None = None
@@ -187,6 +190,7 @@ class Timing(BaseModel):
     completion_tokens: int | None = None
     ok: bool = True
     error: str | None = None
+    cached_tokens: int | None = None  # of prompt_tokens, those served from the engine's prompt cache (ChatResult)
 
 
 class Health(BaseModel):

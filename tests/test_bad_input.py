@@ -153,7 +153,7 @@ def test_an_answer_larger_than_a_json_reader_s_default_is_stored(tmp_path: Path)
         for key, text in (("big", big), ("small", "ok")):
             writer.put(SampleRecord(make_sample(key, run_id="r", output=json.dumps([text])), {"pass": 1.0}))
         writer.close()
-        stored = {r["key"]: json.loads(r["output"])[0] for r in store.samples()}
+        stored = {r.key: json.loads(r.output)[0] for r in store.samples()}
         inline = dict(store.con.execute("SELECT key, length(output::VARCHAR) FROM samples").fetchall())
     assert stored == {"big": big, "small": "ok"}
     assert inline["small"] == 6 and inline["big"] < 100  # the big answer is kept out of line, whole
@@ -184,14 +184,14 @@ def test_a_huge_item_is_refused_unsent_stored_once_and_recoverable_whole(tmp_pat
     assert _digests(folder) == before
     assert not (tmp_path / "llamune.duckdb.journal.jsonl").exists()
     with Store(tmp_path / "llamune.duckdb") as store:
-        rows = {(r["item_id"], r["preset"]): r for r in store.samples()}
+        rows = {(r.item_id, r.preset): r for r in store.samples()}
         raw = store.con.execute("SELECT max(length(prompt::VARCHAR)) FROM samples WHERE item_id = 'big'").fetchone()
         texts = store.con.execute("SELECT count(*), max(chars) FROM texts").fetchone()
-    assert {k: (r["status"], r["error_kind"]) for k, r in rows.items()} == {
+    assert {k: (r.status, r.error_kind) for k, r in rows.items()} == {
         ("big", "fast"): ("error", "truncated"), ("big", "code"): ("error", "truncated"),
         ("small", "fast"): ("ok", None), ("small", "code"): ("ok", None)}  # fmt: skip
-    assert "not sent" in rows[("big", "fast")]["error"] and "3,000,000 characters" in rows[("big", "fast")]["error"]
-    assert json.loads(rows[("big", "code")]["prompt"]) == [big]  # read back whole
+    assert "not sent" in rows[("big", "fast")].error and "3,000,000 characters" in rows[("big", "fast")].error
+    assert json.loads(rows[("big", "code")].prompt) == [big]  # read back whole
     assert (
         raw is not None and raw[0] < 100 and texts == (1, len(json.dumps([big], ensure_ascii=False)))
     )  # in line: a reference; once

@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from llamune_eval.records import UsageEvent
 from llamune_eval.settings import PARAMETER_FIELDS
 
 MACHINE_ID_FILES = (Path("/etc/machine-id"), Path("/var/lib/dbus/machine-id"))
@@ -58,41 +59,40 @@ class SharedEvent(BaseModel):
     created_at: str
 
     @classmethod
-    def of(cls, row: dict[str, Any], *, user: str, tier: int, client: str, share_comments: bool) -> SharedEvent:
-        """The shareable part of a chat database's usage event row (joined with its message's turn)."""
-        params = row.get("params")
-        if isinstance(params, str):
+    def of(cls, event: UsageEvent, *, user: str, tier: int, client: str, share_comments: bool) -> SharedEvent:
+        """The shareable part of a chat database's usage event (`chat.db.usage_event`: with its message's turn)."""
+        params: object = None
+        if event.params is not None:
             try:
-                params = json.loads(params)
+                params = json.loads(event.params)
             except ValueError:
                 params = None
         kept = {k: v for k, v in params.items() if k in PARAMETER_FIELDS} if isinstance(params, dict) else None
-        success, adopted = (None if row.get(k) is None else bool(row[k]) for k in ("success", "adopted"))
         return cls(
-            event_id=str(row["event_id"]),
+            event_id=event.event_id,
             user=user,
             tier=tier,
             client=client,
-            session_id=row.get("session_id"),
-            turn=row.get("turn"),
-            kind=str(row["kind"]),
-            model=row.get("model"),
-            preset=row.get("preset"),
+            session_id=event.session_id,
+            turn=event.turn,
+            kind=event.kind,
+            model=event.model,
+            preset=event.preset,
             params=kept,
-            ttft_s=row.get("ttft_s"),
-            latency_s=row.get("latency_s"),
-            prompt_tokens=row.get("prompt_tokens"),
-            completion_tokens=row.get("completion_tokens"),
-            error_kind=row.get("error_kind"),
-            rating=row.get("rating"),
-            accuracy=row.get("accuracy"),
-            naturalness=row.get("naturalness"),
-            usefulness=row.get("usefulness"),
-            category=row.get("category"),
-            comment=str(row["comment"])[:MAX_COMMENT] if share_comments and row.get("comment") else None,
-            created_at=str(row["created_at"]),
-            success=success,
-            adopted=adopted,
+            ttft_s=event.ttft_s,
+            latency_s=event.latency_s,
+            prompt_tokens=event.prompt_tokens,
+            completion_tokens=event.completion_tokens,
+            error_kind=event.error_kind,
+            rating=event.rating,
+            accuracy=event.accuracy,
+            naturalness=event.naturalness,
+            usefulness=event.usefulness,
+            category=event.category,
+            comment=event.comment[:MAX_COMMENT] if share_comments and event.comment else None,
+            created_at=event.created_at.isoformat(timespec="milliseconds"),  # the text the chat wrote (chat.db)
+            success=event.success,
+            adopted=event.adopted,
         )
 
     def line(self) -> str:

@@ -39,7 +39,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("/bad", "[コメント]", "最後の回答を評価する（👍 / 👎）", "c_bad"),
     Command("/eval", "[MODEL]", "別のモデルが最後の回答を5項目で評価する", "c_eval"),
     Command("/artifacts", "[show N | save N PATH]", "回答中のコードブロック", "c_artifacts"),
-    Command("/system", "TEXT", "このセッションのシステムプロンプトを追加する（--permanent ですべてのセッションに）",
+    Command("/system", "[TEXT]", "システムプロンプトを表示 / このセッションに追加（--permanent で全セッション）",
             "c_system"),
     Command("/title", "[TEXT]", "セッションのタイトルを表示する / 変更する", "c_title"),
     Command("/category", "[NAME | auto]", f"質問の種別（{', '.join(CATEGORIES)}）", "c_category"),

@@ -357,6 +357,12 @@ def _usage_rows(con: sqlite3.Connection, since: str | None, *, unsent: bool = Fa
     return [dict(r) for r in con.execute(sql + " ORDER BY u.id", args)]
 
 
+def usage_event(row: dict[str, Any]) -> UsageEvent:
+    """A `usage_rows` row as its record: `CHAT_FIELDS` and its message's turn, by name (a column the row lacks is a
+    KeyError, never a NULL); only the /rate criteria may be missing, in a database from before schema 2."""
+    return UsageEvent.model_validate({c: row.get(c) if c in LEVELS else row[c] for c in (*CHAT_FIELDS, "turn")})
+
+
 def read_usage_rows(path: Path, since: str | None = None, *, unsent: bool = False) -> list[dict[str, Any]]:
     """`usage_rows` of a database opened read-only, on a connection of its own: an export leaves the file exactly
     as it was, and an upload reads in a thread of its own while the session writes."""

@@ -94,10 +94,12 @@ class ChatRuntime:
                 raise KeyError(session_id)
             turns = [m["turn"] for m in self.db.history(session_id)]
             self.state = ChatState(session_id, row["model"], max(turns, default=0), row["system_prompt"])
+            self.preset_override = BUILTIN.get(row["preset"] or "")  # the session's /preset, as it was left
         else:
             model = self.main_model()
             sid = self.db.create_session(model, None)
             self.state = ChatState(sid, model)
+            self.preset_override = None
         return self.state
 
     def messages(self, upto_turn: int | None = None) -> list[Message]:

@@ -18,7 +18,7 @@ from llamune_eval.channel.drop import upload
 from llamune_eval.channel.events import SharedEvent, pseudonym
 from llamune_eval.channel.follow import ChannelState, Check, check, load_state
 from llamune_eval.channel.index import ChannelError
-from llamune_eval.chat.db import ChatDB
+from llamune_eval.chat.db import ChatDB, usage_event
 from llamune_eval.config import ChatConfig
 from llamune_eval.settings import DEFAULT_TIERS, machine_memory_gb, newest_recommended, tier_of
 from llamune_eval.types import InputError
@@ -53,7 +53,8 @@ def shared_events(rows: list[dict[str, Any]], chat: ChatConfig, tier: int) -> li
     if not chat.org_salt:
         raise InputError("[chat] org_salt is not set: shared usage carries a pseudonym keyed by it, never a name")
     user, client = pseudonym(chat.org_salt), client_version()
-    return [SharedEvent.of(r, user=user, tier=tier, client=client, share_comments=chat.share_comments) for r in rows]
+    share = chat.share_comments
+    return [SharedEvent.of(usage_event(r), user=user, tier=tier, client=client, share_comments=share) for r in rows]
 
 
 @dataclass

@@ -234,6 +234,7 @@ class OpenAIBackend:
             endpoint=self.endpoint,
             prompt_tokens=usage.get("prompt_tokens"),
             completion_tokens=completion,
+            cached_tokens=_cached(timings, usage),
             ttft_s=clock.ttft,
             latency_s=clock.elapsed(),
             tokens_per_s=rate,
@@ -247,3 +248,13 @@ class OpenAIBackend:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+def _cached(timings: dict[str, Any], usage: dict[str, Any]) -> int | None:
+    """Prompt tokens served from the server's prompt cache: llama.cpp's `timings.cache_n` (its `prompt_n` are the
+    tokens it evaluated), else the OpenAI usage's `prompt_tokens_details.cached_tokens`; None when neither says."""
+    details = usage.get("prompt_tokens_details")
+    for value in (timings.get("cache_n"), details.get("cached_tokens") if isinstance(details, dict) else None):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None

@@ -15,6 +15,7 @@ from llamune_eval.config import Config, UsageTargets
 from llamune_eval.report.document import (
     REPORT_VERSION,
     ConfigPoint,
+    ContentionCheck,
     Counts,
     EffectCell,
     HeatCell,
@@ -25,6 +26,7 @@ from llamune_eval.report.document import (
     PresetEffect,
     Report,
 )
+from llamune_eval.report.figures import JudgeFigures, JudgeScore, JudgeSection, SmallJudge, UsageSection
 from llamune_eval.report.summary_shapes import Summary
 from llamune_eval.store.results import Store
 
@@ -164,17 +166,18 @@ def memory_section(store: Store, cfg: Config, ev: Evidence) -> list[MemoryRow]:
     return out
 
 
-def contention_section(summary: dict[str, Any]) -> list[dict[str, Any]]:
+def contention_section(summary: Summary) -> list[ContentionCheck]:
     """The settings file's contention checks, one per set of models (tiers that run the same set share it)."""
-    out: dict[str, dict[str, Any]] = {}
-    for tier in summary.get("tiers") or []:
-        c = (tier.get("evidence") or {}).get("contention")
-        if not c:
+    out: dict[str, ContentionCheck] = {}
+    for tier in summary.tiers:
+        c = tier.evidence.contention
+        if c is None:
             continue
         # a measured check is shared by the tiers that run the same models; an unmeasured one stays the tier's
-        key = " + ".join([c["main"], *c["neighbours"]]) if c.get("measured") else str(tier["memoryGB"])
-        entry = out.setdefault(key, {**c, "tiers": []})
-        entry["tiers"].append(tier["memoryGB"])
+        key = " + ".join([str(c.main), *c.neighbours]) if c.measured else str(tier.memory_gb)
+        if key not in out:
+            out[key] = ContentionCheck.model_validate(c.model_dump(by_alias=True) | {"tiers": []})
+        out[key].tiers.append(tier.memory_gb)
     return list(out.values())
 
 
@@ -220,7 +223,7 @@ def preset_effect_section(ev: Evidence, board: list[LeaderboardSuite]) -> list[P
     return out
 
 
-def judge_section(store: Store, cfg: Config) -> dict[str, Any] | None:
+def judge_section(store: Store, cfg: Config) -> JudgeSection | None:
     """Reliability figures recomputed over every stored judgement."""
     from llamune_eval.scoring.reliability import judge_figures, score_summary
 
@@ -231,19 +234,19 @@ def judge_section(store: Store, cfg: Config) -> dict[str, Any] | None:
     judges = sorted({r.judge_model for r in rows})
     # bradley_terry (pairwise judgements) and human (a ratings file) are None when there are none
     figures = {"bradley_terry": None, "human": None, **judge_figures(rows, cfg)}
-    return {
-        "figures": figures,
-        "scores": [s for s in summary if "suite" in s],
-        "panelDisagreement": next((s["panel_disagreement"] for s in summary if "panel_disagreement" in s), None),
-        "judges": judges,
-        "smallJudges": small_judges(store, judges),
-    }
+    return JudgeSection(
+        figures=JudgeFigures.model_validate(figures),
+        scores=[JudgeScore.model_validate(s) for s in summary if "suite" in s],
+        panel_disagreement=next((s["panel_disagreement"] for s in summary if "panel_disagreement" in s), None),
+        judges=judges,
+        small_judges=small_judges(store, judges),
+    )
 
 
 SMALL_JUDGE = 7e9  # parameters: below this a judge shows how judging works, not how good an answer is
 
 
-def small_judges(store: Store, judges: list[str]) -> list[dict[str, Any]]:
+def small_judges(store: Store, judges: list[str]) -> list[SmallJudge]:
     """Judges too small (or of unknown size) for their verdicts to stand as a verdict on quality."""
     from llamune_eval.analysis.memory import parameter_count
     from llamune_eval.store.selection import model_facts
@@ -253,11 +256,11 @@ def small_judges(store: Store, judges: list[str]) -> list[dict[str, Any]]:
     for name in judges:
         params = parameter_count(facts.get(name))
         if params is None or params < SMALL_JUDGE:
-            out.append({"judge": name, "parameters": params})
+            out.append(SmallJudge(judge=name, parameters=params))
     return out
 
 
-def usage_section(store: Store, quarter: str, seed: int, targets: UsageTargets | None = None) -> dict[str, Any] | None:
+def usage_section(store: Store, quarter: str, seed: int, targets: UsageTargets | None = None) -> UsageSection | None:
     """The usage the quarter's choice rests on (the quarter before the report's, else all time)."""
     from llamune_eval.store.usage import events_per_quarter
     from llamune_eval.usage import usage_metrics
@@ -268,9 +271,7 @@ def usage_section(store: Store, quarter: str, seed: int, targets: UsageTargets |
         return None
     period, _ = data_period(store, quarter)
     metrics = usage_metrics(store, period, seed=seed, targets=targets)
-    metrics["period"] = period or "all"
-    metrics["eventsPerQuarter"] = per_quarter
-    return metrics
+    return UsageSection.model_validate(metrics | {"period": period or "all", "eventsPerQuarter": per_quarter})
 
 
 def collect(store: Store, cfg: Config, quarter: str, ev: Evidence | None = None) -> dict[str, Any]:
@@ -289,7 +290,7 @@ def collect_report(store: Store, cfg: Config, quarter: str, ev: Evidence | None 
 
     seed = cfg.run.seed
     ev = Evidence.for_quarter(store, cfg, quarter, texts=True) if ev is None else ev
-    summary = summary_section(cfg.paths.recommended, quarter)
+    summary = Summary.model_validate(summary_section(cfg.paths.recommended, quarter))
     leaderboard = leaderboard_section(ev)
     configs = configs_section(ev)
     browser = browser_section(ev)
@@ -309,7 +310,7 @@ def collect_report(store: Store, cfg: Config, quarter: str, ev: Evidence | None 
         ),
         counted_suites=ev.counted_suites(),
         data=data_sources(store, ev, ev.suites()),
-        summary=Summary.model_validate(summary),
+        summary=summary,
         race=race_section(ev.races),
         leaderboard=leaderboard,
         configs=configs,

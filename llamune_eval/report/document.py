@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from llamune_eval.config import ALPHA
-from llamune_eval.report.summary_shapes import Summary
+from llamune_eval.report.figures import JudgeSection, UsageSection
+from llamune_eval.report.figures import Part as _Part
+from llamune_eval.report.summary_shapes import ContentionView, Summary
 from llamune_eval.settings_evidence import DataEvidence
 
 REPORT_VERSION = "llamune-report-1"
@@ -23,10 +25,6 @@ SCHEMA_URL = "https://json-schema.org/draft/2020-12/schema"
 
 def _no_interval() -> list[float | None]:
     return [None, None]
-
-
-class _Part(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="forbid", defer_build=True)
 
 
 class Counts(_Part):
@@ -110,6 +108,13 @@ class MemoryRow(_Part):
     source: str | None = None
     detail: str | None = None
     estimate_bytes: int | None = Field(default=None, alias="estimateBytes")
+
+
+class ContentionCheck(ContentionView):
+    """A settings file's contention check as its evidence has it (read leniently: any release's file), with the
+    tiers that share it (those that run the same models)."""
+
+    tiers: list[int] = Field(default_factory=list)
 
 
 class HeatCell(_Part):
@@ -206,6 +211,7 @@ class Report(_Part):
         default=ALPHA,
         description="the level of the report's marks (▼, *) and of its difference intervals: [recommend] alpha",
     )
+    # the raw boundary: the store's `runs` rows as recorded (their plan and suites are the run's own JSON)
     runs: list[dict[str, Any]] = Field(default_factory=list, description="the store's runs, as recorded")
     counts: Counts | None = None
     counted_suites: list[str] = Field(default_factory=list, alias="countedSuites")
@@ -215,13 +221,13 @@ class Report(_Part):
     leaderboard: list[LeaderboardSuite] = Field(default_factory=list)
     configs: list[ConfigPoint] = Field(default_factory=list)
     memory: list[MemoryRow] = Field(default_factory=list)
-    contention: list[dict[str, Any]] = Field(
+    contention: list[ContentionCheck] = Field(
         default_factory=list, description="the settings file's contention checks, with the tiers sharing each"
     )
     heatmap: Heatmap = Field(default_factory=Heatmap)
     preset_effect: list[PresetEffect] = Field(default_factory=list, alias="presetEffect")
-    judge: dict[str, Any] | None = Field(default=None, description="judge reliability figures (null: no judgements)")
-    usage: dict[str, Any] | None = Field(default=None, description="chat usage metrics (null: no usage)")
+    judge: JudgeSection | None = Field(default=None, description="judge reliability figures (null: no judgements)")
+    usage: UsageSection | None = Field(default=None, description="chat usage metrics (null: no usage)")
     history: History = Field(default_factory=History)
     browser: Browser = Field(default_factory=Browser)
 

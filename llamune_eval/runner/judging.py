@@ -21,7 +21,7 @@ from typing import Any
 
 from llamune_eval.config import Config
 from llamune_eval.engines import Engine, open_engine
-from llamune_eval.records import Judgement, evolve
+from llamune_eval.records import Judgement, Sample, evolve
 from llamune_eval.runner.progress import SILENT, Bar, Watcher
 from llamune_eval.scoring.judge_parse import parse_pairwise, parse_single
 from llamune_eval.scoring.judge_prompts import PAIRWISE_SCHEMA, TEMPLATE_VERSION, pairwise, single, single_schema
@@ -65,14 +65,14 @@ def _key(*parts: Any) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
-def _answers(sample: dict[str, Any]) -> list[str]:
-    return list(json.loads(sample["output"] or "[]"))
+def _answers(sample: Sample) -> list[str]:
+    return list(json.loads(sample.output or "[]"))
 
 
-def _references(sample: dict[str, Any], turns: int) -> list[str | None]:
+def _references(sample: Sample, turns: int) -> list[str | None]:
     """The reference answer for each turn: a list with one entry per turn of a multi-turn item (Japanese MT-Bench),
     else the reference (several gold answers joined) for the last turn."""
-    ref = json.loads(sample["reference"]) if sample.get("reference") else None
+    ref = json.loads(sample.reference) if sample.reference else None
     out: list[str | None] = [None] * turns
     if isinstance(ref, list) and turns > 1 and len(ref) == turns:
         return [None if r in (None, "") else str(r) for r in ref]
@@ -83,10 +83,10 @@ def _references(sample: dict[str, Any], turns: int) -> list[str | None]:
     return out
 
 
-def _scale(cfg: Config, sample: dict[str, Any]) -> int:
+def _scale(cfg: Config, sample: Sample) -> int:
     if cfg.judge.scale != "auto":
         return int(cfg.judge.scale)
-    return 5 if sample.get("eval_aspect") else 10
+    return 5 if sample.eval_aspect else 10
 
 
 def plan_jobs(cfg: Config, store: Store, judges: list[ModelInfo], mode: str, all_samples: bool) -> list[Job]:
@@ -109,19 +109,19 @@ def plan_jobs(cfg: Config, store: Store, judges: list[ModelInfo], mode: str, all
     return jobs
 
 
-def _judged(s: dict[str, Any]) -> dict[str, Any]:
+def _judged(s: Sample) -> dict[str, Any]:
     """What a judgement says of the sample it judges (the first of a pair)."""
-    return {"suite": s["suite"], "item_id": s["item_id"], "repeat": s["repeat"], "sample_key": s["key"],
-            "model": s["model"], "preset": s["preset"]}  # fmt: skip
+    return {"suite": s.suite, "item_id": s.item_id, "repeat": s.repeat, "sample_key": s.key,
+            "model": s.model, "preset": s.preset}  # fmt: skip
 
 
-def _single_jobs(cfg: Config, s: dict[str, Any], judge: ModelInfo, base: dict[str, Any], mode: str) -> list[Job]:
+def _single_jobs(cfg: Config, s: Sample, judge: ModelInfo, base: dict[str, Any], mode: str) -> list[Job]:
     """Every turn of the answer judged on its own, the later ones with the earlier turns as context (MT-Bench's
     way: a two-turn item gets two verdicts and its score is their mean)."""
-    turns, answers, aspect = json.loads(s["prompt"]), _answers(s), s.get("eval_aspect")
+    turns, answers, aspect = json.loads(s.prompt or "[]"), _answers(s), s.eval_aspect
     references = _references(s, len(turns))
     scale = _scale(cfg, s)
-    draw = int(hashlib.sha256(s["key"].encode()).hexdigest()[:8], 16) / 0xFFFFFFFF  # stable per sample
+    draw = int(hashlib.sha256(s.key.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF  # stable per sample
     trials = 2 if draw < cfg.judge.rejudge_fraction else 1
     jobs = []
     for turn in range(1, min(len(turns), len(answers)) + 1):
@@ -139,7 +139,7 @@ def _single_jobs(cfg: Config, s: dict[str, Any], judge: ModelInfo, base: dict[st
             )
             key = _key(
                 "single",
-                s["key"],
+                s.key,
                 judge.name,
                 judge.digest,
                 sample_mode,
@@ -166,28 +166,26 @@ def _single_jobs(cfg: Config, s: dict[str, Any], judge: ModelInfo, base: dict[st
     return jobs
 
 
-def _pairwise_jobs(samples: list[dict[str, Any]], judge: ModelInfo, base: dict[str, Any]) -> list[Job]:
-    by_item: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
+def _pairwise_jobs(samples: list[Sample], judge: ModelInfo, base: dict[str, Any]) -> list[Job]:
+    by_item: dict[tuple[str, str, int], list[Sample]] = {}
     for s in samples:
-        by_item.setdefault((s["suite"], s["item_id"], s["repeat"]), []).append(s)
+        by_item.setdefault((s.suite, s.item_id, s.repeat), []).append(s)
     jobs = []
     for group in by_item.values():
-        group.sort(key=lambda s: (s["model"], s["preset"]))
+        group.sort(key=lambda s: (s.model, s.preset))
         for first, second in itertools.combinations(group, 2):
-            turns = json.loads(first["prompt"])
+            turns = json.loads(first.prompt or "[]")
             ref = "\n".join(r for r in _references(first, len(turns)) if r) or None
             for position, (a, b) in (("ab", (first, second)), ("ba", (second, first))):
-                key = _key(
-                    "pairwise", first["key"], second["key"], judge.name, judge.digest, position, TEMPLATE_VERSION
-                )
+                key = _key("pairwise", first.key, second.key, judge.name, judge.digest, position, TEMPLATE_VERSION)
                 planned = Judgement(
                     **base,
                     **_judged(first),
                     key=key,
                     mode="pairwise",
-                    sample_key_b=second["key"],
-                    model_b=second["model"],
-                    preset_b=second["preset"],
+                    sample_key_b=second.key,
+                    model_b=second.model,
+                    preset_b=second.preset,
                     position=position,
                     scale=None,
                     trial=0,

@@ -38,6 +38,8 @@ PROBES = (
     "表計算ソフトで売上を月別に集計する手順を説明してください。",
     "健康的な食生活のために毎日できる工夫を挙げて、理由も説明してください。",
 )
+NONCE = "（計測 {}）\n"  # opens every probe, with a new random number (`NONCE_BYTES` bytes in hex)
+NONCE_BYTES = 4
 # a little more than one batch of 512 tokens in any tokenizer (plain English is about 4 characters a token), so
 # the engine's compute buffers are in use when its memory is read; cut to fit a small context
 WARMUP = "Summarise the following text in one sentence.\n" + "The quick brown fox jumps over the lazy dog. " * 48
@@ -82,7 +84,7 @@ def probe_params(params: SamplingParams | None, max_tokens: int, probe: int) -> 
 
 def probe_messages(probe: int) -> list[Message]:
     """The probe's fixed prompt behind a new number: the engine cannot serve it from its prompt cache."""
-    return [Message(role="user", content=f"（計測 {secrets.token_hex(4)}）\n{PROBES[probe % len(PROBES)]}")]
+    return [Message(role="user", content=NONCE.format(secrets.token_hex(NONCE_BYTES)) + PROBES[probe % len(PROBES)])]
 
 
 async def warm_up(session: ProbeSession, *, full_batch: bool = True) -> None:
@@ -132,6 +134,7 @@ async def timed(
             "tokens_per_s": r.tokens_per_s,
             "prompt_tokens": r.prompt_tokens,
             "completion_tokens": r.completion_tokens,
+            "cached_tokens": r.cached_tokens,
         }
     )
 

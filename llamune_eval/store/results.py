@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 
 from llamune_eval import jsonio
-from llamune_eval.records import Judgement, Sample
+from llamune_eval.records import Judgement, R, Sample, fields
 from llamune_eval.store import schema, texts
 from llamune_eval.store._duckdb import connect
 from llamune_eval.store.schema import JUDGEMENT_COLUMNS, SAMPLE_COLUMNS
@@ -196,9 +196,15 @@ class Store:
         return self._judgements("TRUE")
 
     def _judgements(self, where: str, params: Sequence[Any] = ()) -> list[Judgement]:
-        sql = f"SELECT {', '.join(JUDGEMENT_COLUMNS)} FROM judgements WHERE {where}"
-        rows = self.con.execute(sql, list(params)).fetchall()
-        return [Judgement.model_validate(dict(zip(JUDGEMENT_COLUMNS, r, strict=True))) for r in rows]
+        return self._records(Judgement, "judgements", where, params)
+
+    def _records(self, record: type[R], source: str, where: str, params: Sequence[Any] = ()) -> list[R]:
+        """Rows of `source` read by `record`'s fields (its table's columns), so a renamed column fails here; in key
+        order, so what is computed from them (the judges' resampled intervals) does not depend on storage order."""
+        columns = fields(record)
+        query = f"SELECT {', '.join(columns)} FROM {source} WHERE {where} ORDER BY key"
+        rows = self.con.execute(query, list(params)).fetchall()
+        return [record.model_validate(dict(zip(columns, r, strict=True))) for r in rows]
 
     def valid_judgements(self) -> list[Judgement]:
         """The judgements the figures and scores read: every verdict the judge returned (an unparsable one
@@ -215,15 +221,18 @@ class Store:
         """Every model with stored samples."""
         return [m for (m,) in self.con.execute("SELECT DISTINCT model FROM samples ORDER BY model").fetchall()]
 
-    def samples(self) -> list[dict[str, Any]]:
+    def samples(self) -> list[Sample]:
         """Every stored sample, its texts whole."""
-        return self._dicts("SELECT * FROM samples_full")
+        return self._samples("TRUE")
 
-    def samples_to_judge(self, *, all_samples: bool) -> list[dict[str, Any]]:
+    def samples_to_judge(self, *, all_samples: bool) -> list[Sample]:
         """The answers the judge stage grades: those waiting for a judge, or with `all_samples` every answer of an
         in-house suite (deterministic scorers already scored the others' answers)."""
         wanted = "kind = 'inhouse'" if all_samples else "pending_judge"
-        return self._dicts(f"SELECT * FROM samples_full WHERE status = 'ok' AND {wanted}")
+        return self._samples(f"status = 'ok' AND {wanted}")
+
+    def _samples(self, where: str) -> list[Sample]:
+        return self._records(Sample, "samples_full", where)  # the table's columns, texts put back in line
 
     def stale_samples(
         self, suite: str, suite_version: str, template_version: str, scoring_version: str

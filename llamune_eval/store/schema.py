@@ -95,6 +95,7 @@ TIMINGS = Table(  # types.Timing: one timed request of the measure stage or the 
     """quarter VARCHAR, purpose VARCHAR, set_id VARCHAR, step INTEGER, model VARCHAR, preset VARCHAR,
     num_ctx INTEGER, probe INTEGER, ttft_s DOUBLE, latency_s DOUBLE, tokens_per_s DOUBLE, prompt_tokens INTEGER,
     completion_tokens INTEGER, ok BOOLEAN, error VARCHAR, machine JSON, created_at TIMESTAMP""",
+    "cached_tokens INTEGER",
     primary_key="quarter, purpose, set_id, step, model, preset, probe",
 )
 FOOTPRINTS = Table(  # types.Footprint: a model's memory at one context, measured or estimated, per quarter

@@ -59,21 +59,21 @@ async def test_all_four_tasks_on_real_jglue_store_both_profiles(tmp_path: Path, 
     outcome = await sweep(cfg, Sweep(limit=1))
     with outcome.store as store:
         rows = store.samples()
-        assert len(rows) == 4 and all(r["status"] == "ok" for r in rows)
-        scores = scores_of(store, [r["key"] for r in rows])
+        assert len(rows) == 4 and all(r.status == "ok" for r in rows)
+        scores = scores_of(store, [r.key for r in rows])
         for r in rows:  # every sample carries both profiles
-            assert any(k.startswith("lenient.") for k in scores[r["key"]]), r["suite"]
-            assert "lenient.parse_ok" in scores[r["key"]]
-        squad = [r for r in rows if r["suite"] == "jsquad"]
+            assert any(k.startswith("lenient.") for k in scores[r.key]), r.suite
+            assert "lenient.parse_ok" in scores[r.key]
+        squad = [r for r in rows if r.suite == "jsquad"]
         assert len(squad) == 1
         for r in squad:
-            answer = first_line(json.loads(r["output"])[-1])
-            expected = max(jglue_f1(answer, g) for g in json.loads(r["reference"]))
-            assert scores[r["key"]]["f1"] == pytest.approx(expected, abs=1e-9)
+            answer = first_line(json.loads(r.output)[-1])
+            expected = max(jglue_f1(answer, g) for g in json.loads(r.reference))
+            assert scores[r.key]["f1"] == pytest.approx(expected, abs=1e-9)
         ev = Evidence.load(store, keys=outcome.keys)
         stat = ev.configs[("smol", "fast")].suites["jsquad"]
-        mean = statistics.fmean(max(jglue_f1(first_line(json.loads(r["output"])[-1]), g)
-                                    for g in json.loads(r["reference"])) for r in squad)  # fmt: skip
+        mean = statistics.fmean(max(jglue_f1(first_line(json.loads(r.output)[-1]), g)
+                                    for g in json.loads(r.reference)) for r in squad)  # fmt: skip
         assert stat.value == pytest.approx(mean, abs=1e-9)
         assert stat.lenient is not None and stat.lenient >= stat.value - 1e-12  # lenient never reads lower here
         facts = suite_facts(store)

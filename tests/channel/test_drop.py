@@ -66,6 +66,7 @@ def test_export_carries_no_content(tmp_path: Path) -> None:
     assert main["params"] == {"temperature": 0.0, "top_p": 1.0, "max_tokens": 24}  # no seed, no stop sequences
     assert (main["accuracy"], main["naturalness"], main["usefulness"], main["comment"]) == (5, 4, 3, None)
     assert (background["success"], background["error_kind"], background["turn"]) == (False, "timeout", None)
+    assert [r["created_at"] for r in rows] == [r["created_at"] for r in db.usage_rows()]  # the text the chat wrote
     assert set(main) == set(shared.SharedEvent.model_fields)
     # shared comments: the comment, and still nothing else
     with_comments = "\n".join(e.line() for e in shared_events(db.usage_rows(), _chat(share=True), tier))

@@ -86,7 +86,8 @@ def _session_two(chat: Any, c: dict[str, str], main: str) -> str:
     chat.send("/settings")
     chat.wait_for("前回の確認")
     chat.send("/quit")
-    out = chat.wait_for("利用状況を送信しました（")
+    out = chat.wait_for("通信量: エンジン ")  # the last line the chat prints, after the usage was sent at exit
+    assert "利用状況を送信しました（" in out
     stats = [line.strip() for line in out.splitlines() if " tokens · TTFT " in line]
     assert len(stats) == 2 and all(line.startswith(f"{main} · ") for line in stats), stats
     return str(out)

@@ -15,6 +15,7 @@ import pytest
 from llamune_eval.chat.db import ChatDB
 from llamune_eval.chat.runtime import Background, ChatRuntime
 from llamune_eval.chat.slots import BACKGROUND, MAIN
+from llamune_eval.presets import BUILTIN
 from llamune_eval.settings import Active, LLMParameters, ModelConfig
 from llamune_eval.types import ChatResult, FinishReason, Message, SamplingParams
 
@@ -209,6 +210,25 @@ async def test_the_users_question_goes_before_cross_checks_still_waiting(tmp_pat
     await _settled(runtime)
     assert engine.starts() == ["main", "second", "main", "third", "second", "third"]
     assert engine.most == 1
+
+
+async def test_a_resumed_session_answers_with_the_preset_it_was_left_with(tmp_path: Path) -> None:
+    """/preset is the session's: resuming it (`llamune --resume`) sends the preset's parameters again, and a new
+    session starts from the settings."""
+    engine = GatedEngine()
+    runtime = _runtime(tmp_path, engine, 1, titles=False)
+    assert runtime.state is not None
+    first = runtime.state.session_id
+    runtime.preset_override = BUILTIN["creative"]
+    runtime.db.update_session(first, preset="creative")  # what /preset creative stores
+    runtime.start()  # a new session
+    assert runtime.preset_override is None
+    runtime.start(first)
+    assert runtime.preset_override is BUILTIN["creative"]
+    await runtime.ask("こんにちは")
+    [event] = [e for e in runtime.db.usage() if e["kind"] == "main"]
+    assert event["preset"] == "creative"
+    assert json.loads(event["params"]) == BUILTIN["creative"].params.model_dump(mode="json")
 
 
 def test_clean_title() -> None:

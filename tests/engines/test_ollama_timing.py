@@ -60,14 +60,14 @@ async def test_a_queue_of_one_is_not_counted_as_ttft(tmp_path: Path, smollm2_ser
     assert len(reports) == 4
     with outcome.store as store:
         rows = store.samples()
-    assert len(rows) == 4 and all(r["status"] == "ok" and r["attempts"] == 1 for r in rows)
-    by_prompt = {r["prompt"]: r for r in rows}
+    assert len(rows) == 4 and all(r.status == "ok" and r.attempts == 1 for r in rows)
+    by_prompt = {r.prompt: r for r in rows}
     for report in reports:
         row = by_prompt[json.dumps([report["prompt"]], ensure_ascii=False)]
-        assert row["latency_s"] == pytest.approx(report["prompt_eval_s"] + report["eval_s"], rel=1e-9)
-        assert 0 < row["ttft_s"] <= row["latency_s"]  # the first token, counted from the engine's start
-        assert row["queue_s"] >= report["queued_s"]  # the stub's own wait for a slot is inside what is stored apart
-        assert row["load_s"] is None or row["load_s"] == 0  # loaded by the warm-up, never inside a sample
+        assert row.latency_s == pytest.approx(report["prompt_eval_s"] + report["eval_s"], rel=1e-9)
+        assert 0 < row.ttft_s <= row.latency_s  # the first token, counted from the engine's start
+        assert row.queue_s >= report["queued_s"]  # the stub's own wait for a slot is inside what is stored apart
+        assert row.load_s is None or row.load_s == 0  # loaded by the warm-up, never inside a sample
     assert sum(r["queued"] for r in reports) >= 2  # the queue was real: the stub held them for its one slot
 
 
@@ -94,10 +94,10 @@ async def test_a_reasoning_model_is_scored_on_its_answer(tmp_path: Path, smollm2
     assert sent["think"] is True and sent["options"]["num_predict"] == 8 + 64
     assert len(budgeted) == len(cut) == 2
     for row in budgeted:
-        assert json.loads(row["thinking"]) == [thinker.thought]
-        answer = json.loads(row["output"])[0]
+        assert json.loads(row.thinking) == [thinker.thought]
+        answer = json.loads(row.output)[0]
         assert answer and thinker.thought not in answer  # the answer alone, as the scorer read it
-    assert all(json.loads(r["output"]) == [""] and r["finish_reason"] == "length" for r in cut)
+    assert all(json.loads(r.output) == [""] and r.finish_reason == "length" for r in cut)
 
 
 async def test_a_prompt_that_fills_the_context_is_an_error_not_a_score(tmp_path: Path,
@@ -112,9 +112,9 @@ async def test_a_prompt_that_fills_the_context_is_an_error_not_a_score(tmp_path:
         outcome = await sweep(cfg, Sweep())
     with outcome.store as store:
         [row] = store.samples()
-        scores = scores_of(store, [row["key"]])
-    assert row["status"] == "error" and row["error_kind"] == "truncated" and row["attempts"] == 1
-    assert "num_ctx 64" in row["error"] and scores == {}
+        scores = scores_of(store, [row.key])
+    assert row.status == "error" and row.error_kind == "truncated" and row.attempts == 1
+    assert "num_ctx 64" in row.error and scores == {}
 
 
 async def test_the_servers_parallelism_is_measured_and_matched(tmp_path: Path, smollm2_server: EmbeddedServer,

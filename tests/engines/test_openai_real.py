@@ -6,6 +6,7 @@ import pytest
 
 from llamune_eval.engines import Engine, OpenAIBackend
 from llamune_eval.engines.embedded import EmbeddedServer
+from llamune_eval.engines.openai import _cached
 from llamune_eval.types import ChatResult, FinishReason, Message, SamplingParams, Token
 from tests.conftest import SMOL_CTX
 
@@ -33,6 +34,13 @@ async def test_streams_tokens_then_one_result(engine: Engine) -> None:
     assert result.ttft_s is not None and 0 < result.ttft_s <= result.latency_s
     assert result.tokens_per_s and result.tokens_per_s > 0
     assert "predicted_s" in result.engine_timings  # llama.cpp's own timings were used
+    assert result.cached_tokens is not None and 0 <= result.cached_tokens < result.prompt_tokens  # its cache_n
+
+
+def test_cached_prompt_tokens_are_llamacpps_cache_n_else_the_openai_usage() -> None:
+    assert _cached({"cache_n": 24, "prompt_n": 81}, {"prompt_tokens": 105}) == 24
+    assert _cached({}, {"prompt_tokens": 9, "prompt_tokens_details": {"cached_tokens": 7}}) == 7
+    assert _cached({"prompt_n": 5}, {"prompt_tokens": 5}) is None  # the server does not say
 
 
 async def test_token_counts_match_the_engine_tokenizer(engine: Engine, smollm2_server: EmbeddedServer) -> None:

@@ -58,9 +58,9 @@ async def test_a_run_stores_the_thinking_apart_scores_the_answer_and_budgets_it(
         caps = {b["model"]: b["max_tokens"] for b in srv.bodies}
     assert caps == {"think-inline": 8 + 512, "think-cut": 8}  # the budget sits beside the suite's answer cap
     with outcome.store as store:
-        rows = {r["model"]: r for r in store.samples() if r["item_id"] == store.samples()[0]["item_id"]}
+        rows = {r.model: r for r in store.samples() if r.item_id == store.samples()[0].item_id}
         inline, cut = rows["think-inline"], rows["think-cut"]
-        assert json.loads(inline["output"]) == ["2"] and json.loads(inline["thinking"]) == [THOUGHT]
-        assert inline["parse_ok"] and inline["parsed"] == "2"  # 「3日」 in the thinking is never read
-        assert json.loads(cut["output"]) == [""] and cut["finish_reason"] == "length" and not cut["parse_ok"]
-        assert json.loads(inline["params"])["max_tokens"] == 520
+        assert json.loads(inline.output) == ["2"] and json.loads(inline.thinking) == [THOUGHT]
+        assert inline.parse_ok and inline.parsed == "2"  # 「3日」 in the thinking is never read
+        assert json.loads(cut.output) == [""] and cut.finish_reason == "length" and not cut.parse_ok
+        assert json.loads(inline.params)["max_tokens"] == 520

@@ -17,7 +17,7 @@ import pytest
 from llamune_eval import jsonio
 from llamune_eval.engines.embedded import EmbeddedServer
 from llamune_eval.presets import BUILTIN
-from llamune_eval.records import Sample
+from llamune_eval.records import evolve
 from llamune_eval.settings import LLMParameters
 from llamune_eval.store.results import SampleRecord, Store
 from llamune_eval.store.selection import scores_of
@@ -64,11 +64,10 @@ def _project(tmp: Path, url: str) -> None:
 def _hostile_answer(store_path: Path) -> None:
     """An answer carrying markup, as a model could write it: stored through the store's own journal."""
     with Store(store_path) as store:
-        row = next(r for r in store.samples() if r["suite"] == "hostile" and r["status"] == "ok")
-        scores = scores_of(store, [row["key"]])[row["key"]]
-        row["output"] = json.dumps([XSS[1] + " and " + XSS[0]])
+        row = next(r for r in store.samples() if r.suite == "hostile" and r.status == "ok")
+        scores = scores_of(store, [row.key])[row.key]
         writer = store.writer()
-        writer.put(SampleRecord(Sample.model_validate(row), scores))
+        writer.put(SampleRecord(evolve(row, output=json.dumps([XSS[1] + " and " + XSS[0]])), scores))
         writer.close()
 
 
@@ -128,12 +127,12 @@ def _profiles_and_provenance(quarter: Path, data: dict[str, Any], settings: dict
     """strict is the headline, lenient beside it with the gap, both as the stored per-sample values give them;
     the data each suite ran on is named in the report and the settings file."""
     with Store(quarter / "llamune.duckdb") as store:
-        rows = [r for r in store.samples() if r["suite"] == "jnli"]
-        scores = scores_of(store, [r["key"] for r in rows])
+        rows = [r for r in store.samples() if r.suite == "jnli"]
+        scores = scores_of(store, [r.key for r in rows])
     board = next(s for s in data["leaderboard"] if s["suite"] == "jnli")
     assert len(board["rows"]) == 2  # fast and balanced
     for entry in board["rows"]:
-        mine = [scores[r["key"]] for r in rows if r["preset"] == entry["preset"]]
+        mine = [scores[r.key] for r in rows if r.preset == entry["preset"]]
         assert entry["value"] == pytest.approx(sum(m["correct"] for m in mine) / len(mine))
         assert entry["lenient"] == pytest.approx(sum(m["lenient.correct"] for m in mine) / len(mine))
         assert entry["gap"] == pytest.approx(entry["value"] - entry["lenient"])

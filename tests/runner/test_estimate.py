@@ -52,7 +52,7 @@ async def test_the_plan_probes_first_then_reads_the_history(tmp_path: Path, smol
     outcome = await sweep(cfg, spec)
     with outcome.store as store:
         latencies = {
-            s: statistics.median(r["latency_s"] for r in store.samples() if r["suite"] == s)
+            s: statistics.median(r.latency_s for r in store.samples() if r.suite == s)
             for s in ("jcommonsenseqa", "jnli")
         }
     after = await estimate(cfg, spec)

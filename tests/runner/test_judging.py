@@ -189,7 +189,7 @@ async def test_mt_bench_every_turn_judged_with_its_reference_and_an_independent_
     outcome = await sweep(cfg, Sweep())
     with outcome.store as store:
         rows = store.samples()
-        assert {(r["item_id"], r["item_category"]) for r in rows} == {("81", "writing"), ("111", "math")}
+        assert {(r.item_id, r.item_category) for r in rows} == {("81", "writing"), ("111", "math")}
         from llamune_eval.types import ModelInfo
 
         jobs = plan_jobs(cfg, store, [ModelInfo(name="smol", engine="embedded", endpoint="x")], "auto", False)
@@ -214,5 +214,5 @@ async def test_mt_bench_every_turn_judged_with_its_reference_and_an_independent_
     ok = {(r.sample_key, r.turn, r.trial) for r in judged if r.ok}
     assert figures["rejudged"] == sum((k, t, 0) in ok and (k, t, 1) in ok for k, t in pairs)  # its n
     stat = ev.configs[("smol", "short")].suites["japanese-mt-bench"]
-    category = {r["key"]: r["item_category"] for r in rows}
+    category = {r.key: r.item_category for r in rows}
     assert set(stat.by_category) == {category[k] for k, _, trial in ok if trial == 0}  # MT-Bench's categories kept

@@ -22,13 +22,16 @@ import pytest
 from llamune_eval import jsonio
 from llamune_eval.analysis.memory import gguf_estimate
 from llamune_eval.engines import bundled
-from llamune_eval.records import Sample
+from llamune_eval.records import evolve
+from llamune_eval.runner.measure import NONCE, NONCE_BYTES
 from llamune_eval.store import measures
 from llamune_eval.store.results import SampleRecord, Store
 from llamune_eval.store.selection import scores_of
+from llamune_eval.types import Timing
 
 ROOT = Path(__file__).resolve().parents[2]
 QUARTER = "2027-Q1"
+SMOL, QWEN = bundled.SMOLLM2.name, bundled.QWEN_CODER.name
 
 
 @pytest.fixture(scope="module")
@@ -84,14 +87,28 @@ def test_memory_is_measured_per_configuration_and_close_to_the_estimate(quarter:
 
 
 def test_presets_of_one_model_are_timed_alike(quarter: Path) -> None:
+    """The same conditions for every preset, in llama.cpp's own counts (`cache_n`): each probe's prompt cache held
+    the template (what the first probe after the warm-up found, for both presets alike) and at most the bytes of
+    the new number, never the probe's text, which the engine evaluated every time."""
     report = jsonio.loads((quarter / "reports" / QUARTER / "report.json").read_bytes())
-    by_model: dict[str, list[float]] = {}
-    for c in report["configs"]:
-        assert c["speedSource"] == "probe" and c["probes"] == 3
-        by_model.setdefault(c["model"], []).append(c["ttftS"])
-    assert len(by_model) == 2
-    for model, ttfts in by_model.items():
-        assert len(ttfts) == 2 and max(ttfts) <= 1.5 * min(ttfts), (model, ttfts)
+    assert all(c["speedSource"] == "probe" and c["probes"] == 3 for c in report["configs"])
+    assert len(report["configs"]) == 4
+    with Store(quarter / "llamune.duckdb") as store:
+        timed = measures.timings(store, QUARTER, "speed")
+    by_model: dict[str, dict[str, list[Timing]]] = {}
+    for t in timed:
+        by_model.setdefault(t.model, {}).setdefault(t.preset, []).append(t)
+    assert {m: sorted(p) for m, p in by_model.items()} == {m: ["balanced", "fast"] for m in (SMOL, QWEN)}
+    number = len(("\n" + NONCE.format("0" * 2 * NONCE_BYTES)).encode())  # a token holds one byte or more
+    for model, presets in by_model.items():
+        rows = [t for ts in presets.values() for t in ts]
+        assert all(sorted(t.probe for t in ts) == [0, 1, 2] for ts in presets.values())
+        assert all(t.ok and t.cached_tokens is not None and t.prompt_tokens for t in rows), (model, rows)
+        firsts = {min(t.cached_tokens or 0 for t in ts) for ts in presets.values()}
+        assert len(firsts) == 1, (model, rows)  # both presets' probes started from the same cache: the template
+        [floor] = firsts
+        for t in rows:
+            assert floor <= (t.cached_tokens or 0) <= floor + number < (t.prompt_tokens or 0), (model, t)
     html = (quarter / "reports" / QUARTER / "index.html").read_text(encoding="utf-8")
     assert "プロンプトキャッシュを使わせません" in html  # the method is stated
 
@@ -99,14 +116,14 @@ def test_presets_of_one_model_are_timed_alike(quarter: Path) -> None:
 def _qwen_main_smol_catches(store_path: Path) -> None:
     """Qwen right on every item but the first, SmolLM2 right on the first only: Qwen leads, SmolLM2 catches."""
     with Store(store_path) as store:
-        rows = [r for r in store.samples() if r["status"] == "ok"]
-        first = min(r["item_id"] for r in rows)
-        scores = scores_of(store, [r["key"] for r in rows])
+        rows = [r for r in store.samples() if r.status == "ok"]
+        first = min(r.item_id for r in rows)
+        scores = scores_of(store, [r.key for r in rows])
         writer = store.writer()
         for r in rows:
-            right = (r["item_id"] == first) == r["model"].startswith("smollm2")
-            values = {k: (1.0 if right else 0.0) if k.endswith("correct") else v for k, v in scores[r["key"]].items()}
-            writer.put(SampleRecord(Sample.model_validate(r | {"parse_ok": True}), values))
+            right = (r.item_id == first) == r.model.startswith("smollm2")
+            values = {k: (1.0 if right else 0.0) if k.endswith("correct") else v for k, v in scores[r.key].items()}
+            writer.put(SampleRecord(evolve(r, parse_ok=True), values))
         writer.close()
 
 

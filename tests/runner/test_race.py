@@ -56,13 +56,13 @@ async def _three_runs(cfg: Config, engine: Engine) -> None:
     first = await sweep(cfg, Sweep(quarter="2026-Q4", race=RaceSpec(budget=8, rule=rule)), engine=engine)
     with first.store as store:
         assert {r.items for r in race_rows(store, "2026-Q4")} == {2}
-        earlier = {s["key"] for s in store.samples()}
+        earlier = {s.key for s in store.samples()}
     outcome = await sweep(cfg, Sweep(quarter="2026-Q4", race=RaceSpec(budget=16, rule=rule)), engine=engine)
     with outcome.store as store:
         assert outcome.race is not None
         rows = race_rows(store, "2026-Q4")
         samples = store.samples()
-    assert len(earlier) == 8 and earlier < {s["key"] for s in samples}  # every earlier answer kept, none again
+    assert len(earlier) == 8 and earlier < {s.key for s in samples}  # every earlier answer kept, none again
     assert outcome.stats.done == len(samples) - 8
     configs = {(r.model, r.preset) for r in rows}
     assert configs == {("smol", "fast"), ("smol", "balanced"), ("qwen", "fast"), ("qwen", "balanced")}
@@ -75,9 +75,9 @@ async def _three_runs(cfg: Config, engine: Engine) -> None:
     assert all(r.by is not None for r in rows if r.reason == "settled-worse")
     # what each configuration answered is the first `items` of the seeded, stratified order
     for r in rows:
-        got = sorted((s["suite"], s["item_id"]) for s in samples if (s["model"], s["preset"]) == (r.model, r.preset))
+        got = sorted((s.suite, s.item_id) for s in samples if (s.model, s.preset) == (r.model, r.preset))
         assert got == sorted(order[: r.items])
-    assert {s["status"] for s in samples} == {"ok"}
+    assert {s.status for s in samples} == {"ok"}
 
     again = await sweep(cfg, Sweep(quarter="2026-Q4", race=RaceSpec(budget=16, rule=rule)), engine=engine)
     with again.store as store:
@@ -138,11 +138,11 @@ def test_items_the_judge_grades_are_answered_in_full_outside_the_race(tmp_path: 
     with outcome.store as store:
         rows = race_rows(store, "2026-Q4")
         samples = store.samples()
-    judged = sorted((s["preset"], s["item_id"]) for s in samples if s["suite"] == "memo")
+    judged = sorted((s.preset, s.item_id) for s in samples if s.suite == "memo")
     assert judged == [("creative", "m1"), ("creative", "m2"), ("fast", "m1"), ("fast", "m2")]  # all, by both
     raced = {(r.preset, r.reason, r.items, r.total) for r in rows}
     assert raced == {("fast", "budget", 1, 2), ("creative", "budget", 1, 2)}
-    assert sum(1 for s in samples if s["suite"] == "jcommonsenseqa") == 2  # 6 requests: 4 judged, 2 raced
+    assert sum(1 for s in samples if s.suite == "jcommonsenseqa") == 2  # 6 requests: 4 judged, 2 raced
     assert {r.spent for r in rows} == {6} and outcome.race is not None and outcome.race.full == 8
 
 
@@ -180,15 +180,15 @@ def test_a_race_killed_mid_batch_resumes_without_losing_or_repeating_an_answer(
     with Store(tmp_path / "llamune.duckdb") as store:
         samples = store.samples()
         rows = race_rows(store, "2027-Q1")
-    by_key = {s["key"]: s for s in samples}
-    assert len(by_key) == len(samples) == len({(s["item_id"], s["preset"]) for s in samples})  # nothing twice
+    by_key = {s.key: s for s in samples}
+    assert len(by_key) == len(samples) == len({(s.item_id, s.preset) for s in samples})  # nothing twice
     for row in kept:  # the answers journaled before the kill, kept as they were
-        assert by_key[row["key"]]["run_id"] == row["run_id"]
+        assert by_key[row["key"]].run_id == row["run_id"]
     assert sum(r.items for r in rows) == len(samples) <= 16
     suite = next(s for s in _suites(tmp_path) if s.name == "jcommonsenseqa")
     order = item_order({"jcommonsenseqa": [i.id for i in suite.items]}, seed=0)
     for r in rows:
-        got = sorted(s["item_id"] for s in samples if s["preset"] == r.preset)
+        got = sorted(s.item_id for s in samples if s.preset == r.preset)
         assert got == sorted(i for _, i in order[: r.items])
 
 

@@ -37,16 +37,16 @@ async def test_run_on_the_embedded_engine_stores_and_scores(tmp_path: Path, smol
     with outcome.store as store:
         rows = store.samples()
         assert len(rows) == 6 and outcome.planned == 6 and outcome.skipped == 0
-        assert all(r["status"] == "ok" and r["model"] == "smol" and r["engine"] == "embedded" for r in rows)
-        assert all(r["completion_tokens"] and r["latency_s"] > 0 and r["tokens_per_s"] for r in rows)
-        params = json.loads(rows[0]["params"])
+        assert all(r.status == "ok" and r.model == "smol" and r.engine == "embedded" for r in rows)
+        assert all(r.completion_tokens and r.latency_s > 0 and r.tokens_per_s for r in rows)
+        params = json.loads(rows[0].params)
         assert params["temperature"] == 0.0 and params["seed"] == 0
-        jcqa = [r for r in rows if r["suite"] == "jcommonsenseqa"]
+        jcqa = [r for r in rows if r.suite == "jcommonsenseqa"]
         assert len(jcqa) == 3
-        assert all(json.loads(r["params"])["max_tokens"] == 8 for r in jcqa)  # the suite caps the request
-        assert all(json.loads(r["preset_params"])["max_tokens"] == 256 for r in rows)  # not the configuration
-        scores = scores_of(store, [r["key"] for r in rows])
-        assert all("correct" in scores[r["key"]] for r in jcqa)
+        assert all(json.loads(r.params)["max_tokens"] == 8 for r in jcqa)  # the suite caps the request
+        assert all(json.loads(r.preset_params)["max_tokens"] == 256 for r in rows)  # not the configuration
+        scores = scores_of(store, [r.key for r in rows])
+        assert all("correct" in scores[r.key] for r in jcqa)
         board = leaderboard(Evidence.load(store, keys=outcome.keys))
         assert {(b.suite, b.metric) for b in board} == {("extraction", "pass_rate"), ("jcommonsenseqa", "accuracy")}
         assert all(b.n == 3 for b in board)
@@ -64,13 +64,13 @@ async def test_failed_samples_are_stored_with_their_error_and_retried_next_time(
         spec = Sweep(suites=["jsts"], limit=3)
         first = await sweep(cfg, spec)
         with first.store as store:
-            errors = [r for r in store.samples() if r["status"] == "error"]
-            assert len(errors) == 2 and errors[0]["error_kind"] == "not_found"
+            errors = [r for r in store.samples() if r.status == "error"]
+            assert len(errors) == 2 and errors[0].error_kind == "not_found"
             assert first.errors == 2
         second = await sweep(cfg, spec)
         with second.store as store:
             assert second.skipped == 1 and second.stats.done == 2
-            assert [r["status"] for r in store.samples()] == ["ok"] * 3  # replaced, not duplicated
+            assert [r.status for r in store.samples()] == ["ok"] * 3  # replaced, not duplicated
 
 
 RUN = [sys.executable, "-m", "llamune_eval.cli.main", "run", "--no-progress"]
@@ -107,9 +107,9 @@ def test_sigkill_mid_run_then_resume_gives_every_sample_exactly_once(tmp_path: P
     assert planned - skipped <= srv.chats - served_before <= planned - skipped + 4
     with Store(tmp_path / "r.duckdb") as store:
         rows = store.samples()
-        identity = [(r["suite"], r["item_id"], r["model"], r["preset"], r["repeat"]) for r in rows]
+        identity = [(r.suite, r.item_id, r.model, r.preset, r.repeat) for r in rows]
         assert len(rows) == planned and len(set(identity)) == planned
-        assert all(r["status"] == "ok" for r in rows)
+        assert all(r.status == "ok" for r in rows)
         runs = store.runs()
         assert [r["status"] for r in runs] == ["interrupted", "finished"]  # the killed run is marked as such
         assert all(r["quarter"] for r in runs)  # each run records the quarter it was for
@@ -157,8 +157,8 @@ async def test_answers_scored_under_older_rules_are_rescored_without_a_request(t
         assert srv.chats == chats and again.stats.done == 0
     with again.store as store:
         rows = store.samples()
-        assert {r["scoring_version"] for r in rows} == {"jcqa-s2"}
-        assert all(r["parse_ok"] is False and r["parsed"] is None for r in rows)  # "Hello there!" is no index
-        scores = scores_of(store, [r["key"] for r in rows])
-        assert len(rows) == 3 and set(scores) == {r["key"] for r in rows}  # every answer rescored, none missing
+        assert {r.scoring_version for r in rows} == {"jcqa-s2"}
+        assert all(r.parse_ok is False and r.parsed is None for r in rows)  # "Hello there!" is no index
+        scores = scores_of(store, [r.key for r in rows])
+        assert len(rows) == 3 and set(scores) == {r.key for r in rows}  # every answer rescored, none missing
         assert all(s == {"correct": 0.0, "lenient.correct": 0.0, "lenient.parse_ok": 0.0} for s in scores.values())

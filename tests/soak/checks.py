@@ -40,16 +40,16 @@ def verdict(folder: Path, attempts: list[Attempt], snapshots: list[dict[str, dic
     with Store(store_path) as store:
         samples = store.samples()
         judgements = store.judgements()
-        memo_ok = [s for s in samples if s["suite"] == "memo" and s["status"] == "ok"]
+        memo_ok = [s for s in samples if s.suite == "memo" and s.status == "ok"]
         events = event_count(store)
-    identity = {(s["suite"], s["item_id"], s["model"], s["preset"], s["repeat"]) for s in samples}
+    identity = {(s.suite, s.item_id, s.model, s.preset, s.repeat) for s in samples}
     duplicated = len(samples) - len(identity)
-    assert all(s["status"] == "ok" for s in samples), [s["error"] for s in samples if s["status"] != "ok"]
+    assert all(s.status == "ok" for s in samples), [s.error for s in samples if s.status != "ok"]
     assert len(samples) == planned and duplicated == 0
     assert len(judgements) == len(memo_ok) and all(j.error_kind is None for j in judgements)
     assert len({j.sample_key for j in judgements}) == len(judgements)  # one verdict per answer, never two
     assert events == 2
-    now = {"samples": {s["key"]: (s["run_id"], str(s["created_at"])) for s in samples},
+    now = {"samples": {s.key: (s.run_id, str(s.created_at)) for s in samples},
            "judgements": {j.key: (j.run_id, str(j.created_at)) for j in judgements}}  # fmt: skip
     lost = regenerated = 0
     for snap in snapshots:

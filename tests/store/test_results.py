@@ -38,7 +38,7 @@ def test_a_retried_sample_replaces_its_failed_row_and_scores(tmp_path: Path) -> 
         writer = store.writer()
         writer.put(_record("a", value=0.0))
         writer.close()
-        assert [r["status"] for r in store.samples()] == ["ok"]
+        assert [r.status for r in store.samples()] == ["ok"]
         assert scores_of(store, ["a"]) == {"a": {"correct": 0.0}}
         assert store.recover() == 0  # nothing left in the journal
 
