@@ -197,7 +197,7 @@ def ttft(rounds: int = 16) -> None:
     srv = EmbeddedServer("smol", bundled.model_file(bundled.SMOLLM2), parallel=1, ctx_per_slot=2048)
     url = srv.start()
     params = LLMParameters(temperature=0.0, top_p=1.0, max_tokens=8)
-    active = Active(source="bench", version="2027-Q1", execution_order=["smol"], concurrent_limit=1, reason="",
+    active = Active(source="recommended", version="2027-Q1", execution_order=["smol"], concurrent_limit=1, reason="",
                     models=[ModelConfig(name="smol", priority=1, purpose="bench", parameters=params)])  # fmt: skip
 
     async def later(delay: float, sharing: Sharing) -> None:

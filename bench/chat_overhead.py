@@ -135,7 +135,7 @@ def ttft(n: int = 20) -> None:
         direct, ours = [], []
         same = LLMParameters(temperature=0.0, top_p=1.0, max_tokens=8)  # the direct stream's request, field for field
         model = ModelConfig(name="smol", priority=1, purpose="bench", parameters=same)
-        active = Active(source="bench", version=None, models=[model], execution_order=["smol"], concurrent_limit=1,
+        active = Active(source="installed", version=None, models=[model], execution_order=["smol"], concurrent_limit=1,
                         reason="")  # fmt: skip
         async with Engine([OpenAIBackend(url, max_concurrency=1)]) as engine, httpx.AsyncClient(
             base_url=url, timeout=60, trust_env=False
