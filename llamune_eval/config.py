@@ -212,7 +212,12 @@ class JudgeConfig(_Strict):
     # draw, so the repeat variance measures the verdicts' noise (0: deterministic, the variance is 0 by construction)
     temperature: float = Field(default=0.3, ge=0, le=2)
     max_tokens: int = Field(default=400, ge=16)
-    human_ratings: Path | None = None  # CSV: sample_key,rating (1-5)
+    human_ratings: Path | None = None  # CSV: sample_key,rating (1-5), imported as the rater "csv:<file name>"
+    # a judged suite counts in the decision only when its judge agrees with people: Kendall tau-b's lower bound
+    # (at 1 - [recommend] alpha) above min_agreement, on at least min_rated answers (README: "Judging")
+    require_checked: bool = True
+    min_agreement: float = Field(default=0.2, ge=-1, lt=1)
+    min_rated: int = Field(default=30, ge=3)
 
 
 class RecommendConfig(_Strict):

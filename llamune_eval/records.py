@@ -11,6 +11,7 @@ UTC; a usage event's is the time the chat wrote (ISO 8601 with its offset).
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import TypeVar
 
@@ -158,6 +159,31 @@ class UsageEvent(Record):
 
 STORE_ONLY = ("source", "turn", "user", "tier", "client")  # UsageEvent fields the chat's database has no column for
 CHAT_FIELDS = tuple(f for f in UsageEvent.model_fields if f not in STORE_ONLY)  # its usage_events columns, in order
+
+
+class HumanRating(Record):
+    """One person's rating of one stored answer: the `human_ratings` table. Written by `llamune-eval rate` (and
+    its imports); read by `analysis.judge_check` to check the judge against people. A rater rates an answer once:
+    rating it again replaces the rating."""
+
+    key: str  # rating_key(rater, sample_key)
+    sample_key: str
+    suite: str
+    item_id: str
+    rater: str
+    accuracy: int | None = Field(default=None, ge=1, le=5)  # RATING_CRITERIA, 1-5 each; None: skipped
+    naturalness: int | None = Field(default=None, ge=1, le=5)
+    usefulness: int | None = Field(default=None, ge=1, le=5)
+    score: int | None = Field(default=None, ge=1)  # on the suite's own scale, the judge's; None: skipped
+    scale: int | None = Field(default=None, ge=2)  # 5 or 10
+    shared: bool = False  # shown to every rater (the overlap), for the raters' own agreement
+    source: str = "terminal"  # terminal, or the file it was imported from
+    created_at: datetime
+
+
+def rating_key(rater: str, sample_key: str) -> str:
+    """The key of a rater's rating of an answer: one per rater and answer."""
+    return hashlib.sha256(f"{rater}\0{sample_key}".encode()).hexdigest()[:32]
 
 
 class SuiteFacts(Record):

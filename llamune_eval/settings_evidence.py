@@ -246,6 +246,44 @@ class NotCounted(_Shape):
     reason: str
 
 
+class Figure(_Shape):
+    """An agreement figure with its interval at 1 - alpha (BCa bootstrap) and the answers it rests on."""
+
+    value: float | None = None
+    low: float | None = None
+    high: float | None = None
+    n: int = 0
+
+
+# checked: the judge meets [judge] min_agreement; below-bar: it was checked and does not; unchecked: too few
+# answers rated by people; not-required: [judge] require_checked = false (the suite counts unchecked)
+JudgeStatus = Literal["checked", "below-bar", "unchecked", "not-required"]
+
+
+class SuiteJudgeCheck(_Shape):
+    """Whether a judged suite's scores count: its judge's Kendall tau-b with people, on the suite's own rated
+    answers (`scope` suite) or, when it has fewer than `[judge] min_rated`, on every judged answer (all)."""
+
+    suite: str
+    status: JudgeStatus
+    counted: bool
+    scope: Literal["suite", "all"] | None = Field(default=None, description="null: no rated answer at all")
+    kendall: Figure
+
+
+class JudgeEvidence(_Shape):
+    """The judge check behind the judged suites: the rule and each judged suite's figure."""
+
+    require_checked: bool = Field(alias="requireChecked")
+    min_agreement: float = Field(alias="minAgreement", description="Kendall tau-b's lower bound must exceed it")
+    min_rated: int = Field(alias="minRated", description="answers rated by people and the judge, at least")
+    level: float = Field(description="the intervals' level, 1 - alpha")
+    rated_answers: int = Field(alias="ratedAnswers", description="judged answers people rated")
+    raters: int
+    suites: list[SuiteJudgeCheck]
+    note: str | None = None
+
+
 class ThinSuite(_Shape):
     """A counted suite on which a chosen configuration has fewer items than `[recommend] min_items`."""
 
@@ -267,6 +305,7 @@ class EvidenceShape(_Shape):  # the file's `evidence` object; `analysis.Evidence
     raced: bool = Field(default=False, description="configurations stopped once the decision no longer needed them")
     race: RaceEvidence | None = Field(default=None, description="null: the quarter was not raced")
     measurement: MeasurementEvidence | None = None
+    judge: JudgeEvidence | None = Field(default=None, description="null: no judged suite in the quarter")
 
     def tier(self, memory_gb: int) -> TierEvidence | None:
         """The tier's evidence (None: the file has none for it)."""

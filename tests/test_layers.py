@@ -15,12 +15,13 @@ LAYERS: list[set[str]] = [
     {"settings_evidence", "quarters"},  # the settings file's evidence shape; the quarter arithmetic
     {"config", "settings", "presets"},  # configuration and the shapes the specification gives
     {"store", "scoring", "engines", "data", "channel"},  # services
-    {"benchmarks"},  # suites: items, prompts, a benchmark's scoring rules
+    {"benchmarks", "rating"},  # suites: items, prompts, a benchmark's scoring rules; people's ratings of answers
     {"analysis", "usage"},  # evidence
     {"runner", "recommend", "report"},  # stages
     {"quarter"},  # the quarter pipeline: the stages in order
-    {"ui", "frames"},  # the terminal; the notebook API (DataFrames)
-    {"failure", "listing"},  # what both front ends share: the one-line errors, the models listing
+    {"ui", "frames", "line_editor"},  # the terminal (and its line editor); the notebook API (DataFrames)
+    {"failure", "listing", "lines"},  # what both front ends share: the one-line errors, the models listing,
+    # reading a person's lines
     {"cli", "chat"},  # the two front ends, apart
 ]
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}

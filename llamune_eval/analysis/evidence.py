@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from llamune_eval.analysis.judge_check import JudgeValidation, check
 from llamune_eval.analysis.speed import speeds
 from llamune_eval.benchmarks import Observed, Task, task_for
 from llamune_eval.benchmarks._suite import LENIENT
@@ -163,6 +164,7 @@ class Evidence:
         self.races: list[RaceRow] = []  # a raced quarter's stops, every configuration's (store/races.py)
         self.footprints: list[Footprint] = []  # the measure stage's memory figures (store/measures.py)
         self.memo: dict[Any, Any] = {}  # comparisons already made (every tier compares the same pairs)
+        self.judge: JudgeValidation | None = None  # the judge check (`for_quarter`): judged suites it refuses
         self.observed: dict[str, Observed] = {}
         self.lenient: dict[str, Observed] = {}  # only samples scored under a separate lenient profile
         for r in rows:
@@ -256,7 +258,21 @@ class Evidence:
         from llamune_eval.presets import catalogue
 
         presets, seed, alpha = catalogue(cfg.presets), cfg.run.seed, cfg.recommend.alpha
-        return cls.load(store, quarter, presets=presets, seed=seed, alpha=alpha, texts=texts)
+        ev = cls.load(store, quarter, presets=presets, seed=seed, alpha=alpha, texts=texts)
+        ev.check_judge(store, cfg)
+        return ev
+
+    def check_judge(self, store: Store, cfg: Config) -> None:
+        """The judge checked against people (`analysis.judge_check`): a judged suite it refuses is not counted."""
+        judged = self.judged_suites()
+        if judged:
+            keys = {r.key for r in self.rows}
+            self.judge = check(store, cfg.judge, keys, judged, alpha=self.alpha, seed=self.seed)
+            self.memo.pop("counted", None)
+
+    def judged_suites(self) -> list[str]:
+        """Suites with answers graded by the judge."""
+        return sorted({r.suite for r in self.rows if r.pending_judge})
 
     def task(self, suite: str) -> Task:
         return task_for(self.kinds.get(suite, "inhouse"))
@@ -317,12 +333,14 @@ class Evidence:
 
     def counted_suites(self) -> list[str]:
         """Suites with a value for at least one configuration (a suite waiting only for the judge counts for
-        nobody yet)."""
+        nobody yet), less the judged suites whose judge the check refused."""
         if "counted" not in self.memo:
+            refused = self.judge.refused() if self.judge is not None else {}
             self.memo["counted"] = [
                 s
                 for s in self.suites()
-                if any(c.suites.get(s) and c.suites[s].unit is not None for c in self.configs.values())
+                if s not in refused
+                and any(c.suites.get(s) and c.suites[s].unit is not None for c in self.configs.values())
             ]
         return list(self.memo["counted"])
 

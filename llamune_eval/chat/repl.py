@@ -19,6 +19,7 @@ from llamune_eval.chat.outputs import OutputCommands, _reason
 from llamune_eval.chat.runtime import ChatRuntime, permanent_system, permanent_system_path
 from llamune_eval.chat.settings_cmd import SettingsCommands, Sources
 from llamune_eval.chat.share_cmd import SharingCommands
+from llamune_eval.lines import PlainReader
 from llamune_eval.presets import BUILTIN
 from llamune_eval.types import ChatResult, InputError
 from llamune_eval.ui import console
@@ -60,20 +61,6 @@ def _stats(result: ChatResult) -> None:
         f"[dim]{escape(result.model)} · {result.completion_tokens} tokens · "
         f"TTFT {result.ttft_s or 0:.2f}s · {result.tokens_per_s or 0:.1f} tok/s[/]"
     )
-
-
-class PlainReader:
-    """Lines from a pipe, a script or a test: a blocking `read(prompt)` (default `input`) run in a thread, so
-    background answers keep arriving meanwhile; EOFError is the end of input."""
-
-    def __init__(self, read: Callable[[str], str] = input) -> None:
-        self.call = read
-
-    async def read(self, prompt: str, *, keep: bool = True) -> str | None:
-        try:
-            return await asyncio.to_thread(self.call, prompt)
-        except EOFError:
-            return None
 
 
 class Repl(OutputCommands, SharingCommands, SettingsCommands):  # SharingCommands first: its channel_status

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 
 from llamune_eval.cli._common import cell, fail, load_config, run_async
 from llamune_eval.ui import RichWatcher, console, err_console, print_json
+
+if TYPE_CHECKING:
+    from llamune_eval.config import Config
+    from llamune_eval.settings_evidence import JudgeEvidence
+    from llamune_eval.store.results import Store
 
 MODES = ("", "auto", "single", "reference", "pairwise")
 
@@ -36,6 +42,7 @@ def judge(
     outcome = run_async(lambda: run_judge(cfg, spec))
     with Store(path) as st:
         rows = score_summary(st.valid_judgements())
+        check = _check(st, cfg)
     if as_json:
         print_json(
             {
@@ -46,6 +53,7 @@ def judge(
                 "errors": outcome.errors,
                 "scores": rows,
                 "reliability": outcome.figures,
+                "check": check.model_dump(mode="json", by_alias=True) if check else None,
             }
         )
         return
@@ -77,8 +85,6 @@ def judge(
         "rejudged",
     ):
         rel.add_row(name, cell(figures.get(name)))
-    for key, value in (figures.get("human") or {}).items():
-        rel.add_row(f"human {key}", cell(value))
     for r in rows:
         if "panel_disagreement" in r:
             rel.add_row("panel disagreement (sd of score / scale)", cell(r["panel_disagreement"]))
@@ -89,3 +95,27 @@ def judge(
         )
     for name, (point, low, high) in sorted((figures.get("bradley_terry") or {}).items(), key=lambda kv: -kv[1][0]):
         console.print(f"Bradley–Terry {name}: {point:+.2f} [{low:+.2f}, {high:+.2f}]")
+    if check is not None:
+        console.print(check_table(check))
+
+
+def _check(st: Store, cfg: Config) -> JudgeEvidence | None:
+    """The judge checked against people for the quarter being decided (`analysis.judge_check`)."""
+    from llamune_eval.analysis import Evidence
+    from llamune_eval.quarters import resolve_quarter
+
+    ev = Evidence.for_quarter(st, cfg, resolve_quarter(None, cfg.run.quarter))
+    return ev.judge.evidence if ev.judge is not None else None
+
+
+def check_table(check: JudgeEvidence) -> Table:
+    """Each judged suite: whether its scores count, and the Kendall tau-b with people the rule read."""
+    table = Table(title=f"Judge checked against people (tau-b lower bound > {check.min_agreement} on >= "
+                  f"{check.min_rated} answers; {check.rated_answers} rated)", title_justify="left")  # fmt: skip
+    for col in ("suite", "status", "scope", "tau-b", "low", "high", "n", "counted"):
+        table.add_column(col, justify="right" if col in ("tau-b", "low", "high", "n") else "left")
+    for c in check.suites:
+        k = c.kendall
+        table.add_row(c.suite, c.status, c.scope or "-", cell(k.value), cell(k.low), cell(k.high), str(k.n),
+                      "yes" if c.counted else "no")  # fmt: skip
+    return table

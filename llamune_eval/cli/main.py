@@ -200,6 +200,31 @@ def judge_command(
     do_judge(config, judge or [], mode, all_samples, store, progress, as_json)
 
 
+@app.command("rate")
+def rate_command(
+    suite: Annotated[list[str] | None, typer.Option("--suite", "-s", help="Judged suite to rate (repeatable).")] = None,
+    n: Annotated[int, typer.Option("--n", min=1, help="Answers for this rater, those already rated included.")] = 50,
+    rater: Annotated[str | None, typer.Option(help="The rater's name (default: the login name).")] = None,
+    overlap: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of the n shown to every rater (their own agreement).")
+    ] = 0.2,
+    quarter: Annotated[
+        str | None, typer.Option(help="YYYY-Qn (default: [run] quarter or the next).", callback=_quarter)
+    ] = None,
+    import_file: Annotated[
+        Path | None, typer.Option("--import", help="Import ratings: another store's export, or sample_key,rating.")
+    ] = None,
+    export_file: Annotated[Path | None, typer.Option("--export", help="Write every stored rating as CSV.")] = None,
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Rate stored answers of the judged suites, blind, to check the judge against people (q stops; the next
+    run continues)."""
+    from llamune_eval.cli.rate_cmd import rate
+
+    rate(config, suite or [], n, rater, overlap, quarter, store, import_file, export_file)
+
+
 @app.command("measure")
 def measure_command(
     quarter: Annotated[str, typer.Option(help="YYYY-Qn, e.g. 2026-Q1.", callback=_quarter)],

@@ -135,6 +135,17 @@ def best_presets(ev: Evidence) -> dict[str, dict[str, str]]:
     return {m: {cat: preset for cat, (_, preset) in cats.items()} for m, cats in sorted(best.items())}
 
 
+def not_counted(ev: Evidence) -> list[NotCounted]:
+    """The suites the decision did not count, and why: a judge the check refused, or no value yet."""
+    refused = ev.judge.refused() if ev.judge is not None else {}
+    counted = ev.counted_suites()
+    return [
+        NotCounted(suite=s, reason=refused.get(s, "no configuration has a value yet (waiting for the judge)"))
+        for s in ev.suites()
+        if s not in counted
+    ]
+
+
 def build(
     store: Store,
     cfg: Config,
@@ -186,17 +197,14 @@ def build(
     evidence = EvidenceShape(
         rule=rule.model_dump(mode="json", exclude={"model_sizes", "signing_key"}),
         counted_suites=counted,
-        not_counted=[
-            NotCounted(suite=s, reason="no configuration has a value yet (waiting for the judge)")
-            for s in ev.suites()
-            if s not in counted
-        ],
+        not_counted=not_counted(ev),
         publishable=not thin,
         thin_suites=thin,
         usage=_usage(usage),
         data=data_sources(store, ev),
         tiers=[tier_evidence(ev, t, rule.alpha, rule.max_slowdown, footprints) for t in tiers],
         measurement=measurement(store, quarter, ev),
+        judge=ev.judge.evidence if ev.judge is not None else None,
         best_presets=best_presets(ev),
         raced=race is not None,
         race=race,

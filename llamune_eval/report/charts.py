@@ -4,7 +4,7 @@ passes through `escape`, so a model name cannot inject markup."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -186,3 +186,57 @@ def lines(quarters: list[str], series: dict[str, list[float | None]]) -> Markup:
             )
     parts += _legend(names)
     return _svg(parts, "四半期ごとの品質")
+
+
+def _cloud(
+    points: list[dict[str, Any]],
+    suites: list[str],
+    axes: tuple[str, str, str, str],  # x key, y key, x label, y label
+    spans: tuple[tuple[float, float], tuple[float, float]],
+    guide: tuple[tuple[float, float], tuple[float, float]],  # a dashed line between two points of the data
+    tip: Callable[[dict[str, Any]], str],
+    title: str,
+) -> Markup:
+    """One dot per point, coloured by its suite, with a dashed guide line."""
+    (x_lo, x_hi), (y_lo, y_hi) = spans
+    parts = _frame(x_lo, x_hi, y_lo, y_hi, axes[2], axes[3])
+    (ax, ay), (bx, by) = guide
+    parts.append(f'<line x1="{_sx(ax, x_lo, x_hi):.1f}" y1="{_sy(ay, y_lo, y_hi):.1f}" x2="{_sx(bx, x_lo, x_hi):.1f}" '
+                 f'y2="{_sy(by, y_lo, y_hi):.1f}" stroke="#94a3b8" stroke-dasharray="4 4"/>')  # fmt: skip
+    for p in points:
+        c = colour(suites.index(p["suite"]) if p["suite"] in suites else 0)
+        parts.append(
+            f'<circle cx="{_sx(p[axes[0]], x_lo, x_hi):.1f}" cy="{_sy(p[axes[1]], y_lo, y_hi):.1f}" r="4" '
+            f'fill="{c}" fill-opacity="0.7"><title>{escape(tip(p))}</title></circle>'
+        )
+    parts += _legend(suites)
+    return _svg(parts, title)
+
+
+def agreement(points: list[dict[str, Any]], suites: list[str]) -> Markup:
+    """The judge (y) against people (x) per rated answer, both on 0..1 of the scale, one colour per suite, with
+    the diagonal where they agree."""
+    if not points:
+        return Markup('<p class="muted">人手評価とジャッジの両方がある回答はまだありません。</p>')
+    axes = ("people", "judge", "人手評価（尺度比 0–1）", "ジャッジ（尺度比 0–1）")
+
+    def tip(p: dict[str, Any]) -> str:
+        return f"{p['suite']}: 人 {p['people']:.2f}, ジャッジ {p['judge']:.2f}"
+
+    return _cloud(points, suites, axes, ((0, 1), (0, 1)), ((0, 0), (1, 1)), tip, "ジャッジと人手評価")
+
+
+def residuals(points: list[dict[str, Any]], suites: list[str]) -> Markup:
+    """The judge's residual (judge - people, 0..1 of the scale) against the answer's length: a rising cloud is a
+    judge that rewards length more than people do."""
+    if not points:
+        return Markup("")
+    x_lo, x_hi = _span([p["chars"] for p in points])
+    axes = ("chars", "residual", "回答の長さ（文字）", "ジャッジ − 人（尺度比）")
+
+    def tip(p: dict[str, Any]) -> str:
+        return f"{p['suite']}: {p['chars']} 文字, 差 {p['residual']:+.2f}"
+
+    return _cloud(
+        points, suites, axes, ((x_lo, x_hi), (-1, 1)), ((x_lo, 0), (x_hi, 0)), tip, "ジャッジの差と回答の長さ"
+    )

@@ -4,10 +4,12 @@ speed with the Pareto front, memory, heat map, preset effects, judge reliability
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
 from llamune_eval.analysis import Evidence
+from llamune_eval.analysis.judge_check import JudgeValidation, figure
 from llamune_eval.analysis.pairs import apply_holm, paired, significant
 from llamune_eval.analysis.pareto import front
 from llamune_eval.benchmarks import PairedTest
@@ -26,7 +28,16 @@ from llamune_eval.report.document import (
     PresetEffect,
     Report,
 )
-from llamune_eval.report.figures import JudgeFigures, JudgeScore, JudgeSection, SmallJudge, UsageSection
+from llamune_eval.report.figures import (
+    AgreementRow,
+    JudgeFigures,
+    JudgeScore,
+    JudgeSection,
+    RatedPoint,
+    SmallJudge,
+    UsageSection,
+    Validation,
+)
 from llamune_eval.report.summary_shapes import Summary
 from llamune_eval.store.results import Store
 
@@ -223,23 +234,59 @@ def preset_effect_section(ev: Evidence, board: list[LeaderboardSuite]) -> list[P
     return out
 
 
-def judge_section(store: Store, cfg: Config) -> JudgeSection | None:
-    """Reliability figures recomputed over every stored judgement."""
+def judge_section(store: Store, cfg: Config, ev: Evidence) -> JudgeSection | None:
+    """Reliability figures recomputed over every stored judgement, and the judge checked against people."""
     from llamune_eval.scoring.reliability import judge_figures, score_summary
 
     rows = store.valid_judgements()
-    if not rows:
+    validation = validation_part(ev.judge, store) if ev.judge is not None else None
+    if not rows and validation is None:
         return None
     summary = score_summary(rows)
     judges = sorted({r.judge_model for r in rows})
-    # bradley_terry (pairwise judgements) and human (a ratings file) are None when there are none
-    figures = {"bradley_terry": None, "human": None, **judge_figures(rows, cfg)}
+    # bradley_terry (pairwise judgements) is None when there are none
+    figures = JudgeFigures.model_validate({"bradley_terry": None, **judge_figures(rows, cfg)}) if rows else None
     return JudgeSection(
-        figures=JudgeFigures.model_validate(figures),
+        figures=figures,
+        validation=validation,
         scores=[JudgeScore.model_validate(s) for s in summary if "suite" in s],
         panel_disagreement=next((s["panel_disagreement"] for s in summary if "panel_disagreement" in s), None),
         judges=judges,
         small_judges=small_judges(store, judges),
+    )
+
+
+def validation_part(checked: JudgeValidation, store: Store) -> Validation:
+    from llamune_eval.scoring.agreement import Agreement, unit
+    from llamune_eval.store.ratings import ratings
+
+    people = ratings(store)
+    rows = [
+        AgreementRow(
+            judge=judge,
+            scope=scope or "all",
+            **{f.name: figure(getattr(a, f.name)) for f in dataclasses.fields(Agreement)},
+        )
+        for judge, scopes in checked.agreement.items()
+        for scope, a in scopes.items()
+    ]
+    points = [
+        RatedPoint(
+            suite=suite,
+            judge=unit(r.judge, r.scale),
+            people=unit(r.people, r.scale),
+            chars=r.chars,
+            residual=unit(r.judge, r.scale) - unit(r.people, r.scale),
+        )
+        for suite, r in checked.points
+    ]
+    return Validation(
+        check=checked.evidence,
+        agreement=rows,
+        inter_rater=figure(checked.inter_rater),
+        raters=sorted({r.rater for r in people}),
+        ratings=len(people),
+        points=points,
     )
 
 
@@ -318,7 +365,7 @@ def collect_report(store: Store, cfg: Config, quarter: str, ev: Evidence | None 
         contention=contention_section(summary),
         heatmap=heatmap_section(leaderboard, configs),
         preset_effect=preset_effect_section(ev, leaderboard),
-        judge=judge_section(store, cfg),
+        judge=judge_section(store, cfg, ev),
         usage=usage_section(store, quarter, seed, cfg.usage.targets),
         history=history_section(cfg.paths.reports, quarter, browser, leaderboard),
         browser=browser,

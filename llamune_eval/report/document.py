@@ -18,8 +18,8 @@ from llamune_eval.report.figures import Part as _Part
 from llamune_eval.report.summary_shapes import ContentionView, Summary
 from llamune_eval.settings_evidence import DataEvidence
 
-REPORT_VERSION = "llamune-report-1"
-OLDER_VERSIONS: tuple[str, ...] = ()  # versions `upgrade` reads (none before the first)
+REPORT_VERSION = "llamune-report-2"  # 2: the judge checked against people (judge.validation); figures.human gone
+OLDER_VERSIONS: tuple[str, ...] = ("llamune-report-1",)  # versions `upgrade` reads
 SCHEMA_URL = "https://json-schema.org/draft/2020-12/schema"
 
 
@@ -245,6 +245,12 @@ def upgrade(raw: object) -> Report | None:
     version = raw.get("schema")
     if version not in (REPORT_VERSION, *OLDER_VERSIONS):
         return None
+    if version == "llamune-report-1":  # its judge figures held a ratings file's agreement, now judge.validation
+        judge = raw.get("judge")
+        figures = judge.get("figures") if isinstance(judge, dict) else None
+        raw = raw | {"schema": REPORT_VERSION}
+        if isinstance(figures, dict) and "human" in figures:
+            raw["judge"] = judge | {"figures": {k: v for k, v in figures.items() if k != "human"}}  # type: ignore[operator]
     try:
         return Report.model_validate(raw)
     except ValidationError:

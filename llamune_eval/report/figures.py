@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from llamune_eval.settings_evidence import Figure, JudgeEvidence
+
 
 class Part(BaseModel):
     """A part of report.json: names by alias (camelCase where the file has them), no unknown key."""
@@ -33,9 +35,6 @@ class JudgeFigures(Part):
 
     bradley_terry: dict[str, list[float | None]] | None = Field(
         default=None, description="pairwise: per configuration [log-strength, low, high]; null without pairwise"
-    )
-    human: dict[str, float | None] | None = Field(
-        default=None, description="agreement with a ratings file (spearman, kappa, n); null without one"
     )
     judgements: int
     parse_failures: int
@@ -69,8 +68,46 @@ class SmallJudge(Part):
     parameters: int | None = None
 
 
+class AgreementRow(Part):
+    """How one judge (or the panel: the judges' mean, which the decision reads) agrees with people, on every
+    judged answer both rated (`scope` all) or on one suite's (`scoring.agreement.Agreement`)."""
+
+    judge: str
+    scope: str = Field(description='"all" or a suite')
+    spearman: Figure
+    kendall: Figure = Field(description="Kendall tau-b: the figure the check reads (the panel's)")
+    kappa: Figure = Field(description="quadratic-weighted kappa, the judge's score rounded on the people's scale")
+    pairwise: Figure = Field(description="share of two answers to one item the judge orders as people do (n: pairs)")
+    length_correlation: Figure = Field(alias="lengthCorrelation", description="Spearman of judge - people with length")
+    length_slope: Figure = Field(alias="lengthSlope", description="judge - people (0..1) per 1,000 characters")
+    self_preference: Figure = Field(alias="selfPreference", description="judge - people on its own family minus others")
+
+
+class RatedPoint(Part):
+    """One answer rated by people and the panel, on 0..1 of its scale (the report's charts)."""
+
+    suite: str
+    judge: float
+    people: float
+    chars: int
+    residual: float
+
+
+class Validation(Part):
+    """The judge checked against people (`analysis.judge_check`): the rule and each judged suite's status, the
+    agreement figures, and the raters' own agreement (the ceiling a judge can reach)."""
+
+    check: JudgeEvidence
+    agreement: list[AgreementRow] = Field(default_factory=list)
+    inter_rater: Figure = Field(alias="interRater", description="quadratic-weighted kappa between raters (n: answers)")
+    raters: list[str] = Field(default_factory=list)
+    ratings: int = 0
+    points: list[RatedPoint] = Field(default_factory=list)
+
+
 class JudgeSection(Part):
-    figures: JudgeFigures
+    figures: JudgeFigures | None = None
+    validation: Validation | None = Field(default=None, description="null: no judged suite in the quarter")
     scores: list[JudgeScore] = Field(default_factory=list)
     panel_disagreement: float | None = Field(default=None, alias="panelDisagreement")
     judges: list[str] = Field(default_factory=list)

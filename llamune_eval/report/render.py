@@ -25,6 +25,7 @@ SECTIONS = (
     ("speed", "品質と速度"),
     ("heatmap", "ヒートマップ"),
     ("judge", "ジャッジ"),
+    ("validation", "ジャッジの検証"),
     ("usage", "利用状況"),
     ("history", "四半期推移"),
     ("samples", "サンプル閲覧"),
@@ -98,7 +99,12 @@ def _charts(data: dict[str, Any], headroom: float, tiers: list[int]) -> dict[str
     ]
     marks = [(f"{gb} GB", tier_budget(gb, headroom) / GIB) for gb in tiers]  # what fits: analysis.memory.fits
     history = data["history"]
+    validation = (data.get("judge") or {}).get("validation") or {}
+    points = validation.get("points", [])
+    suites = sorted({p["suite"] for p in points})
     return {
+        "agreement": charts.agreement(points, suites),
+        "residuals": charts.residuals(points, suites),
         "tps": charts.scatter(data["configs"], "tokensPerS", "tokens/s", "paretoTokensPerS", models),
         "ttft": charts.scatter(data["configs"], "ttftS", "TTFT 秒", "paretoTtft", models),
         "memory": charts.bars(memory, "GB", marks),

@@ -24,7 +24,14 @@ from llamune_eval.engines import Engine, open_engine
 from llamune_eval.records import Judgement, Sample, evolve
 from llamune_eval.runner.progress import SILENT, Bar, Watcher
 from llamune_eval.scoring.judge_parse import parse_pairwise, parse_single
-from llamune_eval.scoring.judge_prompts import PAIRWISE_SCHEMA, TEMPLATE_VERSION, pairwise, single, single_schema
+from llamune_eval.scoring.judge_prompts import (
+    PAIRWISE_SCHEMA,
+    TEMPLATE_VERSION,
+    judge_scale,
+    pairwise,
+    single,
+    single_schema,
+)
 from llamune_eval.scoring.language import language_mismatch, penalised
 from llamune_eval.scoring.reliability import judge_figures
 from llamune_eval.store.results import Store, Writer, now
@@ -83,12 +90,6 @@ def _references(sample: Sample, turns: int) -> list[str | None]:
     return out
 
 
-def _scale(cfg: Config, sample: Sample) -> int:
-    if cfg.judge.scale != "auto":
-        return int(cfg.judge.scale)
-    return 5 if sample.eval_aspect else 10
-
-
 def plan_jobs(cfg: Config, store: Store, judges: list[ModelInfo], mode: str, all_samples: bool) -> list[Job]:
     """Every judgement to make: per judge, per sample (or pair of configurations), per order and trial."""
     samples = store.samples_to_judge(all_samples=all_samples)
@@ -120,7 +121,7 @@ def _single_jobs(cfg: Config, s: Sample, judge: ModelInfo, base: dict[str, Any],
     way: a two-turn item gets two verdicts and its score is their mean)."""
     turns, answers, aspect = json.loads(s.prompt or "[]"), _answers(s), s.eval_aspect
     references = _references(s, len(turns))
-    scale = _scale(cfg, s)
+    scale = judge_scale(cfg.judge.scale, s.eval_aspect)
     draw = int(hashlib.sha256(s.key.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF  # stable per sample
     trials = 2 if draw < cfg.judge.rejudge_fraction else 1
     jobs = []

@@ -19,6 +19,16 @@ CRITERIA: dict[str, str] = {
     "naturalness": "日本語の自然さ",
     "usefulness": "有用性",
 }
+
+
+def judge_scale(setting: str | int, eval_aspect: str | None) -> int:
+    """The scale an answer is judged on, and rated on by people: `[judge] scale`, or with "auto" 1-5 for items
+    with an eval aspect (ELYZA style) and 1-10 otherwise."""
+    if setting != "auto":
+        return int(setting)
+    return 5 if eval_aspect else 10
+
+
 SYSTEM = (
     "あなたは公平で厳格な評価者です。AIアシスタントの回答を、指定された基準に従って評価します。"
     "回答の長さや位置に影響されず、内容だけで判断してください。"

@@ -1,22 +1,17 @@
-"""How far the judge can be trusted: position flips, length bias, self-preference, repeat variance, and agreement
-with people. Functions over the stored judgements (`records.Judgement`), so the judge stage and the report compute
-the same figures from the same rows."""
+"""How far the judge can be trusted by its own verdicts: position flips, length bias, self-preference and repeat
+variance. Functions over the stored judgements (`records.Judgement`), so the judge stage and the report compute
+the same figures from the same rows. Its agreement with people is `scoring.agreement`."""
 
 from __future__ import annotations
 
-import csv
 import math
 import statistics
-from collections.abc import Iterable, Iterator, Sequence
-from pathlib import Path
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
-
-import numpy as np
 
 from llamune_eval.records import Judgement
 from llamune_eval.scoring.metrics import spearman
 from llamune_eval.scoring.stats import bradley_terry_ci
-from llamune_eval.types import InputError
 
 if TYPE_CHECKING:
     from llamune_eval.config import Config
@@ -143,39 +138,6 @@ def repeat_variance(rows: Iterable[Judgement]) -> tuple[float, int]:
     return (statistics.fmean(diffs) if diffs else math.nan), len(diffs)
 
 
-def to_five(score: float, scale: int) -> int:
-    """A judge score on 1-`scale` as a 1-5 rating (for agreement with 1-5 human ratings)."""
-    if scale == 5:
-        return round(score)
-    return max(1, min(5, math.ceil(score * 5 / scale)))
-
-
-def quadratic_kappa(a: Sequence[int], b: Sequence[int], categories: int = 5) -> float:
-    """Cohen's kappa with quadratic weights for ratings 1..categories."""
-    if len(a) != len(b) or not a:
-        return math.nan
-    observed = np.zeros((categories, categories))
-    for x, y in zip(a, b, strict=True):
-        observed[x - 1, y - 1] += 1
-    idx = np.arange(categories)
-    weights = (idx[:, None] - idx[None, :]) ** 2 / (categories - 1) ** 2
-    expected = np.outer(observed.sum(axis=1), observed.sum(axis=0)) / observed.sum()
-    denominator = (weights * expected).sum()
-    if denominator == 0:
-        return math.nan
-    return float(1 - (weights * observed).sum() / denominator)
-
-
-def human_agreement(judge: Sequence[tuple[float, int]], human: Sequence[int]) -> dict[str, float]:
-    """Spearman and quadratic-weighted kappa between judge scores (score, scale) and human 1-5 ratings."""
-    mapped = [to_five(score, scale) for score, scale in judge]
-    return {
-        "spearman": spearman([s for s, _ in judge], list(human)),
-        "kappa": quadratic_kappa(mapped, list(human)),
-        "n": float(len(human)),
-    }
-
-
 def score_summary(rows: list[Judgement]) -> list[dict[str, Any]]:
     """Mean score per suite x model x preset x judge (single and reference modes), with panel disagreement."""
     groups: dict[tuple[str, str, str, str, int], list[float]] = {}
@@ -222,8 +184,7 @@ def score_summary(rows: list[Judgement]) -> list[dict[str, Any]]:
 
 
 def judge_figures(rows: list[Judgement], cfg: Config) -> dict[str, Any]:
-    """Reliability figures over the stored judgements whose request did not fail (`Store.valid_judgements`), and
-    agreement with people when a ratings file is configured."""
+    """Reliability figures over the stored judgements whose request did not fail (`Store.valid_judgements`)."""
     flips, pairs = flip_rate(rows)
     variance, rejudged = repeat_variance(rows)
     figures: dict[str, Any] = {
@@ -242,24 +203,4 @@ def judge_figures(rows: list[Judgement], cfg: Config) -> dict[str, Any]:
     outcomes = pairwise_outcomes(rows)
     if outcomes:
         figures["bradley_terry"] = {k: list(v) for k, v in bradley_terry_ci(outcomes, seed=cfg.run.seed).items()}
-    if cfg.judge.human_ratings:
-        figures["human"] = ratings_file_agreement(rows, cfg.judge.human_ratings)
     return figures
-
-
-def ratings_file_agreement(rows: list[Judgement], path: Path) -> dict[str, float]:
-    """`human_agreement` with the people's ratings in a CSV of `sample_key,rating` (1-5), against the first-trial
-    judge scores of those samples."""
-    try:
-        with path.open(encoding="utf-8") as f:
-            ratings = {r["sample_key"]: int(r["rating"]) for r in csv.DictReader(f)}
-    except (OSError, KeyError, ValueError) as exc:
-        raise InputError(f"{path}: expected a CSV with columns sample_key,rating (1-5): {exc}") from exc
-    judged = [
-        (overall, scale, ratings[r.sample_key])
-        for r, overall, scale in _graded(rows)
-        if r.trial == 0 and r.sample_key in ratings
-    ]
-    if not judged:
-        return {"n": 0.0}
-    return human_agreement([(s, sc) for s, sc, _ in judged], [h for *_, h in judged])

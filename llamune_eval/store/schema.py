@@ -1,10 +1,10 @@
-"""Every table of the store, defined once: runs, samples, scores, judgements, texts, usage events, races, and the
-measure stage's timings and memory footprints.
+"""Every table of the store, defined once: runs, samples, scores, judgements, texts, usage events, races, the
+measure stage's timings and memory footprints, and people's ratings of answers.
 
 Each table is its columns as first released plus the columns added since, oldest first: the DDL is made from that,
 and the added columns are added to older stores when they are opened, in that order. A table that holds a record of
-`records.py` or `types.py` (samples, judgements, usage events, timings, footprints) has that record's fields as its
-columns, in order: the journals and the usage ingest read and write by the record's fields, and
+`records.py` or `types.py` (samples, judgements, usage events, timings, footprints, human ratings) has that
+record's fields as its columns, in order: the journals and the usage ingest read and write by the record's fields, and
 `tests/store/test_records.py` holds each table to its record (names, order, types). Stores written before the
 `judge_runs` table was dropped still hold it; nothing reads or writes it.
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from llamune_eval.records import Judgement, Sample, UsageEvent, fields
+from llamune_eval.records import HumanRating, Judgement, Sample, UsageEvent, fields
 from llamune_eval.store.texts import VIEW
 
 if TYPE_CHECKING:
@@ -104,12 +104,19 @@ FOOTPRINTS = Table(  # types.Footprint: a model's memory at one context, measure
     source VARCHAR, detail VARCHAR, machine JSON, created_at TIMESTAMP""",
     primary_key="quarter, model, num_ctx, source",
 )
-TABLES = (RUNS, SAMPLES, SCORES, JUDGEMENTS, TEXTS, USAGE_EVENTS, RACES, TIMINGS, FOOTPRINTS)
+HUMAN_RATINGS = Table(  # records.HumanRating
+    "human_ratings",
+    """key VARCHAR PRIMARY KEY, sample_key VARCHAR, suite VARCHAR, item_id VARCHAR, rater VARCHAR,
+    accuracy INTEGER, naturalness INTEGER, usefulness INTEGER, score INTEGER, scale INTEGER, shared BOOLEAN,
+    source VARCHAR, created_at TIMESTAMP""",
+)
+TABLES = (RUNS, SAMPLES, SCORES, JUDGEMENTS, TEXTS, USAGE_EVENTS, RACES, TIMINGS, FOOTPRINTS, HUMAN_RATINGS)
 BY_NAME = {t.name: t for t in TABLES}
 
 SAMPLE_COLUMNS = fields(Sample)  # each the table's columns too (tests/store/test_records.py)
 JUDGEMENT_COLUMNS = fields(Judgement)
 USAGE_COLUMNS = fields(UsageEvent)
+RATING_COLUMNS = fields(HumanRating)
 
 
 def create(con: duckdb.DuckDBPyConnection) -> None:

@@ -128,18 +128,48 @@ def scores_of(store: Store, keys: list[str]) -> dict[str, dict[str, float]]:
     return out
 
 
+# the verdicts a sample's score is made of: readable single and reference verdicts of the first trial, under the
+# newest judge prompt the sample was judged with
+VERDICTS = (
+    "WITH verdicts AS (SELECT *, arg_max(template_version, created_at) OVER (PARTITION BY sample_key) "
+    "AS newest FROM judgements WHERE ok AND mode <> 'pairwise' AND trial = 0 AND overall IS NOT NULL "
+    "AND scale > 0) "
+)
+
+
 def judge_shares(store: Store) -> dict[str, float]:
-    """sample key -> the judges' mean overall score as a share of the scale, over every judged turn (single and
-    reference modes, first trial, the newest judge prompt the sample was judged with; unreadable verdicts never
-    count). `overall / scale` is `scoring.reliability.share`, written again in SQL to average inside the query."""
+    """sample key -> the judges' mean overall score as a share of the scale, over every judged turn (`VERDICTS`).
+    `overall / scale` is `scoring.reliability.share`, written again in SQL to average inside the query."""
     return dict(
         store.con.execute(
-            "WITH verdicts AS (SELECT *, arg_max(template_version, created_at) OVER (PARTITION BY sample_key) "
-            "AS newest FROM judgements WHERE ok AND mode <> 'pairwise' AND trial = 0 AND overall IS NOT NULL "
-            "AND scale > 0) "
-            "SELECT sample_key, avg(overall / scale) FROM verdicts WHERE template_version = newest GROUP BY sample_key"
+            VERDICTS + "SELECT sample_key, avg(overall / scale) FROM verdicts WHERE template_version = newest "
+            "GROUP BY sample_key"
         ).fetchall()
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One judge's score of one answer (its mean over the answer's judged turns, `chars` their total length), as
+    the decision reads it."""
+
+    sample_key: str
+    judge: str
+    overall: float
+    scale: int
+    chars: int
+    judge_family: str | None
+    model_family: str | None
+
+
+def judge_verdicts(store: Store) -> list[Verdict]:
+    """Per answer and judge model, the mean overall score over the verdicts `judge_shares` averages."""
+    rows = store.con.execute(
+        VERDICTS + "SELECT sample_key, judge_model, avg(overall), max(scale), coalesce(sum(answer_chars), 0), "
+        "any_value(judge_family), any_value(model_family) FROM verdicts WHERE template_version = newest "
+        "GROUP BY ALL ORDER BY ALL"
+    ).fetchall()
+    return [Verdict(k, j, float(o), int(sc), int(c), jf, mf) for k, j, o, sc, c, jf, mf in rows]
 
 
 def model_facts(store: Store) -> dict[str, ModelInfo]:

@@ -34,7 +34,7 @@ def test_help_imports_nothing_heavy(module: str) -> None:
 
 
 COMMANDS = [["models"], ["ask"], ["engine"], ["engine", "serve"], ["suites"], ["run"], ["results"], ["judge"],
-            ["measure"], ["recommend"], ["publish"], ["report"], ["compare"], ["usage"], ["usage", "ingest"],
+            ["rate"], ["measure"], ["recommend"], ["publish"], ["report"], ["compare"], ["usage"], ["usage", "ingest"],
             ["export"], ["data"], ["data", "list"], ["data", "pull"], ["data", "pack"], ["data", "import"],
             ["data", "verify"]]  # fmt: skip
 

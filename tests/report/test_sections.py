@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from fixtures.synth import synthesize
 from llamune_eval import jsonio
+from llamune_eval.analysis import Evidence
 from llamune_eval.config import Config
 from llamune_eval.report.collect import contention_section, judge_section, usage_section
 from llamune_eval.report.figures import JudgeFigures, UsageSection
@@ -53,13 +54,15 @@ def test_judge_section_holds_judge_figures_as_computed(tmp_path: Path) -> None:
     cfg = Config.model_validate({"paths": {"store": str(tmp_path / "s.duckdb")}})
     synthesize(cfg.paths.store, 300)
     with Store(cfg.paths.store) as store:
-        section = judge_section(store, cfg)
+        section = judge_section(store, cfg, Evidence.for_quarter(store, cfg, None))
         figures = judge_figures(store.valid_judgements(), cfg)
     assert section is not None and section.judges == ["judge-x"]
     assert [(j.judge, j.parameters) for j in section.small_judges] == [("judge-x", None)]  # of unknown size
-    assert section.figures.judgements == figures["judgements"] > 0
+    assert section.figures is not None and section.figures.judgements == figures["judgements"] > 0
     dumped = section.figures.model_dump(by_alias=True)
-    assert jsonio.clean(dumped) == jsonio.clean({"bradley_terry": None, "human": None, **figures})  # NaN as null
+    assert jsonio.clean(dumped) == jsonio.clean({"bradley_terry": None, **figures})  # NaN as null
+    assert section.validation is not None  # judged suites: checked against nobody yet
+    assert {c.status for c in section.validation.check.suites} == {"unchecked"}
     assert section.scores and all(s.judge == "judge-x" and s.scale == 10 for s in section.scores)
     with pytest.raises(ValidationError, match="judgements"):
         JudgeFigures.model_validate({k: v for k, v in dumped.items() if k != "judgements"})

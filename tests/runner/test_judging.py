@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from llamune_eval.analysis import Evidence
 from llamune_eval.config import Config
 from llamune_eval.records import Judgement
 from llamune_eval.runner.judging import JudgeSpec, judge
@@ -100,15 +101,9 @@ def test_length_bias_self_preference_and_repeat_variance() -> None:
     assert math.isnan(reliability.self_preference(rows))
 
 
-def test_quadratic_kappa_and_human_agreement() -> None:
-    assert reliability.quadratic_kappa([1, 2, 3, 4, 5], [1, 2, 3, 4, 5]) == pytest.approx(1.0)
-    # hand-computed: ratings (1,2),(2,1) -> observed disagreement 2 * w(1), expected from marginals
-    assert reliability.quadratic_kappa([1, 2], [2, 1], categories=2) == pytest.approx(-1.0)
-    agreement = reliability.human_agreement([(9.0, 10), (3.0, 10), (6.0, 10)], [5, 2, 3])
-    assert agreement["spearman"] == pytest.approx(1.0) and agreement["n"] == 3
-
-
 async def test_human_ratings_csv(judged_store: tuple[Config, Path], tmp_path: Path) -> None:
+    """`[judge] human_ratings` is read where the judge is checked: its people are compared with the first-trial
+    readable verdicts of the answers they rated, on the CSV's 1-5 scale."""
     cfg, path = judged_store
     await judge(cfg, JudgeSpec())  # judged here, whatever ran before (resumable: nothing twice)
     with Store(path) as store:
@@ -120,15 +115,16 @@ async def test_human_ratings_csv(judged_store: tuple[Config, Path], tmp_path: Pa
         writer.writerow(["sample_key", "rating"])
         for i, key in enumerate(keys):
             writer.writerow([key, 1 + i % 5])
+    before = ratings.read_bytes()
     cfg2 = cfg.model_copy(update={"judge": cfg.judge.model_copy(update={"human_ratings": ratings})})
-    outcome = await judge(cfg2, JudgeSpec())
     with Store(path) as store:  # the first-trial verdicts that were readable are the ones compared with people
-        readable = [r for r in store.judgements()
-                    if r.mode != "pairwise" and r.trial == 0 and r.ok and r.sample_key in keys]  # fmt: skip
-    human = outcome.figures["human"]
-    assert human["n"] == len(readable)
-    if readable:
-        assert set(human) == {"spearman", "kappa", "n"}
+        readable = {r.sample_key for r in store.judgements()
+                    if r.mode != "pairwise" and r.trial == 0 and r.ok and r.sample_key in keys}  # fmt: skip
+        ev = Evidence.for_quarter(store, cfg2, None)
+    assert ev.judge is not None and ev.judge.evidence.rated_answers == len(readable)
+    assert ev.judge.evidence.raters == 1 and ratings.read_bytes() == before  # read, never written
+    (check,) = ev.judge.evidence.suites
+    assert check.suite == "business-writing" and check.status == "unchecked" and check.kendall.n == len(readable)
 
 
 def test_panel_disagreement() -> None:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from fixtures.synth import make_sample
 from llamune_eval.chat.db import ChatDB
-from llamune_eval.records import CHAT_FIELDS, RATING_CRITERIA, Judgement, Sample, UsageEvent
+from llamune_eval.records import CHAT_FIELDS, RATING_CRITERIA, HumanRating, Judgement, Sample, UsageEvent
 from llamune_eval.store import schema
 from llamune_eval.store.results import SampleRecord, Store
 from llamune_eval.types import Footprint, Timing
@@ -29,6 +29,7 @@ CONTRACTS: dict[str, tuple[type[BaseModel], tuple[str, ...], tuple[str, ...]]] =
     "usage_events": (UsageEvent, (), ()),
     "timings": (Timing, (), ("machine", "created_at")),
     "footprints": (Footprint, ("quarter",), ("machine", "created_at")),
+    "human_ratings": (HumanRating, (), ()),
 }
 
 
