@@ -107,5 +107,5 @@ def typecheck(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """Benchmarks: ratios against a baseline measured in the same run. Never part of the tests."""
-    _install(session)
+    _install(session, "embedded,dev,bench")
     session.run("python", "-m", "bench", *session.posargs, env=OFFLINE)

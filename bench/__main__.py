@@ -19,6 +19,7 @@ from bench import (
     report_render,
     runner_overhead,
     scoring_profiles,
+    short_requests,
     usage_overhead,
 )
 
@@ -26,6 +27,7 @@ BENCHES = {
     "engine": engine_overhead.main,
     "ollama": ollama_overhead.main,
     "fast": fast_path.main,
+    "short": short_requests.main,
     "runner": runner_overhead.main,
     "judge": judge_overhead.main,
     "judgecheck": judge_check.main,

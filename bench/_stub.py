@@ -10,6 +10,7 @@ import asyncio
 import json
 import sys
 import threading
+import time
 
 TOKENS = ["The", " answer", " is", " B", "."]
 JUDGE_TOKENS = ['{"criteria": {"accuracy": 7, "consistency": 8, "coverage": 6, "appropriateness": 7, ',
@@ -53,6 +54,7 @@ def _ollama(tokens: list[str]) -> bytes:
 OLLAMA_RESPONSE = _ollama(TOKENS)
 COUNT = [0]
 TALLY: dict[str, int] = {}
+FIRST: list[float | None] = [None]  # the wall time of the first chat request since the last /mark
 
 
 class Instant(asyncio.Protocol):
@@ -77,12 +79,20 @@ class Instant(asyncio.Protocol):
             path = head.split(" ", 2)[1]
             if path.startswith("/v1/chat"):
                 COUNT[0] += 1
+                if FIRST[0] is None:
+                    FIRST[0] = time.time()
                 self.transport.write(RESPONSE)
             elif path.startswith("/api/chat"):  # Ollama's protocol
                 COUNT[0] += 1
                 self.transport.write(OLLAMA_RESPONSE)
             elif path.startswith("/count"):  # how many chat requests so far: the resume benchmark asks
                 body = str(COUNT[0]).encode()
+                self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+            elif path.startswith("/mark"):  # start-up benchmarks: forget the first request's time
+                FIRST[0] = None
+                self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            elif path.startswith("/first"):  # ... and ask when the next one arrived (wall clock)
+                body = json.dumps(FIRST[0]).encode()
                 self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
             elif path.startswith("/tally"):  # every other request by path: the fast-path benchmark counts listings
                 body = json.dumps(TALLY).encode()

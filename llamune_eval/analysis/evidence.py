@@ -11,11 +11,10 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from llamune_eval.analysis.judge_check import JudgeValidation, check
 from llamune_eval.analysis.speed import speeds
 from llamune_eval.benchmarks import Observed, Task, task_for
 from llamune_eval.benchmarks._suite import LENIENT
@@ -26,6 +25,9 @@ from llamune_eval.store.races import RaceRow, race_rows
 from llamune_eval.store.results import Store
 from llamune_eval.store.selection import SampleRow, current_samples, judge_shares, scores_of
 from llamune_eval.types import Footprint, SamplingParams, Timing
+
+if TYPE_CHECKING:
+    from llamune_eval.analysis.judge_check import JudgeValidation
 
 LENIENT_OK = f"{LENIENT}parse_ok"
 ConfigKey = tuple[str, str]  # (model, preset)
@@ -264,6 +266,8 @@ class Evidence:
 
     def check_judge(self, store: Store, cfg: Config) -> None:
         """The judge checked against people (`analysis.judge_check`): a judged suite it refuses is not counted."""
+        from llamune_eval.analysis.judge_check import check  # numpy: not on the sweep's path to its first request
+
         judged = self.judged_suites()
         if judged:
             keys = {r.key for r in self.rows}
