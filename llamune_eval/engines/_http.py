@@ -12,6 +12,7 @@ import orjson  # 3-10x faster than json on the per-request and per-chunk path
 
 from llamune_eval import egress
 from llamune_eval.config import Timeouts
+from llamune_eval.engines._pools import ShardedTransport
 from llamune_eval.engines._traffic import CountingBackend
 from llamune_eval.lean_httpx import httpx
 from llamune_eval.types import EngineError, ErrorKind
@@ -31,14 +32,19 @@ def make_client(
             f"{url.host} is neither loopback nor a configured engine host",
             endpoint=base_url,
         )
-    transport = httpx.AsyncHTTPTransport(
-        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-        trust_env=False,  # a proxy from the environment would be an unreviewed egress path
-        verify=url.scheme == "https",  # plain-HTTP engines skip loading the CA bundle (tens of ms per client)
-    )
-    pool = transport._pool  # httpcore's pool: its network backend is where bytes meet the socket
     default_port = {"http": 80, "https": 443}.get(url.scheme)
-    pool._network_backend = CountingBackend(pool._network_backend, url.host, url.port or default_port)
+
+    def pool(size: int) -> httpx.AsyncHTTPTransport:
+        transport = httpx.AsyncHTTPTransport(
+            limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
+            trust_env=False,  # a proxy from the environment would be an unreviewed egress path
+            verify=url.scheme == "https",  # plain-HTTP engines skip loading the CA bundle (tens of ms per client)
+        )
+        inner = transport._pool  # httpcore's pool: its network backend is where bytes meet the socket
+        inner._network_backend = CountingBackend(inner._network_backend, url.host, url.port or default_port)
+        return transport
+
+    transport = ShardedTransport(pool, max_connections)  # small pools: one large one is slow (`_pools.py`)
     return httpx.AsyncClient(
         base_url=base_url,
         timeout=httpx.Timeout(timeouts.read, connect=timeouts.connect, write=timeouts.read, pool=None),

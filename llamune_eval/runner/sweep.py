@@ -18,7 +18,6 @@ from llamune_eval.records import SuiteFacts
 from llamune_eval.runner.execute import RunStats, execute
 from llamune_eval.runner.plan import Unit, build_plan
 from llamune_eval.runner.progress import SILENT, Speed, Watcher
-from llamune_eval.runner.race import RaceOutcome, RaceSpec, race
 from llamune_eval.runner.rescore import rescore
 from llamune_eval.store.races import clear_race
 from llamune_eval.store.results import SampleRecord, Store
@@ -26,6 +25,7 @@ from llamune_eval.types import InputError, ModelInfo
 
 if TYPE_CHECKING:
     from llamune_eval.benchmarks import Suite
+    from llamune_eval.runner.race import RaceOutcome, RaceSpec
 
 
 @dataclass
@@ -195,6 +195,8 @@ async def _run(
         try:
             with watcher.live():
                 if spec.race is not None:
+                    from llamune_eval.runner.race import race  # the analysis (numpy): only when racing
+
                     raced = await race(
                         cfg,
                         spec.race,
