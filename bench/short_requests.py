@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import textwrap
@@ -30,6 +29,8 @@ from typing import Any
 import httpx
 
 from bench.engine_overhead import instant_stub
+from bench.fast_path import _fresh
+from bench.report_render import _timed
 from bench.runner_overhead import ROOT
 
 PRESET = {"base": "fast", "max_tokens": 16, "stop": ["\n"]}  # the `short` preset of the run's config
@@ -120,14 +121,6 @@ def _script(template: str) -> str:
     return template.replace("{body}", source.replace("\n", "\n        "))
 
 
-def _timed(cmd: list[str], cwd: Path = ROOT) -> float:
-    start = time.perf_counter()
-    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
-    if done.returncode:
-        raise SystemExit(f"{' '.join(cmd[:4])}… failed:\n{done.stderr[-2000:]}")
-    return time.perf_counter() - start
-
-
 def _config(tmp: Path, url: str, conc: int) -> Path:
     path = tmp / f"c{conc}.toml"
     path.write_text(
@@ -141,14 +134,9 @@ def _config(tmp: Path, url: str, conc: int) -> Path:
     return path
 
 
-def _fresh(tmp: Path) -> None:
-    for p in tmp.glob("s.duckdb*"):
-        p.unlink()
-
-
 def _run(tmp: Path, url: str, conc: int, *args: str) -> tuple[float, float]:
     """Seconds of a fresh `llamune-eval run`, and when its first request reached the stub after it started."""
-    _fresh(tmp)
+    _fresh(tmp, "s")
     httpx.get(f"{url}/mark")
     started = time.time()
     took = _timed([sys.executable, "-m", "llamune_eval.cli.main", "run", "-c", str(_config(tmp, url, conc)),
@@ -171,16 +159,16 @@ def main(n: int = 1000, rounds: int = 3) -> None:
         bare.write_text(_script(BARE), encoding="utf-8")
         bare_aio.write_text(_script(BARE_AIOHTTP), encoding="utf-8")
         t: dict[str, list[float]] = {k: [] for k in ("bare8", "run", "sweep8", "first", "bare64", "aio64", "sweep64")}
-        _timed([sys.executable, str(bare), url, str(items), "8"])  # warm-up: the OS's file cache
+        _timed([sys.executable, str(bare), url, str(items), "8"], ROOT)  # warm-up: the OS's file cache
         for _ in range(rounds):
-            t["bare8"].append(_timed([sys.executable, str(bare), url, str(items), "8"]))
+            t["bare8"].append(_timed([sys.executable, str(bare), url, str(items), "8"], ROOT))
             took, first = _run(tmp, url, 8)
             t["run"].append(took)
             t["first"].append(first)
             t["sweep8"].append(_run(tmp, url, 8, "--sweep-only")[0])
-            t["bare64"].append(_timed([sys.executable, str(bare), url, str(items), "64"]))
+            t["bare64"].append(_timed([sys.executable, str(bare), url, str(items), "64"], ROOT))
             if aio:
-                t["aio64"].append(_timed([sys.executable, str(bare_aio), url, str(items), "64"]))
+                t["aio64"].append(_timed([sys.executable, str(bare_aio), url, str(items), "64"], ROOT))
             t["sweep64"].append(_run(tmp, url, 64, "--sweep-only")[0])
     med = {k: statistics.median(v) for k, v in t.items() if v}
     ratio = statistics.median([r / b for r, b in zip(t["run"], t["bare8"], strict=True)])

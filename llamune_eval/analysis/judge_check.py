@@ -95,6 +95,8 @@ class JudgeValidation:
     agreement: dict[str, dict[str, Agreement]] = field(default_factory=dict)  # judge -> "" (all) or suite -> ...
     inter_rater: Estimate = field(default_factory=lambda: Estimate(None, None, None, 0))
     points: list[tuple[str, Rated]] = field(default_factory=list)  # the panel's answers, for the report's charts
+    raters: list[str] = field(default_factory=list)  # who rated the quarter's answers
+    ratings: int = 0  # their ratings
 
     def refused(self) -> dict[str, str]:
         """suite -> why its judged scores do not count."""
@@ -177,6 +179,8 @@ def validate(
         figures,
         inter_rater(pairs, alpha=alpha, seed=seed),
         answers.get(PANEL, []),
+        sorted(raters),
+        len(ratings),
     )
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from llamune_eval.records import HumanRating, fields, rating_key
+from llamune_eval.store import ratings
 from llamune_eval.types import InputError
 
 if TYPE_CHECKING:
@@ -46,11 +47,6 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def _answers(store: Store) -> dict[str, tuple[str, str]]:
-    rows = store.con.execute("SELECT key, suite, item_id FROM samples").fetchall()
-    return {k: (s, i) for k, s, i in rows}
-
-
 def read(path: Path, store: Store) -> Read:
     """The ratings in a CSV (either form), for the answers `store` holds."""
     try:
@@ -59,7 +55,7 @@ def read(path: Path, store: Store) -> Read:
             header = tuple(rows[0].keys()) if rows else ()
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise InputError(f"{path}: cannot read the ratings: {exc}") from exc
-    answers = _answers(store)
+    answers = ratings.answers(store)
     legacy = "rater" not in header
     if legacy and rows and not set(LEGACY) <= set(header):
         raise InputError(f"{path}: expected the columns sample_key,rating (1-5) or an export of `llamune-eval rate`")

@@ -239,7 +239,7 @@ def judge_section(store: Store, cfg: Config, ev: Evidence) -> JudgeSection | Non
     from llamune_eval.scoring.reliability import judge_figures, score_summary
 
     rows = store.valid_judgements()
-    validation = validation_part(ev.judge, store) if ev.judge is not None else None
+    validation = validation_part(ev.judge) if ev.judge is not None else None
     if not rows and validation is None:
         return None
     summary = score_summary(rows)
@@ -256,11 +256,9 @@ def judge_section(store: Store, cfg: Config, ev: Evidence) -> JudgeSection | Non
     )
 
 
-def validation_part(checked: JudgeValidation, store: Store) -> Validation:
+def validation_part(checked: JudgeValidation) -> Validation:
     from llamune_eval.scoring.agreement import Agreement, unit
-    from llamune_eval.store.ratings import ratings
 
-    people = ratings(store)
     rows = [
         AgreementRow(
             judge=judge,
@@ -284,8 +282,8 @@ def validation_part(checked: JudgeValidation, store: Store) -> Validation:
         check=checked.evidence,
         agreement=rows,
         inter_rater=figure(checked.inter_rater),
-        raters=sorted({r.rater for r in people}),
-        ratings=len(people),
+        raters=checked.raters,
+        ratings=checked.ratings,
         points=points,
     )
 

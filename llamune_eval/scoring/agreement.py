@@ -217,11 +217,6 @@ class Rated:
     item: str = ""  # suite and item: answers to the same item are ordered against each other
 
 
-def residuals(rated: Sequence[Rated]) -> Array:
-    """judge - people per answer, on 0..1."""
-    return np.array([unit(r.judge, r.scale) - unit(r.people, r.scale) for r in rated])
-
-
 @dataclass(frozen=True)
 class Agreement:
     """How a judge (or the panel) agrees with people on the answers both rated."""

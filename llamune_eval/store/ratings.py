@@ -33,6 +33,12 @@ def ratings(store: Store, rater: str | None = None) -> list[HumanRating]:
     return [HumanRating.model_validate(dict(zip(RATING_COLUMNS, r, strict=True))) for r in rows]
 
 
+def answers(store: Store) -> dict[str, tuple[str, str]]:
+    """sample key -> (suite, item) of every stored answer: what an imported rating is about."""
+    rows = store.con.execute("SELECT key, suite, item_id FROM samples").fetchall()
+    return {k: (s, i) for k, s, i in rows}
+
+
 def rated_by_others(store: Store, rater: str) -> set[str]:
     """The answers another rater has rated: a new rater's own share skips them (the overlap aside)."""
     rows = store.con.execute("SELECT DISTINCT sample_key FROM human_ratings WHERE rater <> ?", [rater]).fetchall()
